@@ -1,0 +1,229 @@
+"""The PostgreSQL backend: bulk ingest, reading one customer's history, streaming a table.
+
+1. Ingesting 1,000,000 interactions for 10,000 customers (QUICK: 50,000)
+   through the public API (``add_many``: encoding, ``COPY`` of the rows and of
+   the change-feed entries, the customers checked, one transaction) against a
+   raw psycopg ``COPY`` of equivalent rows (same table, indexes and foreign
+   key, same columns and JSON text; no encoding, no change feed) with
+   ``copy.write_row`` in one transaction. Aim: at least half the raw rate.
+2. ``interactions.for_customer`` over ~100 interactions (median of many
+   calls; the store's pool holds one connection) against the hand-written
+   indexed query on that same connection that ``json.loads`` each row.
+   Aim: within 2x.
+3. Streaming every interaction with ``interactions.all()`` (a server-side
+   cursor): the peak of memory allocated while iterating (tracemalloc).
+   Aim: under 50 MB.
+
+The server is ``CUSTSERVICE_PG_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/test``); each run works in schemas of
+its own and drops them. Without psycopg or a server, it prints why and skips.
+
+Run: .venv/bin/python benchmarks/run.py postgres
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import tracemalloc
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import _harness
+from _harness import median_of, report
+from bench_storage import PER_CUSTOMER, _customers, _interactions, _timed
+
+from custservice import Customer, Interaction
+from custservice.storage._codec import encode, micros
+from custservice.storage.postgres import PostgresStore, open_postgres_store
+
+SERVER = os.environ.get("CUSTSERVICE_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _url(schema: str, **options: object) -> str:
+    parts = urlsplit(SERVER)
+    extra = [(k, str(v)) for k, v in options.items()]
+    query = [*parse_qsl(parts.query), ("schema", schema), *extra]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _server() -> Any:
+    """An autocommit admin connection, or ``None`` (with the reason printed)."""
+    try:
+        import psycopg
+    except ImportError:
+        print('postgres: skipped (psycopg is not installed: pip install "custservice[postgres]")')
+        return None
+    try:
+        return psycopg.connect(SERVER, autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"postgres: skipped (no server at CUSTSERVICE_PG_URL: {reason})")
+        return None
+
+
+class _Schemas:
+    """Fresh schemas for one run, each with the customers stored; all dropped at the end."""
+
+    def __init__(self, admin: Any) -> None:
+        self.admin = admin
+        self.names: list[str] = []
+
+    def fresh(self, customers: list[Customer]) -> str:
+        name = f"bench_{uuid.uuid4().hex[:10]}"
+        self.names.append(name)
+        with open_postgres_store(_url(name)) as store:
+            store.customers.add_many(customers)
+        self.admin.execute(f'ANALYZE "{name}".customers')
+        return name
+
+    def drop(self, name: str) -> None:
+        self.admin.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+    def drop_all(self) -> None:
+        for name in self.names:
+            self.drop(name)
+
+
+def _raw_run(schema: str, rows: list[tuple[object, ...]]) -> float:
+    import psycopg
+
+    conn = psycopg.connect(SERVER)
+    sql = f'COPY "{schema}".interactions (id, customer_id, opened_at, version, data) FROM STDIN'
+
+    def run() -> None:
+        with conn.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+
+    seconds = _timed(run)
+    conn.close()
+    return seconds
+
+
+def _our_run(schema: str, records: list[Interaction]) -> float:
+    store = open_postgres_store(_url(schema))
+    seconds = _timed(lambda: store.interactions.add_many(records))
+    assert store.interactions.count() == len(records)
+    assert store.events.latest() == len(records) + len(records) // PER_CUSTOMER
+    store.close()
+    return seconds
+
+
+def ingest(schemas: _Schemas, customers: list[Customer], n: int) -> str:
+    records = _interactions(customers, n)
+    text = encode(records[0], 1)
+    rows = [(str(r.id), str(r.customer_id), micros(r.opened_at), 1, text) for r in records]
+    # Alternate the two, best of each: a commit's WAL flush competes with the
+    # checkpoint and autovacuum work the run before it left.
+    raw_seconds = our_seconds = float("inf")
+    repeat = 3 if _harness.QUICK else 2
+    kept = ""
+    for k in range(repeat):
+        raw = schemas.fresh(customers)
+        raw_seconds = min(raw_seconds, _raw_run(raw, rows))
+        schemas.drop(raw)
+        ours = schemas.fresh(customers)
+        our_seconds = min(our_seconds, _our_run(ours, records))
+        if k < repeat - 1:
+            schemas.drop(ours)
+        kept = ours
+    report(
+        f"ingest {n:,} interactions, add_many (k rows/s)",
+        n / our_seconds / 1000,
+        "k/s",
+        baseline="raw psycopg COPY write_row, same table",
+        baseline_value=n / raw_seconds / 1000,
+        aim=">= 0.5x",
+    )
+    schemas.admin.execute(f'ANALYZE "{kept}".interactions')
+    return kept
+
+
+def for_customer(schema: str, customers: list[Customer]) -> None:
+    store = open_postgres_store(_url(schema, min_size=1, max_size=1))
+    ids = [c.id for c in customers[:200]]
+    sizes = {len(list(store.interactions.for_customer(i))) for i in ids}
+    query = (
+        f'SELECT data FROM "{schema}".interactions WHERE customer_id = %s ORDER BY opened_at, id'
+    )
+    loads = json.loads
+    turn = iter(range(10**9))
+    repeat = 201 if _harness.QUICK else 1001
+
+    conn = store._pool.getconn()  # the pool's only connection, which the API uses next
+
+    def hand_written() -> object:
+        cid = str(ids[next(turn) % len(ids)])
+        return [loads(row[0]) for row in conn.execute(query, (cid,))]
+
+    base = median_of(hand_written, repeat=repeat)
+    store._pool.putconn(conn)
+
+    def api() -> object:
+        return list(store.interactions.for_customer(ids[next(turn) % len(ids)]))
+
+    ours = median_of(api, repeat=repeat)
+    report(
+        f"for_customer over {max(sizes)} interactions (us per call)",
+        ours * 1e6,
+        "us",
+        baseline="indexed SELECT data + json.loads per row, same connection",
+        baseline_value=base * 1e6,
+        aim="<= 2x",
+    )
+    store.close()
+
+
+def stream(schema: str) -> None:
+    store: PostgresStore = open_postgres_store(_url(schema))
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    count = 0
+    for _ in store.interactions.all():
+        count += 1
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    store.close()
+    report(
+        f"stream all {count:,} interactions: peak extra memory (MB)",
+        (peak - before) / 1e6,
+        "MB",
+        baseline="the aim",
+        baseline_value=50.0,
+        aim="< 1x (under 50 MB)",
+    )
+
+
+def _guarded(admin: Any, body: Callable[[_Schemas], None]) -> None:
+    schemas = _Schemas(admin)
+    try:
+        body(schemas)
+    finally:
+        schemas.drop_all()
+        admin.close()
+
+
+def main() -> None:
+    admin = _server()
+    if admin is None:
+        return
+    n = 50_000 if _harness.QUICK else 1_000_000
+
+    def run(schemas: _Schemas) -> None:
+        customers = _customers(n // PER_CUSTOMER)
+        schema = ingest(schemas, customers, n)
+        for_customer(schema, customers)
+        stream(schema)
+
+    _guarded(admin, run)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Model customer service: customers and what they expect, every interaction,
+how each outcome compares with expectations, and where everything stands in
+its lifecycle, stored through pluggable backends.
+"""
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._time import Clock, FixedClock, SystemClock
+from .enums import (
+    CaseStatus,
+    Channel,
+    CustomerStage,
+    Dimension,
+    Factor,
+    InteractionStage,
+    Metric,
+    ServiceArea,
+    TargetState,
+    Verdict,
+)
+from .errors import (
+    BackendNotFound,
+    ConcurrencyError,
+    CustServiceError,
+    DuplicateError,
+    InvalidTransition,
+    LifecycleDefinitionError,
+    NotFound,
+    Problem,
+    StorageError,
+    ValidationError,
+)
+from .expectations import (
+    BINARY,
+    CES_7,
+    CSAT_5,
+    NPS_SCALE,
+    SATISFACTION_10,
+    ExpectationBand,
+    Expectations,
+    ScoreScale,
+    csat,
+    nps,
+)
+from .feedback import Feedback
+
+if TYPE_CHECKING:
+    from .calendars import ALWAYS, BusinessCalendar
+    from .cases import Case, CaseUpdate
+    from .customers import Customer
+    from .interactions import Handoff, Interaction
+    from .lifecycle import Guard, History, Lifecycle, LifecycleState, StateChange, Transition
+    from .lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
+    from .serialization import from_dict, from_json, to_dict, to_json
+    from .service_levels import ServiceTarget, TargetStatus
+    from .storage.protocols import ChangeEvent, Store
+    from .storage.registry import available_backends, open_store
+
+# Names loaded on first use, so that importing custservice stays cheap: each
+# attrs class costs about a millisecond to build, and cattrs far more.
+_LAZY_MODULES = {
+    "calendars": ("ALWAYS", "BusinessCalendar"),
+    "cases": ("Case", "CaseUpdate"),
+    "customers": ("Customer",),
+    "interactions": ("Handoff", "Interaction"),
+    "lifecycle": ("Guard", "History", "Lifecycle", "LifecycleState", "StateChange", "Transition"),
+    "lifecycles": ("CASE_LIFECYCLE", "CUSTOMER_LIFECYCLE", "INTERACTION_CYCLE"),
+    "serialization": ("from_dict", "from_json", "to_dict", "to_json"),
+    "service_levels": ("ServiceTarget", "TargetStatus"),
+    "storage.protocols": ("ChangeEvent", "Store"),
+    "storage.registry": ("available_backends", "open_store"),
+}
+_LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ALWAYS",
+    "BINARY",
+    "CASE_LIFECYCLE",
+    "CES_7",
+    "CSAT_5",
+    "CUSTOMER_LIFECYCLE",
+    "INTERACTION_CYCLE",
+    "NPS_SCALE",
+    "SATISFACTION_10",
+    "BackendNotFound",
+    "BusinessCalendar",
+    "Case",
+    "CaseStatus",
+    "CaseUpdate",
+    "ChangeEvent",
+    "Channel",
+    "Clock",
+    "ConcurrencyError",
+    "CustServiceError",
+    "Customer",
+    "CustomerStage",
+    "Dimension",
+    "DuplicateError",
+    "ExpectationBand",
+    "Expectations",
+    "Factor",
+    "Feedback",
+    "FixedClock",
+    "Guard",
+    "Handoff",
+    "History",
+    "Interaction",
+    "InteractionStage",
+    "InvalidTransition",
+    "Lifecycle",
+    "LifecycleDefinitionError",
+    "LifecycleState",
+    "Metric",
+    "NotFound",
+    "Problem",
+    "ScoreScale",
+    "ServiceArea",
+    "ServiceTarget",
+    "StateChange",
+    "StorageError",
+    "Store",
+    "SystemClock",
+    "TargetState",
+    "TargetStatus",
+    "Transition",
+    "ValidationError",
+    "Verdict",
+    "available_backends",
+    "csat",
+    "from_dict",
+    "from_json",
+    "nps",
+    "open_store",
+    "to_dict",
+    "to_json",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'custservice' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -1,0 +1,226 @@
+"""Clocks, and the rules every timestamp in the library follows.
+
+Domain code never reads a global clock: an operation takes ``at=`` or a
+:class:`Clock` from the caller, so the same input always gives the same
+output and tests can control time exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from typing import Protocol, runtime_checkable
+
+import pendulum
+
+from .errors import ValidationError
+
+__all__ = [
+    "Clock",
+    "FixedClock",
+    "SystemClock",
+    "aware",
+    "between",
+    "duration",
+    "format_datetime",
+    "format_duration",
+    "parse_datetime",
+    "parse_duration",
+    "timezone",
+]
+
+_UTC = pendulum.UTC
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Anything that tells the time: ``now()`` returns an aware ``pendulum.DateTime``."""
+
+    def now(self) -> pendulum.DateTime:
+        """The current instant."""
+        ...
+
+
+class SystemClock:
+    """The machine's clock, in UTC."""
+
+    __slots__ = ()
+
+    def now(self) -> pendulum.DateTime:
+        """The current instant, in UTC."""
+        return pendulum.now(_UTC)
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+class FixedClock:
+    """A clock that stands still until it is told to move: for tests and simulations.
+
+    Args:
+        at: the instant the clock shows; must be timezone-aware.
+
+    Raises:
+        ValidationError: ``at`` is naive, or ``advance`` is asked to go back.
+
+    Examples:
+        >>> clock = FixedClock(pendulum.datetime(2026, 1, 5, 9))
+        >>> clock.advance(pendulum.duration(hours=2)).hour
+        11
+    """
+
+    __slots__ = ("_at",)
+
+    def __init__(self, at: dt.datetime) -> None:
+        self._at = aware(at, "at")
+
+    def now(self) -> pendulum.DateTime:
+        """The instant the clock shows."""
+        return self._at
+
+    def advance(self, by: dt.timedelta) -> pendulum.DateTime:
+        """Move the clock forward by ``by`` and return the new instant."""
+        if not isinstance(by, dt.timedelta):
+            raise ValidationError("expected a duration", field="by")
+        if by < dt.timedelta(0):
+            raise ValidationError("a clock does not go backwards", field="by")
+        self._at = self._at + by
+        return self._at
+
+    def __repr__(self) -> str:
+        return f"FixedClock({self._at.isoformat()})"
+
+
+def aware(value: object, field: str) -> pendulum.DateTime:
+    """``value`` as an aware ``pendulum.DateTime``, or a ``ValidationError`` naming ``field``."""
+    if type(value) is pendulum.DateTime and value.tzinfo is not None:
+        return value
+    if not isinstance(value, dt.datetime):
+        raise ValidationError(
+            f"expected a timezone-aware datetime, got {type(value).__name__}", field=field
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError("naive datetime; give a timezone-aware one", field=field)
+    return pendulum.instance(value)
+
+
+def duration(value: object, field: str) -> pendulum.Duration:
+    """``value`` as a ``pendulum.Duration``, or a ``ValidationError`` naming ``field``."""
+    if type(value) is pendulum.Duration:
+        return value
+    if not isinstance(value, dt.timedelta):
+        raise ValidationError(f"expected a duration, got {type(value).__name__}", field=field)
+    return pendulum.duration(
+        days=value.days, seconds=value.seconds, microseconds=value.microseconds
+    )
+
+
+def between(start: dt.datetime, end: dt.datetime) -> pendulum.Duration:
+    """The exact time from ``start`` to ``end`` as a ``pendulum.Duration`` (not an Interval).
+
+    Both are taken to UTC first: Python subtracts (and compares) two datetimes
+    that share a tzinfo by wall clock, which is wrong across a clock change.
+    The library compares instants for the same reason.
+    """
+    return duration(dt.datetime.__sub__(end.astimezone(dt.UTC), start.astimezone(dt.UTC)), "")
+
+
+def timezone(name: object, field: str) -> str:
+    """``name`` checked to be a known IANA time zone, or a ``ValidationError``."""
+    if not isinstance(name, str) or not name:
+        raise ValidationError("expected an IANA time zone name", field=field)
+    try:
+        _zone(name)
+    except ValidationError as exc:
+        raise ValidationError(exc.problems[0].message, field=field) from None
+    return name
+
+
+_DURATION = re.compile(
+    r"^(?P<sign>-)?P(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)(?:\.(?P<fraction>\d{1,6}))?S)?)?$"
+)
+
+
+def format_duration(value: dt.timedelta) -> str:
+    """An exact ISO 8601 duration in days, hours, minutes and seconds (``"P1DT2H0.5S"``).
+
+    Years and months are never used: their length depends on the calendar.
+    """
+    sign = "-" if value < dt.timedelta(0) else ""
+    value = abs(value)
+    minutes, seconds = divmod(value.seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    out = f"{sign}P{value.days}D" if value.days else f"{sign}P"
+    clock = ""
+    if hours:
+        clock += f"{hours}H"
+    if minutes:
+        clock += f"{minutes}M"
+    if seconds or value.microseconds:
+        fraction = f".{value.microseconds:06d}".rstrip("0") if value.microseconds else ""
+        clock += f"{seconds}{fraction}S"
+    if clock:
+        out += "T" + clock
+    return out if out not in ("P", "-P") else "P0D"
+
+
+def parse_duration(text: object, field: str = "duration") -> pendulum.Duration:
+    """Read a duration written by :func:`format_duration`; a ``ValidationError`` otherwise."""
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if match is None or text in ("P", "-P", "PT", "-PT"):
+        raise ValidationError("expected an ISO 8601 duration such as 'PT4H'", field=field)
+    parts = match.groupdict()
+    micro = int((parts["fraction"] or "0").ljust(6, "0"))
+    try:
+        value = pendulum.duration(
+            days=int(parts["days"] or 0),
+            hours=int(parts["hours"] or 0),
+            minutes=int(parts["minutes"] or 0),
+            seconds=int(parts["seconds"] or 0),
+            microseconds=micro,
+        )
+    except OverflowError:
+        raise ValidationError("duration out of range", field=field) from None
+    return -value if parts["sign"] else value
+
+
+def format_datetime(value: dt.datetime) -> str:
+    """ISO 8601 with the offset, followed by ``[Zone/Name]`` when the zone has a name.
+
+    The bracketed zone (RFC 9557) keeps the round trip exact: the instant, the
+    offset and the zone all come back.
+    """
+    text = value.isoformat()
+    name = getattr(value.tzinfo, "key", None)
+    return f"{text}[{name}]" if name else text
+
+
+def parse_datetime(text: object, field: str = "at") -> pendulum.DateTime:
+    """Read a datetime written by :func:`format_datetime`; naive ones are refused."""
+    if not isinstance(text, str):
+        raise ValidationError("expected an ISO 8601 datetime string", field=field)
+    head, _, zone = text.partition("[")
+    try:
+        value = dt.datetime.fromisoformat(head)
+    except ValueError:
+        raise ValidationError("expected an ISO 8601 datetime string", field=field) from None
+    if value.tzinfo is None:
+        raise ValidationError("naive datetime; give a timezone-aware one", field=field)
+    if zone:
+        if not zone.endswith("]"):
+            raise ValidationError("malformed time zone suffix", field=field)
+        try:
+            value = value.astimezone(_zone(zone[:-1]))
+        except (ValidationError, OverflowError):
+            raise ValidationError(f"unknown time zone {zone[:-1]!r}", field=field) from None
+    return pendulum.instance(value)
+
+
+@functools.lru_cache(maxsize=512)
+def _zone(name: str) -> pendulum.Timezone:
+    try:
+        return pendulum.timezone(name)
+    except Exception:
+        raise ValidationError(f"unknown time zone {name!r}", field="timezone") from None

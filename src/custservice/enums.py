@@ -1,0 +1,202 @@
+"""The vocabulary of customer service, as enums.
+
+String-valued enums serialize as their values (``Channel.PHONE`` is
+``"phone"``) and compare equal to them.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+__all__ = [
+    "CaseStatus",
+    "Channel",
+    "CustomerStage",
+    "Dimension",
+    "Factor",
+    "InteractionStage",
+    "Metric",
+    "ServiceArea",
+    "TargetState",
+    "Verdict",
+]
+
+
+class Channel(enum.StrEnum):
+    """How a customer reaches the service."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    CHAT = "chat"
+    IN_PERSON = "in_person"
+    SOCIAL = "social"
+    SELF_SERVICE = "self_service"
+
+
+_VERDICT_RANK: dict[str, int] = {"dissatisfied": 0, "satisfied": 1, "delighted": 2}
+
+
+class Verdict(enum.Enum):
+    """How an outcome compares with what the customer expected.
+
+    Ordered: ``DISSATISFIED < SATISFIED < DELIGHTED``, so ``max(verdicts)``
+    is the best and ``verdict >= Verdict.SATISFIED`` asks "was it good enough?".
+    Its values are strings (``"satisfied"``), but a verdict does not compare
+    equal to, or order against, a plain string.
+    """
+
+    DISSATISFIED = "dissatisfied"
+    """Below what the customer will accept: at risk of leaving."""
+    SATISFIED = "satisfied"
+    """Expectation met or slightly exceeded: likely to come back."""
+    DELIGHTED = "delighted"
+    """Exceptional: a brand ambassador."""
+
+    @property
+    def rank(self) -> int:
+        """0, 1 or 2, from dissatisfied to delighted."""
+        return _VERDICT_RANK[self.value]
+
+    def __str__(self) -> str:
+        return self.value
+
+    def _compare(self, other: Any) -> int | None:
+        if not isinstance(other, Verdict):
+            return None
+        return self.rank - other.rank
+
+    def __lt__(self, other: Any) -> bool:
+        c = self._compare(other)
+        return NotImplemented if c is None else c < 0
+
+    def __le__(self, other: Any) -> bool:
+        c = self._compare(other)
+        return NotImplemented if c is None else c <= 0
+
+    def __gt__(self, other: Any) -> bool:
+        c = self._compare(other)
+        return NotImplemented if c is None else c > 0
+
+    def __ge__(self, other: Any) -> bool:
+        c = self._compare(other)
+        return NotImplemented if c is None else c >= 0
+
+    __hash__ = enum.Enum.__hash__
+
+
+class Dimension(enum.StrEnum):
+    """The two dimensions on which customers judge service."""
+
+    PROCEDURAL = "procedural"
+    """Systems, processes, product quality, supply, equipment."""
+    PERSONAL = "personal"
+    """Attitude, behaviour and verbal skill of the people serving."""
+
+
+class Factor(enum.StrEnum):
+    """The seven factors that make a customer feel special.
+
+    Each belongs to one :class:`Dimension` (``Factor.SPEED.dimension``).
+    """
+
+    SPEED = "speed"
+    """Speed and time: deliver quickly, never keep the customer waiting."""
+    PERSONALIZATION = "personalization"
+    """Personal interaction: knowing likes, dislikes and hobbies."""
+    EXPECTATIONS = "expectations"
+    """Expectations: promise only what can be delivered, then deliver it."""
+    COMPETENCE = "competence"
+    """Courtesy and competence of the people serving."""
+    INFORMATION = "information"
+    """Information: keep the customer informed of status without being asked."""
+    ATTITUDE = "attitude"
+    """Attitude and liaison: warmth, willingness, follow-through."""
+    RELATIONSHIP = "relationship"
+    """Long-term relationship: recognise and reward loyalty."""
+
+    @property
+    def dimension(self) -> Dimension:
+        """The dimension of service this factor belongs to."""
+        return _FACTOR_DIMENSION[self]
+
+
+_FACTOR_DIMENSION: dict[Factor, Dimension] = {
+    Factor.SPEED: Dimension.PROCEDURAL,
+    Factor.PERSONALIZATION: Dimension.PERSONAL,
+    Factor.EXPECTATIONS: Dimension.PROCEDURAL,
+    Factor.COMPETENCE: Dimension.PERSONAL,
+    Factor.INFORMATION: Dimension.PROCEDURAL,
+    Factor.ATTITUDE: Dimension.PERSONAL,
+    Factor.RELATIONSHIP: Dimension.PROCEDURAL,
+}
+
+
+class ServiceArea(enum.StrEnum):
+    """The six dimensions of a service programme; where a failure's cause lies."""
+
+    CUSTOMER = "customer"
+    SERVICE_CONCEPT = "service_concept"
+    SERVICE_PROCESS = "service_process"
+    TOOLS = "tools"
+    BUSINESS_PLAN = "business_plan"
+    TEAM = "team"
+
+
+class CustomerStage(enum.StrEnum):
+    """Where a customer stands in the customer lifecycle."""
+
+    PROSPECT = "prospect"
+    NEW = "new"
+    ACTIVE = "active"
+    LOYAL = "loyal"
+    ADVOCATE = "advocate"
+    AT_RISK = "at_risk"
+    CHURNED = "churned"
+
+
+class InteractionStage(enum.StrEnum):
+    """Where an interaction stands in the customer interaction cycle."""
+
+    READY = "ready"
+    RECEIVING = "receiving"
+    UNDERSTANDING = "understanding"
+    HELPING = "helping"
+    KEEPING = "keeping"
+    FOLLOW_UP = "follow_up"
+    CLOSED = "closed"
+
+
+class CaseStatus(enum.StrEnum):
+    """The status of a case, as the customer is told it."""
+
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    """Waiting on the customer; service-level clocks pause by default."""
+    ON_HOLD = "on_hold"
+    """Waiting on a third party."""
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+
+class Metric(enum.StrEnum):
+    """What a service target measures."""
+
+    FIRST_RESPONSE = "first_response"
+    """Case opened to the first public agent update."""
+    NEXT_RESPONSE = "next_response"
+    """Oldest unanswered customer message to the next agent update."""
+    PERIODIC_UPDATE = "periodic_update"
+    """Time between agent updates while the case is open."""
+    RESOLUTION = "resolution"
+    """Case opened to solved, reopenings counted."""
+
+
+class TargetState(enum.StrEnum):
+    """Where a service target stands."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ACHIEVED = "achieved"
+    BREACHED = "breached"

@@ -1,0 +1,768 @@
+"""The lifecycle engine: declarative, validated state machines and immutable positions in them.
+
+A :class:`Lifecycle` is plain data: a name, an initial state, the
+:class:`Transition` s between states, and the final states. It is checked
+when it is built, so a broken definition fails at import, not in production.
+
+A :class:`LifecycleState` is where one thing (a customer, an interaction, a
+case) stands in a lifecycle: its current state, since when, and its
+:class:`History` of :class:`StateChange` s. Firing an event returns a new
+state and leaves the old one untouched and usable. The history is persistent
+and append-only: a new state shares the past with the state it came from, so
+firing costs the same with ten thousand past changes as with none.
+
+States and events are strings. ``enum.StrEnum`` members (such as
+``CustomerStage.NEW``) are strings too, and are kept as given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
+from typing import overload
+
+import attrs
+import pendulum
+
+from ._time import aware
+from ._validation import Problems, optional_text, text
+from .errors import InvalidTransition, LifecycleDefinitionError, Problem, ValidationError
+
+__all__ = [
+    "Guard",
+    "History",
+    "Lifecycle",
+    "LifecycleState",
+    "StateChange",
+    "Transition",
+]
+
+Guard = Callable[["LifecycleState", pendulum.DateTime], bool]
+"""A condition on a transition: ``guard(state, at) -> bool``.
+
+It is called with the state the event is fired from and the instant it is
+fired at, and returns whether the event may fire. It must be pure (no I/O,
+no clock): it decides on what it is given. When it returns false,
+:meth:`Lifecycle.fire` raises :class:`InvalidTransition` whose ``reason``
+names the guard by its ``__name__``, so give guards names that read as the
+condition (``def training_done(state, at): ...``).
+"""
+
+_DateTime = pendulum.DateTime
+_new = object.__new__
+
+
+@attrs.frozen
+class StateChange:
+    """One step in a history: ``event`` moved the state from ``source`` to ``target`` at ``at``.
+
+    Args:
+        event: the event that fired.
+        source: the state it fired from.
+        target: the state it led to.
+        at: when it happened; timezone-aware (kept as a ``pendulum.DateTime``).
+        reason: why, in words, if the caller gave a reason.
+
+    Raises:
+        ValidationError: a name is empty or not a string, ``at`` is naive or
+            not a datetime, or ``reason`` is blank; every problem is listed.
+
+    Examples:
+        >>> change = StateChange("acquire", "prospect", "new", pendulum.datetime(2026, 1, 5))
+        >>> change.target
+        'new'
+    """
+
+    event: str
+    source: str
+    target: str
+    at: pendulum.DateTime
+    reason: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        problems = Problems()
+        problems.run(text, self.event, "event")
+        problems.run(text, self.source, "source")
+        problems.run(text, self.target, "target")
+        at = problems.run(aware, self.at, "at")
+        problems.run(optional_text, self.reason, "reason")
+        problems.raise_if_any()
+        object.__setattr__(self, "at", at)
+
+
+_Entry = tuple[str, str, str, pendulum.DateTime, "str | None"]
+"""How a log stores a change: ``(event, source, target, at, reason)``, cheap to make."""
+
+# Writing slots through their descriptors skips attrs' __init__ (and its checks), for
+# data the engine itself has checked.
+_set_event = StateChange.__dict__["event"].__set__
+_set_source = StateChange.__dict__["source"].__set__
+_set_target = StateChange.__dict__["target"].__set__
+_set_at = StateChange.__dict__["at"].__set__
+_set_reason = StateChange.__dict__["reason"].__set__
+
+
+def _change(entry: _Entry) -> StateChange:
+    """The :class:`StateChange` a log entry stands for, built without checks."""
+    change = _new(StateChange)
+    _set_event(change, entry[0])
+    _set_source(change, entry[1])
+    _set_target(change, entry[2])
+    _set_at(change, entry[3])
+    _set_reason(change, entry[4])
+    return change
+
+
+class History(Sequence[StateChange]):
+    """The changes a state went through, oldest first: an immutable, persistent sequence.
+
+    Index it (negative indexes too), slice it (a slice is a tuple of changes),
+    iterate it, take its ``len()``.
+    Two histories are equal when they hold equal changes in the same order.
+
+    Many histories share one append-only log: a history is the first ``n``
+    entries of a log (kept as tuples; a :class:`StateChange` is made when
+    read). Firing from the newest state of a log appends to it in place;
+    firing from an older state, or firing twice from the same state,
+    starts a new log with a copy of that state's past (a branch). Either way
+    no existing history ever changes, and the common case never copies.
+
+    Args:
+        changes: the changes, oldest first. Used to restore a stored
+            history; no guard or callback runs.
+
+    Raises:
+        ValidationError: an item is not a :class:`StateChange`, a change does
+            not start where the one before it ended, or time goes backwards.
+
+    Examples:
+        >>> at = pendulum.datetime(2026, 1, 5)
+        >>> history = History([
+        ...     StateChange("acquire", "prospect", "new", at),
+        ...     StateChange("retain", "new", "active", at.add(days=30)),
+        ... ])
+        >>> [change.event for change in history]
+        ['acquire', 'retain']
+        >>> history[-1].target
+        'active'
+    """
+
+    __slots__ = ("_len", "_log")
+
+    _log: list[_Entry]
+    _len: int
+
+    def __init__(self, changes: Iterable[StateChange] = ()) -> None:
+        changes = list(changes)
+        problems = Problems()
+        previous: StateChange | None = None
+        for i, change in enumerate(changes):
+            if not isinstance(change, StateChange):
+                problems.add(f"[{i}]", f"expected a StateChange, got {type(change).__name__}")
+                previous = None
+                continue
+            if previous is not None:
+                if change.source != previous.target:
+                    problems.add(
+                        f"[{i}].source",
+                        f"starts from {str(change.source)!r}, but the change before it "
+                        f"ended in {str(previous.target)!r}",
+                    )
+                if change.at.timestamp() < previous.at.timestamp():
+                    problems.add(f"[{i}].at", "earlier than the change before it")
+            previous = change
+        problems.raise_if_any()
+        self._log = [(c.event, c.source, c.target, c.at, c.reason) for c in changes]
+        self._len = len(changes)
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, index: int) -> StateChange: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[StateChange, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> StateChange | tuple[StateChange, ...]:
+        n = self._len
+        if isinstance(index, slice):
+            return tuple(map(_change, self._log[:n][index]))
+        i = index.__index__()
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("history index out of range")
+        return _change(self._log[i])
+
+    def __iter__(self) -> Iterator[StateChange]:
+        return map(_change, islice(self._log, self._len))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, History):
+            return NotImplemented
+        if self._len != other._len:
+            return False
+        if self._log is other._log:
+            return True
+        return self._log[: self._len] == other._log[: other._len]
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._log[: self._len]))
+
+    def __repr__(self) -> str:
+        return f"History({list(self)!r})"
+
+
+def _empty() -> History:
+    history = _new(History)
+    history._log = []
+    history._len = 0
+    return history
+
+
+def _to_history(value: Iterable[StateChange]) -> History:
+    if isinstance(value, History):
+        return value
+    try:
+        return History(value)
+    except TypeError:
+        raise ValidationError(
+            f"expected a sequence of StateChange, got {type(value).__name__}", field="history"
+        ) from None
+    except ValidationError as exc:
+        raise ValidationError(
+            Problem(f"history{p.path}", p.message) for p in exc.problems
+        ) from None
+
+
+@attrs.frozen
+class LifecycleState:
+    """Where something stands in a lifecycle: an immutable value.
+
+    :meth:`Lifecycle.start` and :meth:`Lifecycle.fire` make them. Build one
+    directly to restore a stored state (or to place something mid-way, such
+    as a customer imported as already active): no guard or callback runs.
+    :meth:`Lifecycle.validate` then checks it against a definition.
+
+    Args:
+        current: the current state.
+        since: when the current state was entered; timezone-aware.
+        history: the changes that led here, oldest first (a :class:`History`
+            or any iterable of :class:`StateChange`); empty by default.
+
+    Raises:
+        ValidationError: ``current`` is empty, ``since`` is naive, or the
+            history does not end in ``current`` at ``since``.
+
+    Examples:
+        >>> at = pendulum.datetime(2026, 1, 5)
+        >>> state = LifecycleState("active", at)
+        >>> state.current, len(state.history)
+        ('active', 0)
+    """
+
+    current: str
+    since: pendulum.DateTime
+    history: History = attrs.field(factory=History, converter=_to_history)
+
+    def __attrs_post_init__(self) -> None:
+        problems = Problems()
+        problems.run(text, self.current, "current")
+        since = problems.run(aware, self.since, "since")
+        if self.history:
+            last = self.history[-1]
+            if last.target != self.current:
+                problems.add(
+                    "current",
+                    f"the last change in the history leads to {str(last.target)!r}",
+                )
+            if since is not None and last.at != since:
+                problems.add("since", "differs from the time of the last change in the history")
+        problems.raise_if_any()
+        object.__setattr__(self, "since", since)
+
+
+_set_current = LifecycleState.__dict__["current"].__set__
+_set_since = LifecycleState.__dict__["since"].__set__
+_set_history = LifecycleState.__dict__["history"].__set__
+
+
+def _sources(value: str | Iterable[str]) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset((value,))
+    try:
+        return frozenset(value)
+    except TypeError:
+        raise LifecycleDefinitionError(
+            f"transition sources must be a state or an iterable of states, "
+            f"got {type(value).__name__}"
+        ) from None
+
+
+def _is_name(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+@attrs.frozen
+class Transition:
+    """An event that moves from one of ``sources`` to ``target``.
+
+    Args:
+        event: the event's name.
+        sources: the state the event fires from, or several (kept as a frozenset).
+        target: the state it leads to.
+        guard: an optional :data:`Guard`, ``guard(state, at) -> bool``, asked
+            each time the event fires; when it returns false the event is
+            refused with :class:`InvalidTransition` naming the guard.
+
+    Raises:
+        LifecycleDefinitionError: a name is empty or not a string, there are
+            no sources, or the guard is not callable.
+
+    Examples:
+        >>> t = Transition("churn", ["active", "at_risk"], "churned")
+        >>> sorted(t.sources)
+        ['active', 'at_risk']
+    """
+
+    event: str
+    sources: frozenset[str] = attrs.field(converter=_sources)
+    target: str
+    guard: Guard | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        problems = []
+        if not _is_name(self.event):
+            problems.append(f"event must be a non-empty string, got {self.event!r}")
+        if not self.sources:
+            problems.append(f"event {self.event!r} has no source state")
+        problems.extend(
+            f"event {self.event!r} has a source that is not a non-empty string: {s!r}"
+            for s in self.sources
+            if not _is_name(s)
+        )
+        if not _is_name(self.target):
+            problems.append(f"event {self.event!r} has a target that is not a non-empty string")
+        if self.guard is not None and not callable(self.guard):
+            problems.append(f"the guard of event {self.event!r} is not callable")
+        if problems:
+            raise LifecycleDefinitionError("; ".join(problems))
+
+    @property
+    def guard_name(self) -> str | None:
+        """The guard's name, as refusals report it; ``None`` without a guard."""
+        if self.guard is None:
+            return None
+        return str(getattr(self.guard, "__name__", None) or repr(self.guard))
+
+
+_MERMAID_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Lifecycle:
+    """A validated state machine: states, the events between them, and final states.
+
+    The definition is checked when it is built; once built it is immutable
+    and safe to share between threads. States are listed in order of first
+    appearance (the initial state first), which makes every output
+    (``states``, ``to_mermaid()``) deterministic.
+
+    Args:
+        name: the lifecycle's name, used in messages.
+        initial: the state :meth:`start` begins in.
+        transitions: the :class:`Transition` s.
+        final: states nothing leaves; each must be reached by some transition.
+
+    Raises:
+        LifecycleDefinitionError: listing every problem found: an empty name,
+            a final state that is unknown or that no transition reaches, a
+            transition out of a final state, a state not reachable from
+            ``initial``, an event defined twice from the same state.
+
+    Examples:
+        >>> door = Lifecycle(
+        ...     "door",
+        ...     initial="closed",
+        ...     transitions=[
+        ...         Transition("open", "closed", "opened"),
+        ...         Transition("close", "opened", "closed"),
+        ...         Transition("lock", "closed", "locked"),
+        ...     ],
+        ...     final=["locked"],
+        ... )
+        >>> state = door.start(pendulum.datetime(2026, 1, 5, 9))
+        >>> sorted(door.allowed(state))
+        ['lock', 'open']
+        >>> door.fire(state, "open", at=pendulum.datetime(2026, 1, 5, 10)).current
+        'opened'
+    """
+
+    __slots__ = (
+        "_allowed",
+        "_events",
+        "_final",
+        "_initial",
+        "_name",
+        "_states",
+        "_table",
+        "_transitions",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        initial: str,
+        transitions: Iterable[Transition],
+        final: Iterable[str] = (),
+    ) -> None:
+        transitions = tuple(transitions)
+        final_set = frozenset((final,) if isinstance(final, str) else final)
+        problems: list[str] = []
+        if not _is_name(name):
+            problems.append(f"the name must be a non-empty string, got {name!r}")
+        if not _is_name(initial):
+            problems.append(f"the initial state must be a non-empty string, got {initial!r}")
+        states: dict[str, None] = {initial: None}  # an ordered set
+        events: dict[str, None] = {}
+        table: dict[str, dict[str, Transition]] = {}
+        for t in transitions:
+            if not isinstance(t, Transition):
+                problems.append(f"expected a Transition, got {type(t).__name__}")
+                continue
+            events.setdefault(t.event, None)
+            for source in sorted(t.sources, key=str):
+                states.setdefault(source, None)
+                row = table.setdefault(source, {})
+                if t.event in row:
+                    targets = sorted({str(row[t.event].target), str(t.target)})
+                    problems.append(
+                        f"event {str(t.event)!r} is ambiguous from state {str(source)!r}: "
+                        f"defined more than once (to {', '.join(map(repr, targets))})"
+                    )
+                else:
+                    row[t.event] = t
+            states.setdefault(t.target, None)
+        targets_reached = {t.target for t in transitions if isinstance(t, Transition)}
+        for state in sorted(final_set, key=str):
+            if state not in states:
+                problems.append(f"final state {str(state)!r} is not a state of the lifecycle")
+            elif state not in targets_reached:
+                problems.append(f"final state {str(state)!r} is not reached by any transition")
+            if state in table:
+                events_out = ", ".join(sorted(repr(str(e)) for e in table[state]))
+                problems.append(f"final state {str(state)!r} has transitions out: {events_out}")
+        reachable = {initial}
+        frontier = [initial]
+        while frontier:
+            for t in table.get(frontier.pop(), {}).values():
+                if t.target not in reachable:
+                    reachable.add(t.target)
+                    frontier.append(t.target)
+        problems.extend(
+            f"state {str(s)!r} is not reachable from the initial state {str(initial)!r}"
+            for s in states
+            if s not in reachable
+        )
+        if problems:
+            label = repr(name) if isinstance(name, str) else "lifecycle"
+            raise LifecycleDefinitionError(
+                f"lifecycle {label} is not valid: " + "; ".join(problems)
+            )
+        self._name = name
+        self._initial = initial
+        self._transitions = transitions
+        self._final = frozenset(s for s in states if s in final_set)  # states as first given
+        self._states = tuple(states)
+        self._events = tuple(events)
+        self._table = {s: table.get(s, {}) for s in states}
+        self._allowed = {s: frozenset(row) for s, row in self._table.items()}
+
+    @property
+    def name(self) -> str:
+        """The lifecycle's name."""
+        return self._name
+
+    @property
+    def initial(self) -> str:
+        """The state :meth:`start` begins in."""
+        return self._initial
+
+    @property
+    def final(self) -> frozenset[str]:
+        """The final states: once there, no event is allowed."""
+        return self._final
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        """Every state, in order of first appearance, the initial state first."""
+        return self._states
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        """Every event, in order of first appearance."""
+        return self._events
+
+    @property
+    def transitions(self) -> tuple[Transition, ...]:
+        """The transitions, as given."""
+        return self._transitions
+
+    def __repr__(self) -> str:
+        return (
+            f"Lifecycle({self._name!r}, initial={str(self._initial)!r}, "
+            f"{len(self._states)} states, {len(self._transitions)} transitions)"
+        )
+
+    def start(self, at: dt.datetime) -> LifecycleState:
+        """A new state in the initial state, entered at ``at``, with an empty history.
+
+        Starting records no change: the history holds only what events did,
+        and ``since`` is ``at`` until the first event fires.
+
+        Args:
+            at: when it starts; timezone-aware.
+
+        Raises:
+            ValidationError: ``at`` is naive or not a datetime.
+
+        Examples:
+            >>> from custservice.lifecycles import CUSTOMER_LIFECYCLE
+            >>> state = CUSTOMER_LIFECYCLE.start(pendulum.datetime(2026, 1, 5))
+            >>> state.current, len(state.history)
+            (<CustomerStage.PROSPECT: 'prospect'>, 0)
+        """
+        return _state(self._initial, aware(at, "at"), _empty())
+
+    def allowed(self, state: LifecycleState) -> frozenset[str]:
+        """The events defined from ``state``'s current state (empty in a final state).
+
+        Guards are not evaluated here: an event with a guard is listed even
+        if its guard would refuse it now. :meth:`fire` asks the guard.
+
+        Args:
+            state: a state of this lifecycle.
+
+        Raises:
+            ValidationError: its current state is not a state of this lifecycle.
+
+        Examples:
+            >>> from custservice.lifecycles import CASE_LIFECYCLE
+            >>> state = CASE_LIFECYCLE.start(pendulum.datetime(2026, 1, 5))
+            >>> sorted(CASE_LIFECYCLE.allowed(state))
+            ['open', 'solve']
+        """
+        allowed = self._allowed.get(state.current)
+        if allowed is None:
+            raise self._unknown_state(state.current)
+        return allowed
+
+    def fire(
+        self,
+        state: LifecycleState,
+        event: str,
+        *,
+        at: dt.datetime,
+        reason: str | None = None,
+    ) -> LifecycleState:
+        """The state after ``event`` fires from ``state`` at ``at``; ``state`` is unchanged.
+
+        Cost does not depend on the length of the history: the new state
+        shares its past with ``state``.
+
+        Args:
+            state: the state to fire from.
+            event: the event.
+            at: when it fires; timezone-aware, not earlier than ``state.since``.
+            reason: why, in words; kept in the :class:`StateChange`.
+
+        Raises:
+            InvalidTransition: the event is not allowed from the current state
+                (including an event the lifecycle does not know), or its guard
+                refused it (then ``reason`` names the guard).
+            ValidationError: ``at`` is naive, not a datetime, or earlier than
+                ``state.since``; ``reason`` is blank; or the current state is
+                not a state of this lifecycle.
+
+        Examples:
+            >>> from custservice.lifecycles import CUSTOMER_LIFECYCLE as customer
+            >>> state = customer.start(pendulum.datetime(2026, 1, 5))
+            >>> state = customer.fire(state, "acquire", at=pendulum.datetime(2026, 1, 6))
+            >>> state.current, state.history[-1].event
+            (<CustomerStage.NEW: 'new'>, 'acquire')
+        """
+        if type(at) is not _DateTime or at.tzinfo is None:
+            at = aware(at, "at")
+        current = state.current
+        try:
+            transition = self._table[current][event]
+        except KeyError:
+            raise self._refusal(current, event) from None
+        if at.timestamp() < state.since.timestamp():
+            raise ValidationError(
+                f"earlier than the current state's since ({state.since.isoformat()}); "
+                "time never goes backwards in a history",
+                field="at",
+            )
+        guard = transition.guard
+        if guard is not None and not guard(state, at):
+            raise self._refusal(current, event, f"guard {transition.guard_name!r} refused")
+        if reason is not None:
+            optional_text(reason, "reason")
+        target = transition.target
+        entry = (transition.event, current, target, at, reason)
+        history = state.history
+        log = history._log
+        n = history._len
+        # Append in place when this state is the newest on its log. Entries below a
+        # history's length never change, so views of the log stay valid. Two threads may
+        # both see len(log) == n and both append (list.append is atomic): whoever's entry
+        # did not land at index n branches, as does a state the log has moved on from.
+        if len(log) != n:
+            log = log[:n]
+            log.append(entry)
+        else:
+            log.append(entry)
+            if log[n] is not entry:
+                log = log[:n]
+                log.append(entry)
+        history = _new(History)
+        history._log = log
+        history._len = n + 1
+        new = _new(LifecycleState)
+        _set_current(new, target)
+        _set_since(new, at)
+        _set_history(new, history)
+        return new
+
+    def validate(self, state: LifecycleState) -> LifecycleState:
+        """Check that a state (restored from storage, say) fits this definition.
+
+        Every change in its history must be a transition of this lifecycle
+        (its event, from its source, to its target), the changes must follow
+        on from each other in time order, and the state must stand where
+        the history ends. A history may begin anywhere (a record migrated
+        mid-way); an empty one may stand in any state. Guards are not asked.
+
+        Args:
+            state: the state to check.
+
+        Returns:
+            ``state`` itself, so a check can sit inside an expression.
+
+        Raises:
+            ValidationError: listing every inconsistency, each with its path
+                (``history[3].event``).
+
+        Examples:
+            >>> from custservice.lifecycles import CUSTOMER_LIFECYCLE as customer
+            >>> at = pendulum.datetime(2026, 1, 5)
+            >>> change = StateChange("acquire", "prospect", "new", at)
+            >>> restored = LifecycleState("new", at, [change])
+            >>> customer.validate(restored) is restored
+            True
+        """
+        if not isinstance(state, LifecycleState):
+            raise ValidationError(f"expected a LifecycleState, got {type(state).__name__}")
+        problems = Problems()
+        if state.current not in self._table:
+            problems.add("current", f"{str(state.current)!r} is not a state of {self._name!r}")
+        previous: StateChange | None = None
+        for i, change in enumerate(state.history):
+            path = f"history[{i}]"
+            transition = self._table.get(change.source, {}).get(change.event)
+            if transition is None:
+                problems.add(
+                    f"{path}.event",
+                    f"{self._name}: event {str(change.event)!r} is not allowed "
+                    f"in state {str(change.source)!r}",
+                )
+            elif transition.target != change.target:
+                problems.add(
+                    f"{path}.target",
+                    f"event {str(change.event)!r} leads to {str(transition.target)!r}, "
+                    f"not {str(change.target)!r}",
+                )
+            if previous is not None:
+                if change.source != previous.target:
+                    problems.add(f"{path}.source", "does not follow on from the change before it")
+                if change.at.timestamp() < previous.at.timestamp():
+                    problems.add(f"{path}.at", "earlier than the change before it")
+            previous = change
+        if previous is not None:
+            if previous.target != state.current:
+                problems.add("current", "differs from where the history ends")
+            if previous.at != state.since:
+                problems.add("since", "differs from the time of the last change")
+        problems.raise_if_any()
+        return state
+
+    def to_mermaid(self) -> str:
+        """The lifecycle as a Mermaid ``stateDiagram-v2``, in a deterministic order.
+
+        ``[*] --> initial`` first, then one line per (source, event) in the
+        order the transitions were given (sources in state order), labelled
+        with the event (and ``[guard]`` when it has one), then
+        ``final --> [*]`` for each final state. A state whose name is not a
+        plain identifier is declared with an alias.
+
+        Examples:
+            >>> door = Lifecycle("door", "closed", [Transition("open", "closed", "opened")])
+            >>> print(door.to_mermaid())
+            stateDiagram-v2
+                [*] --> closed
+                closed --> opened: open
+        """
+        ids: dict[str, str] = {}
+        lines = ["stateDiagram-v2"]
+        for i, state in enumerate(self._states):
+            label = str(state)
+            if _MERMAID_ID.match(label):
+                ids[state] = label
+            else:
+                ids[state] = f"s{i}"
+                lines.append(f"    state {_mermaid_label(label)} as s{i}")
+        lines.append(f"    [*] --> {ids[self._initial]}")
+        order = {s: i for i, s in enumerate(self._states)}
+        for t in self._transitions:
+            label = str(t.event) if t.guard is None else f"{t.event} [{t.guard_name}]"
+            lines.extend(
+                f"    {ids[s]} --> {ids[t.target]}: {label}"
+                for s in sorted(t.sources, key=order.__getitem__)
+            )
+        lines.extend(f"    {ids[s]} --> [*]" for s in self._states if s in self._final)
+        return "\n".join(lines)
+
+    def _refusal(
+        self, current: str, event: object, reason: str | None = None
+    ) -> InvalidTransition | ValidationError:
+        allowed = self._allowed.get(current)
+        if allowed is None:
+            return self._unknown_state(current)
+        return InvalidTransition(
+            lifecycle=self._name,
+            state=str(current),
+            event=str(event),
+            allowed=map(str, allowed),
+            reason=reason,
+        )
+
+    def _unknown_state(self, current: object) -> ValidationError:
+        return ValidationError(
+            f"{str(current)!r} is not a state of lifecycle {self._name!r}", field="state"
+        )
+
+
+def _mermaid_label(label: str) -> str:
+    return '"' + label.replace('"', "#quot;") + '"'
+
+
+def _state(current: str, since: pendulum.DateTime, history: History) -> LifecycleState:
+    """A state built without checks, from values the engine has checked."""
+    state = _new(LifecycleState)
+    _set_current(state, current)
+    _set_since(state, since)
+    _set_history(state, history)
+    return state

@@ -1,0 +1,385 @@
+"""A deterministic simulation of a customer base, for the demo and for benchmarks.
+
+Same seed, same customers, same interactions, same ids: the simulation reads
+no clock and draws every random choice from one seeded generator. What
+customers experience drives their lifecycle: dissatisfied customers drift to
+risk and churn, delighted ones become loyal and advocates, and some of the
+churned are won back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import attrs
+import pendulum
+
+from ._time import FixedClock
+from .calendars import BusinessCalendar
+from .cases import Case
+from .customers import Customer
+from .enums import Channel, CustomerStage, Factor, Metric, ServiceArea, Verdict
+from .expectations import NPS_SCALE, SATISFACTION_10, ExpectationBand, Expectations
+from .feedback import Feedback
+from .interactions import Interaction
+from .service_levels import ServiceTarget
+
+if TYPE_CHECKING:
+    from .storage.protocols import Store
+
+__all__ = [
+    "DEMO_CALENDAR",
+    "DEMO_EXPECTATIONS",
+    "DEMO_START",
+    "DEMO_TARGETS",
+    "Simulation",
+    "simulate",
+]
+
+DEMO_START = pendulum.datetime(2026, 1, 5, 8, tz="UTC")
+"""When every simulation starts: a Monday morning."""
+
+DEMO_CALENDAR = BusinessCalendar(
+    "Europe/London",
+    {day: [(dt.time(8), dt.time(12)), (dt.time(13), dt.time(18))] for day in range(5)},
+    holidays=[
+        dt.date(2026, 1, 1),
+        dt.date(2026, 4, 3),
+        dt.date(2026, 4, 6),
+        dt.date(2026, 5, 4),
+        dt.date(2026, 5, 25),
+        dt.date(2026, 8, 31),
+        dt.date(2026, 12, 25),
+        dt.date(2026, 12, 28),
+    ],
+)
+"""The simulated support desk's hours: weekdays 08:00–12:00 and 13:00–18:00 in London."""
+
+
+def _minutes(n: float) -> pendulum.Duration:
+    return pendulum.duration(seconds=round(n * 60))
+
+
+DEMO_EXPECTATIONS = Expectations(
+    defaults=[
+        ExpectationBand(Factor.SPEED, "queue_wait", adequate=_minutes(8), desired=_minutes(2)),
+        ExpectationBand(Factor.COMPETENCE, "handoffs", adequate=1, desired=0),
+    ],
+    segments={
+        "enterprise": [
+            ExpectationBand(Factor.SPEED, "queue_wait", adequate=_minutes(3), desired=_minutes(1)),
+            ExpectationBand(Factor.COMPETENCE, "handoffs", adequate=0, desired=0),
+        ],
+    },
+)
+"""What the simulated customers expect: queue waits and handoffs, stricter for enterprise."""
+
+DEMO_TARGETS = (
+    ServiceTarget(
+        Metric.FIRST_RESPONSE,
+        pendulum.duration(hours=4),
+        calendar=DEMO_CALENDAR,
+        band=ExpectationBand(
+            Factor.SPEED,
+            Metric.FIRST_RESPONSE,
+            adequate=pendulum.duration(hours=4),
+            desired=pendulum.duration(hours=1),
+        ),
+    ),
+    ServiceTarget(Metric.PERIODIC_UPDATE, pendulum.duration(hours=9), calendar=DEMO_CALENDAR),
+    ServiceTarget(Metric.RESOLUTION, pendulum.duration(hours=27), calendar=DEMO_CALENDAR),
+)
+"""The simulated desk's promises, in business time: a first reply within 4 hours,
+an update every working day (9 hours), a solution within 3 working days."""
+
+_FIRST = (
+    "Ada",
+    "Ben",
+    "Chidi",
+    "Dana",
+    "Emeka",
+    "Fatima",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kemi",
+    "Luca",
+    "Maya",
+    "Noor",
+    "Olu",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+)
+_LAST = (
+    "Okafor",
+    "Smith",
+    "Nakamura",
+    "Garcia",
+    "Haddad",
+    "Kowalski",
+    "Mensah",
+    "Rossi",
+    "Silva",
+    "Novak",
+    "Adeyemi",
+    "Dubois",
+    "Khan",
+    "Larsen",
+    "Moreau",
+    "Osei",
+)
+_ZONES = ("Europe/London", "Africa/Lagos", "America/New_York", "Asia/Kolkata", "Europe/Berlin")
+_HOBBIES = ("chess", "running", "gardening", "jazz", "cooking", "cycling", "photography")
+_SEGMENTS = ("smb", "smb", "smb", "enterprise", "consumer", "consumer")
+_TOPICS = ("billing", "delivery", "login", "refund", "upgrade", "broken device")
+_AGENTS = ("ana", "bo", "chidi", "dee", "eli", "femi")
+# Mean queue wait in minutes per channel: phones queue, self-service does not.
+_WAIT = {
+    Channel.PHONE: 6.0,
+    Channel.EMAIL: 30.0,
+    Channel.CHAT: 2.5,
+    Channel.IN_PERSON: 5.0,
+    Channel.SOCIAL: 20.0,
+    Channel.SELF_SERVICE: 0.2,
+}
+
+
+@attrs.frozen
+class Simulation:
+    """What a simulation wrote: counts, and when it ended."""
+
+    customers: int
+    interactions: int
+    cases: int
+    ended_at: pendulum.DateTime
+
+
+def simulate(
+    store: Store,
+    *,
+    customers: int = 1000,
+    months: int = 12,
+    seed: int = 7,
+    progress: Callable[[int, int], None] | None = None,
+) -> Simulation:
+    """Simulate a customer base into ``store`` through the public API.
+
+    Args:
+        store: where to write; should be empty.
+        customers: how many prospects to start with.
+        months: how many months to simulate.
+        seed: the random seed; the same seed gives the same result.
+        progress: called with (customers done, customers in all) as it goes.
+
+    Returns:
+        What was written.
+    """
+    rng = random.Random(seed)
+    counts = [0, 0, 0]
+    end = DEMO_START.add(months=months)
+    for n in range(customers):
+        with store.transaction():
+            for record in _one_customer(rng, n, end):
+                if isinstance(record, Customer):
+                    store.customers.add(record)
+                    counts[0] += 1
+                elif isinstance(record, Interaction):
+                    store.interactions.add(record)
+                    counts[1] += 1
+                else:
+                    store.cases.add(record)
+                    counts[2] += 1
+        if progress is not None:
+            progress(n + 1, customers)
+    return Simulation(counts[0], counts[1], counts[2], end)
+
+
+def _one_customer(
+    rng: random.Random, n: int, end: pendulum.DateTime
+) -> Iterator[Customer | Interaction | Case]:
+    """One customer's whole story; the customer comes first, in its final state."""
+    clock = FixedClock(DEMO_START.add(minutes=rng.randrange(0, 60 * 24 * 30)))
+    segment = rng.choice(_SEGMENTS)
+    customer = Customer.new(
+        f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+        clock=clock,
+        rng=rng,
+        email=f"customer{n}@example.com",
+        birthday=pendulum.date(rng.randint(1950, 2004), rng.randint(1, 12), rng.randint(1, 28)),
+        timezone=rng.choice(_ZONES),
+        segment=segment,
+        hobbies=frozenset(rng.sample(_HOBBIES, rng.randint(0, 2))),
+        preferred_channel=rng.choice(list(Channel)),
+    )
+    if rng.random() < 0.15:  # some prospects never become customers
+        yield customer
+        return
+    customer = customer.advance(
+        "acquire", at=clock.advance(pendulum.duration(days=rng.randint(1, 20)))
+    )
+    patience = rng.gauss(0.0, 1.0)  # some customers forgive more than others
+    records: list[Interaction | Case] = []
+    verdicts: list[Verdict] = []
+    while clock.now() < end:
+        clock.advance(pendulum.duration(days=rng.expovariate(1 / 24), hours=rng.random() * 9))
+        if clock.now() >= end:
+            break
+        if customer.stage is CustomerStage.CHURNED:
+            if rng.random() < 0.08:
+                customer = customer.advance("win_back", at=clock.now(), reason="win-back offer")
+            continue
+        interaction, case, verdict = _contact(rng, clock, customer, patience)
+        records.append(interaction)
+        if case is not None:
+            records.append(case)
+        verdicts.append(verdict)
+        if rng.random() < 0.15:
+            records.append(_survey(rng, clock, customer, verdicts))
+        customer = _react(rng, customer, verdicts, clock.now())
+    yield customer
+    yield from records
+
+
+def _contact(
+    rng: random.Random, clock: FixedClock, customer: Customer, patience: float
+) -> tuple[Interaction, Case | None, Verdict]:
+    channel = rng.choices(list(Channel), weights=(30, 25, 25, 5, 5, 10))[0]
+    case = None
+    if rng.random() < 0.25:
+        case = Case.open(
+            customer.id,
+            rng.choice(_TOPICS).capitalize(),
+            clock=clock,
+            rng=rng,
+            promised_by=clock.now().add(days=3),
+        )
+    call = Interaction.open(
+        customer.id,
+        channel,
+        clock=clock,
+        rng=rng,
+        topic=rng.choice(_TOPICS),
+        case_id=case.id if case else None,
+        agent=rng.choice(_AGENTS),
+    )
+    wait = _minutes(rng.expovariate(1 / _WAIT[channel]))
+    call = call.advance("receive", at=clock.advance(wait))
+    call = call.advance("understand", at=clock.advance(_minutes(rng.uniform(1, 5))))
+    call = call.advance("help", at=clock.advance(_minutes(rng.uniform(1, 5))))
+    handoffs = rng.choices((0, 1, 2), weights=(70, 22, 8))[0]
+    for _ in range(handoffs):
+        call = call.handoff(
+            rng.choice(_AGENTS),
+            at=clock.advance(_minutes(rng.uniform(2, 15))),
+            reason="needs a specialist",
+        )
+    resolved = rng.random() < 0.85 - 0.15 * handoffs
+    if resolved:
+        call = call.resolve(at=clock.advance(_minutes(rng.uniform(2, 20))))
+    # The score follows what they experienced against what they expect.
+    speed = DEMO_EXPECTATIONS.classify(Factor.SPEED, "queue_wait", wait, segment=customer.segment)
+    competence = DEMO_EXPECTATIONS.classify(
+        Factor.COMPETENCE, "handoffs", handoffs, segment=customer.segment
+    )
+    base = 5.0 + 1.5 * speed.rank + 1.2 * competence.rank + (1.5 if resolved else -2.0)
+    score = max(1, min(10, round(base + patience + rng.gauss(0, 1.2))))
+    ratings = {
+        Factor.SPEED: max(1, min(10, round(3 + 3 * speed.rank + rng.gauss(0, 1)))),
+        Factor.COMPETENCE: max(1, min(10, round(3 + 3 * competence.rank + rng.gauss(0, 1)))),
+        Factor.ATTITUDE: max(1, min(10, round(score + rng.gauss(0.5, 1.5)))),
+    }
+    if rng.random() < 0.7:
+        call = call.record_feedback(
+            Feedback(
+                score,
+                SATISFACTION_10,
+                at=clock.advance(_minutes(rng.uniform(5, 120))),
+                ratings=ratings,
+            )
+        )
+    if score < 6:
+        area = ServiceArea.SERVICE_PROCESS if handoffs else rng.choice(list(ServiceArea))
+        call = call.tag_root_cause(area)
+    call = call.advance("close", at=clock.now())
+    if case is not None:
+        case = _work_case(rng, clock, case, resolved)
+    return call, case, SATISFACTION_10.classify(score)
+
+
+def _survey(
+    rng: random.Random, clock: FixedClock, customer: Customer, verdicts: list[Verdict]
+) -> Interaction:
+    """A relationship survey by email: how likely are you to recommend us (0–10)?"""
+    survey = Interaction.open(
+        customer.id, Channel.EMAIL, clock=clock, rng=rng, topic="recommendation survey"
+    )
+    mood = sum(v.rank for v in verdicts[-5:]) / len(verdicts[-5:])  # 0 (bad) to 2 (great)
+    score = max(0, min(10, round(4.5 + 2.6 * mood + rng.gauss(0, 1.5))))
+    answered = clock.now() + _minutes(rng.uniform(60, 48 * 60))
+    survey = survey.record_feedback(Feedback(score, NPS_SCALE, at=answered))
+    return survey.advance("close", at=answered)
+
+
+def _work_case(rng: random.Random, clock: FixedClock, case: Case, resolved: bool) -> Case:
+    at = clock.now()
+    case = case.advance("open", at=at)
+    at = DEMO_CALENDAR.deadline(at, pendulum.duration(hours=rng.uniform(0.2, 5)))
+    case = case.record_update(at=at)
+    if rng.random() < 0.3:
+        case = case.advance("await_customer", at=at)
+        at = at + pendulum.duration(hours=rng.uniform(2, 72))
+        case = case.record_update(at=at, from_customer=True)
+        case = case.advance("resume", at=at)
+        at = DEMO_CALENDAR.deadline(at, pendulum.duration(hours=rng.uniform(0.5, 8)))
+        case = case.record_update(at=at)
+    if resolved or rng.random() < 0.9:
+        work = rng.uniform(1, 30)
+        while work > 8:  # a busy desk still sends an update each working day, mostly
+            step = rng.uniform(6, 10)
+            at = DEMO_CALENDAR.deadline(at, pendulum.duration(hours=step))
+            case = case.record_update(at=at)
+            work -= step
+        at = DEMO_CALENDAR.deadline(at, pendulum.duration(hours=max(work, 0.5)))
+        case = case.advance("solve", at=at)
+        if rng.random() < 0.1:
+            at = at + pendulum.duration(days=rng.uniform(1, 5))
+            case = case.advance("reopen", at=at, reason="customer says it is not fixed")
+            at = DEMO_CALENDAR.deadline(at, pendulum.duration(hours=rng.uniform(1, 8)))
+            case = case.record_update(at=at).advance("solve", at=at)
+        if rng.random() < 0.8:
+            case = case.advance("close", at=at.add(days=7))
+    return case
+
+
+def _react(
+    rng: random.Random, customer: Customer, verdicts: list[Verdict], at: pendulum.DateTime
+) -> Customer:
+    """Move the customer along their lifecycle by what they have lately experienced."""
+    recent = verdicts[-3:]
+    bad = recent.count(Verdict.DISSATISFIED)
+    great = recent.count(Verdict.DELIGHTED)
+    stage = customer.stage
+    event, reason = None, None
+    if stage is CustomerStage.AT_RISK:
+        if bad >= 2 and rng.random() < 0.5:
+            event, reason = "churn", "left after repeated bad experiences"
+        elif recent[-1] is not Verdict.DISSATISFIED and bad == 0:
+            event, reason = "recover", "recent contacts went well"
+    elif bad >= 2 or (bad == 1 and rng.random() < 0.25):
+        event, reason = "flag_risk", "dissatisfied in recent contacts"
+    elif stage is CustomerStage.NEW and len(verdicts) >= 2:
+        event, reason = "retain", "came back and stayed"
+    elif stage is CustomerStage.ACTIVE and great >= 2 and rng.random() < 0.35:
+        event, reason = "reward", "delighted repeatedly: a loyal customer"
+    elif stage is CustomerStage.LOYAL and great >= 3 and rng.random() < 0.15:
+        event, reason = "champion", "delighted, recommends us"
+    if event is None:
+        return customer
+    return customer.advance(event, at=at, reason=reason)

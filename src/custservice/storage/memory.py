@@ -1,0 +1,292 @@
+"""The in-memory backend (``memory://``): the reference every other backend is checked against.
+
+Nothing is written anywhere; every ``open_store("memory://")`` gives a new,
+empty store. One lock serialises changes, so threads can share a store; a
+transaction holds the lock until it ends.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, Generic, TypeVar
+
+from .._records import replace
+from ..cases import Case
+from ..customers import Customer
+from ..errors import ConcurrencyError, DuplicateError, NotFound, StorageError, ValidationError
+from ..interactions import Interaction
+from . import _common
+from .protocols import Action, ChangeEvent, Kind
+
+__all__ = ["MemoryStore", "open_memory_store"]
+
+R = TypeVar("R", Customer, Interaction, Case)
+
+
+def open_memory_store(url: str = "memory://") -> MemoryStore:
+    """Open a new, empty in-memory store (the ``memory://`` entry point)."""
+    return MemoryStore()
+
+
+class _Repository(Generic[R]):
+    def __init__(self, store: MemoryStore, cls: type[R]) -> None:
+        self._store = store
+        self._cls: type[R] = cls
+        self._kind: Kind = _common.KIND_OF[cls]
+        self._rows: dict[uuid.UUID, R] = {}
+        self._owned: dict[uuid.UUID, set[uuid.UUID]] = {}
+
+    def add(self, record: R) -> R:
+        with self._store.transaction():
+            return self._add(record)
+
+    def add_many(self, records: Iterable[R]) -> int:
+        # All or nothing even inside an enclosing transaction, like a savepoint.
+        with self._store.transaction():
+            mark = len(self._store._undo)
+            try:
+                return sum(1 for record in records if self._add(record) is not None)
+            except BaseException:
+                self._store._rollback_to(mark)
+                raise
+
+    def _add(self, record: R) -> R:
+        _common.check_record(record, self._cls)
+        if record.id in self._rows:
+            raise DuplicateError(self._kind, record.id)
+        customer_id = _common.owner(record)
+        if self._kind != "customer" and customer_id not in self._store.customers._rows:
+            raise NotFound("customer", customer_id)
+        stored = replace(record, version=1)
+        self._put(stored)
+        self._store._emit(self._kind, "add", stored.id, customer_id, 1)
+        return stored
+
+    def get(self, id: uuid.UUID) -> R:
+        _common.check_id(id)
+        with self._store._reading():
+            try:
+                return self._rows[id]
+            except KeyError:
+                raise NotFound(self._kind, id) from None
+
+    def save(self, record: R) -> R:
+        _common.check_record(record, self._cls)
+        with self._store.transaction():
+            current = self._rows.get(record.id)
+            if current is None:
+                raise NotFound(self._kind, record.id)
+            if current.version != record.version:
+                raise ConcurrencyError(self._kind, record.id, record.version, current.version)
+            if _common.owner(record) != _common.owner(current):
+                raise ValidationError(
+                    "a record cannot move to another customer", field="customer_id"
+                )
+            stored = replace(record, version=record.version + 1)
+            self._put(stored)
+            self._store._emit(self._kind, "save", stored.id, _common.owner(stored), stored.version)
+            return stored
+
+    def count(self) -> int:
+        with self._store._reading():
+            return len(self._rows)
+
+    def all(self) -> Iterator[R]:
+        with self._store._reading():
+            rows = sorted(self._rows.values(), key=_order)
+        return iter(rows)
+
+    def for_customer(
+        self,
+        customer_id: uuid.UUID,
+        since: Any = None,
+        until: Any = None,
+    ) -> Iterator[R]:
+        _common.check_id(customer_id, "customer_id")
+        since, until = _common.window(since, until)
+        with self._store._reading():
+            rows = [self._rows[i] for i in self._owned.get(customer_id, ())]
+        rows.sort(key=_order)
+        low = None if since is None else since.timestamp()
+        high = None if until is None else until.timestamp()
+        return (
+            r
+            for r in rows
+            if (low is None or _common.opened(r).timestamp() >= low)
+            and (high is None or _common.opened(r).timestamp() < high)
+        )
+
+    # -- changes, each with its undo ------------------------------------------
+
+    def _put(self, record: R) -> None:
+        previous = self._rows.get(record.id)
+        self._rows[record.id] = record
+        owned = self._owned.setdefault(_common.owner(record), set())
+        added = record.id not in owned
+        owned.add(record.id)
+
+        def undo() -> None:
+            if previous is None:
+                del self._rows[record.id]
+            else:
+                self._rows[record.id] = previous
+            if added:
+                owned.discard(record.id)
+
+        self._store._journal(undo)
+
+    def _drop_customer(self, customer_id: uuid.UUID) -> None:
+        ids = self._owned.pop(customer_id, set())
+        dropped = {i: self._rows.pop(i) for i in ids}
+
+        def undo() -> None:
+            self._rows.update(dropped)
+            self._owned[customer_id] = ids
+
+        self._store._journal(undo)
+
+
+def _order(record: Customer | Interaction | Case) -> tuple[float, int]:
+    # Instants, not wall clocks: see _time.between.
+    return (_common.opened(record).timestamp(), record.id.int)
+
+
+class _Events:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._log: list[ChangeEvent] = []
+
+    def since(self, position: int = 0) -> Iterator[ChangeEvent]:
+        with self._store._reading():
+            rows = [e for e in self._log if e.position > position]
+        return iter(rows)
+
+    def latest(self) -> int:
+        with self._store._reading():
+            return self._store._position
+
+
+class MemoryStore:
+    """A store kept in this process's memory; see the module documentation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._undo: list[Callable[[], None]] = []
+        self._position = 0
+        self._closed = False
+        self._customers: _Repository[Customer] = _Repository(self, Customer)
+        self._interactions: _Repository[Interaction] = _Repository(self, Interaction)
+        self._cases: _Repository[Case] = _Repository(self, Case)
+        self._events = _Events(self)
+
+    @property
+    def customers(self) -> _Repository[Customer]:
+        """The customers."""
+        return self._customers
+
+    @property
+    def interactions(self) -> _Repository[Interaction]:
+        """The interactions."""
+        return self._interactions
+
+    @property
+    def cases(self) -> _Repository[Case]:
+        """The cases."""
+        return self._cases
+
+    @property
+    def events(self) -> _Events:
+        """The change feed."""
+        return self._events
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing; an inner block joins the outer one."""
+        with self._lock:
+            self._check_open()
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                if self._depth == 1:
+                    self._rollback_to(0)
+                raise
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._undo.clear()
+
+    def forget(self, customer_id: uuid.UUID) -> None:
+        """Erase a customer and every record linked to them."""
+        _common.check_id(customer_id, "customer_id")
+        with self.transaction():
+            if customer_id not in self._customers._rows:
+                raise NotFound("customer", customer_id)
+            for repository in (self._interactions, self._cases, self._customers):
+                repository._drop_customer(customer_id)
+            log = self._events._log
+            before = list(log)
+            log[:] = [e for e in log if e.customer_id != customer_id]
+            self._journal(lambda: log.__setitem__(slice(None), before))
+            self._emit("customer", "forget", customer_id, customer_id, None)
+
+    def export(self, customer_id: uuid.UUID) -> dict[str, Any]:
+        """Everything stored about a customer, as plain data."""
+        with self._reading():
+            return _common.export(self, customer_id)
+
+    def close(self) -> None:
+        """Mark the store closed; later operations raise ``StorageError``."""
+        self._closed = True
+
+    def __enter__(self) -> MemoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return "MemoryStore()"
+
+    # -- internals ---------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError("the store is closed")
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        with self._lock:
+            self._check_open()
+            yield
+
+    def _rollback_to(self, mark: int) -> None:
+        """Undo every change journaled after the first ``mark`` entries."""
+        while len(self._undo) > mark:
+            self._undo.pop()()
+
+    def _journal(self, undo: Callable[[], None]) -> None:
+        self._undo.append(undo)
+
+    def _emit(
+        self,
+        kind: Kind,
+        action: Action,
+        record_id: uuid.UUID,
+        customer_id: uuid.UUID,
+        version: int | None,
+    ) -> None:
+        self._position += 1
+        self._events._log.append(
+            ChangeEvent(self._position, kind, action, record_id, customer_id, version)
+        )
+
+        def undo() -> None:
+            self._events._log.pop()
+            self._position -= 1
+
+        self._journal(undo)

@@ -1,0 +1,101 @@
+"""Choosing a backend by URL: the ``custservice.backends`` entry-point group.
+
+The built-in ``memory`` and ``sqlite`` backends register through the same
+group as third-party packages, and a backend's module is imported only
+when its scheme is first opened.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..errors import BackendNotFound, CustServiceError, StorageError
+
+if TYPE_CHECKING:
+    from .protocols import Store
+
+__all__ = ["GROUP", "available_backends", "backend_origins", "open_store"]
+
+GROUP = "custservice.backends"
+"""The entry-point group a backend registers in, named by its URL scheme."""
+
+
+@functools.cache
+def _entry_points() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def available_backends() -> frozenset[str]:
+    """The URL schemes a store can be opened with.
+
+    Examples:
+        >>> {"memory", "sqlite"} <= available_backends()
+        True
+    """
+    return frozenset(_entry_points())
+
+
+def backend_origins() -> dict[str, str]:
+    """For each scheme, where its backend comes from (``package: module:callable``)."""
+    out = {}
+    for name, ep in sorted(_entry_points().items()):
+        dist = ep.dist.name if ep.dist is not None else "?"
+        out[name] = f"{dist}: {ep.value}"
+    return out
+
+
+def open_store(url: str) -> Store:
+    """Open the store a URL names: ``memory://``, ``sqlite:///path/to/file.db``,
+    ``postgresql://user@host/db``, or any scheme a plugin registers.
+
+    Raises:
+        BackendNotFound: the URL has no scheme, or no backend serves it
+            (the message lists the schemes available).
+        StorageError: the backend failed to load or to open the store.
+
+    Examples:
+        >>> with open_store("memory://") as store:
+        ...     store.customers.count()
+        0
+    """
+    if not isinstance(url, str):
+        raise BackendNotFound(repr(url), available_backends(), "a store URL must be a string")
+    scheme = urlsplit(url).scheme if "://" in url or ":" in url else ""
+    if not scheme:
+        raise BackendNotFound(
+            "", available_backends(), f"{_safe(url)!r} has no scheme, such as sqlite:///file.db"
+        )
+    scheme = _ALIASES.get(scheme, scheme)
+    ep = _entry_points().get(scheme)
+    if ep is None:
+        raise BackendNotFound(scheme, available_backends())
+    try:
+        factory: Any = ep.load()
+    except Exception as exc:
+        raise StorageError(
+            f"the backend for {scheme!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
+        ) from exc
+    try:
+        store: Store = factory(url)
+    except CustServiceError:
+        raise
+    except Exception as exc:
+        raise StorageError(
+            f"the backend for {scheme!r} could not open {_safe(url)!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+    return store
+
+
+# Schemes other libraries use for the same backends.
+_ALIASES = {"postgres": "postgresql", "postgresql+psycopg": "postgresql"}
+
+
+def _safe(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url

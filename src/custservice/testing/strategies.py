@@ -1,0 +1,364 @@
+"""Hypothesis strategies for every domain object, for your own property tests.
+
+Examples:
+    >>> from hypothesis import given
+    >>> from custservice.testing import strategies as cst
+    >>> @given(cst.feedback())
+    ... def test_verdict_is_defined(fb):
+    ...     assert fb.verdict is not None
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from typing import Any, Literal
+
+import pendulum
+from hypothesis import strategies as st
+
+from .._ids import new_id
+from .._time import FixedClock
+from ..calendars import ALWAYS, BusinessCalendar
+from ..cases import Case
+from ..customers import Customer
+from ..enums import CaseStatus, Channel, Factor, InteractionStage, Metric, ServiceArea
+from ..expectations import (
+    BINARY,
+    CES_7,
+    CSAT_5,
+    NPS_SCALE,
+    SATISFACTION_10,
+    ExpectationBand,
+    Expectations,
+    ScoreScale,
+)
+from ..feedback import Feedback
+from ..interactions import Interaction
+from ..lifecycle import Lifecycle
+from ..lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
+from ..service_levels import ServiceTarget, TargetStatus
+
+__all__ = [
+    "aware_datetimes",
+    "calendars",
+    "cases",
+    "customers",
+    "durations",
+    "expectation_bands",
+    "expectations",
+    "feedback",
+    "ids",
+    "interactions",
+    "metrics",
+    "score_scales",
+    "service_targets",
+    "target_statuses",
+    "texts",
+    "timezones",
+]
+
+TIMEZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "Africa/Lagos",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+)
+"""Zones with whole, half and quarter-hour offsets and odd DST rules."""
+
+
+def timezones() -> st.SearchStrategy[str]:
+    """IANA zone names, including awkward ones (half-hour DST, +12:45)."""
+    return st.sampled_from(TIMEZONES)
+
+
+def aware_datetimes(
+    min_value: dt.datetime = dt.datetime(1990, 1, 1),
+    max_value: dt.datetime = dt.datetime(2090, 1, 1),
+) -> st.SearchStrategy[pendulum.DateTime]:
+    """Timezone-aware ``pendulum.DateTime`` values in assorted zones."""
+    return st.builds(
+        lambda naive, zone: pendulum.instance(naive, tz="UTC").in_timezone(zone),
+        st.datetimes(min_value=min_value, max_value=max_value),
+        timezones(),
+    )
+
+
+def durations(
+    max_value: dt.timedelta = dt.timedelta(days=400),
+) -> st.SearchStrategy[pendulum.Duration]:
+    """Non-negative exact durations (microsecond resolution)."""
+    return st.timedeltas(min_value=dt.timedelta(0), max_value=max_value).map(
+        lambda d: pendulum.duration(days=d.days, seconds=d.seconds, microseconds=d.microseconds)
+    )
+
+
+def texts(max_size: int = 40) -> st.SearchStrategy[str]:
+    """Non-blank text, including quotes, emoji and right-to-left marks."""
+    return st.text(min_size=1, max_size=max_size).filter(lambda s: s.strip() != "")
+
+
+def metrics() -> st.SearchStrategy[Metric | str]:
+    """Metric members and free-form metric names."""
+    return st.one_of(
+        st.sampled_from(Metric),
+        st.sampled_from(["handoffs", "rating", "wait_minutes", "callbacks"]),
+    )
+
+
+@st.composite
+def score_scales(draw: st.DrawFn) -> ScoreScale:
+    """Built-in and random valid score scales."""
+    builtin = st.sampled_from([SATISFACTION_10, CSAT_5, NPS_SCALE, CES_7, BINARY])
+    if draw(st.booleans()):
+        return draw(builtin)
+    low = draw(st.integers(-5, 5))
+    high = draw(st.integers(low + 1, low + 20))
+    adequate = draw(st.integers(low, high))
+    desired = draw(st.integers(adequate, high))
+    name = draw(st.none() | st.sampled_from(["stars", "effort", "thumbs"]))
+    return ScoreScale(low, high, adequate=adequate, desired=desired, name=name)
+
+
+@st.composite
+def expectation_bands(draw: st.DrawFn, *, kind: str | None = None) -> ExpectationBand:
+    """Valid bands on numbers or durations, lower- or higher-is-better.
+
+    Args:
+        kind: ``"number"`` or ``"duration"`` to fix the kind of level.
+    """
+    kind = kind or draw(st.sampled_from(["number", "duration"]))
+    better: Literal["lower", "higher"] = draw(st.sampled_from(["lower", "higher"]))
+    levels: st.SearchStrategy[Any]
+    if kind == "duration":
+        levels = durations()
+    else:
+        levels = st.integers(-1000, 1000) | st.floats(-1e6, 1e6, allow_nan=False)
+    a, b = draw(levels), draw(levels)
+    lo, hi = min(a, b), max(a, b)
+    adequate, desired = (hi, lo) if better == "lower" else (lo, hi)
+    return ExpectationBand(
+        draw(st.sampled_from(Factor)),
+        draw(metrics()),
+        adequate=adequate,
+        desired=desired,
+        better=better,
+    )
+
+
+@st.composite
+def expectations(draw: st.DrawFn) -> Expectations:
+    """Defaults and per-segment overrides, one band per ``(factor, metric)``."""
+
+    def unique(bands: list[ExpectationBand]) -> list[ExpectationBand]:
+        return list({b.key: b for b in bands}.values())
+
+    defaults = unique(draw(st.lists(expectation_bands(), max_size=5)))
+    segments = draw(
+        st.dictionaries(
+            st.sampled_from(["vip", "smb", "enterprise"]),
+            st.lists(expectation_bands(), max_size=3).map(unique),
+            max_size=2,
+        )
+    )
+    return Expectations(defaults=defaults, segments=segments)
+
+
+@st.composite
+def feedback(draw: st.DrawFn, *, scale: ScoreScale | None = None) -> Feedback:
+    """Feedback with a valid score and per-factor ratings on its scale."""
+    scale = scale or draw(score_scales())
+    scores = st.integers(scale.low, scale.high)
+    return Feedback(
+        draw(scores),
+        scale,
+        at=draw(aware_datetimes()),
+        comment=draw(st.none() | texts(80)),
+        ratings=draw(st.dictionaries(st.sampled_from(Factor), scores, max_size=7)),
+    )
+
+
+def ids() -> st.SearchStrategy[uuid.UUID]:
+    """Time-ordered record ids (UUID version 7), as the library makes them."""
+    return st.builds(
+        lambda at, seed: new_id(at, random.Random(seed)), aware_datetimes(), st.integers(0, 2**32)
+    )
+
+
+_STEP = st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=30))
+
+
+def _walk(draw: st.DrawFn, record: Any, lifecycle: Lifecycle, at: pendulum.DateTime) -> Any:
+    """Fire a random sequence of allowed events on a record, moving time forward."""
+    for _ in range(draw(st.integers(0, 8))):
+        allowed = sorted(lifecycle.allowed(record.lifecycle))
+        if not allowed:
+            break
+        at = at + draw(_STEP)
+        record = record.advance(draw(st.sampled_from(allowed)), at=at)
+    return record
+
+
+@st.composite
+def customers(draw: st.DrawFn) -> Customer:
+    """Customers with random profiles, moved along the customer lifecycle."""
+    at = draw(aware_datetimes())
+    customer = Customer.new(
+        draw(texts()),
+        clock=FixedClock(at),
+        id=draw(ids()),
+        email=draw(st.none() | st.emails().filter(lambda e: len(e) <= 320)),
+        phone=draw(st.none() | st.from_regex(r"\+?[0-9]{6,14}", fullmatch=True)),
+        birthday=draw(st.none() | st.dates(dt.date(1920, 1, 1), dt.date(2020, 12, 31))),
+        timezone=draw(st.none() | timezones()),
+        segment=draw(st.none() | st.sampled_from(["vip", "smb", "enterprise"])),
+        likes=draw(st.frozensets(texts(15), max_size=3)),
+        dislikes=draw(st.frozensets(texts(15), max_size=3)),
+        hobbies=draw(st.frozensets(texts(15), max_size=3)),
+        preferred_channel=draw(st.none() | st.sampled_from(Channel)),
+        expectations=draw(st.lists(expectation_bands(), max_size=3, unique_by=lambda b: b.key)),
+    )
+    return _walk(draw, customer, CUSTOMER_LIFECYCLE, at)  # type: ignore[no-any-return]
+
+
+@st.composite
+def interactions(draw: st.DrawFn, *, customer_id: uuid.UUID | None = None) -> Interaction:
+    """Interactions part-way or all the way through the cycle, with handoffs and feedback."""
+    at = draw(aware_datetimes())
+    clock = FixedClock(at)
+    interaction = Interaction.open(
+        customer_id or draw(ids()),
+        draw(st.sampled_from(Channel)),
+        clock=clock,
+        id=draw(ids()),
+        topic=draw(st.none() | texts()),
+        case_id=draw(st.none() | ids()),
+        agent=draw(st.none() | st.sampled_from(["ana", "bo", "chidi"])),
+    )
+    opening: list[tuple[str, ...]] = [(), ("receive",), ("receive", "understand", "help")]
+    for event in draw(st.sampled_from(opening)):
+        interaction = interaction.advance(event, at=clock.advance(draw(_STEP)))
+    for _ in range(draw(st.integers(0, 2))):
+        if interaction.stage is not InteractionStage.CLOSED:
+            interaction = interaction.handoff(
+                draw(st.sampled_from(["desk 2", "billing", "dana"])),
+                at=clock.advance(draw(_STEP)),
+                reason=draw(st.none() | texts()),
+            )
+    if interaction.stage is InteractionStage.HELPING and draw(st.booleans()):
+        interaction = interaction.resolve(at=clock.advance(draw(_STEP)))
+    if draw(st.booleans()):
+        scale = draw(score_scales())
+        fb = draw(feedback(scale=scale))
+        interaction = interaction.record_feedback(
+            Feedback(fb.score, scale, at=clock.advance(draw(_STEP)), ratings=fb.ratings)
+        )
+    if draw(st.booleans()):
+        interaction = interaction.tag_root_cause(draw(st.sampled_from(ServiceArea)))
+    return _walk(draw, interaction, INTERACTION_CYCLE, clock.now())  # type: ignore[no-any-return]
+
+
+@st.composite
+def cases(draw: st.DrawFn, *, customer_id: uuid.UUID | None = None) -> Case:
+    """Cases moved through the case lifecycle, with agent and customer updates."""
+    at = draw(aware_datetimes())
+    clock = FixedClock(at)
+    case = Case.open(
+        customer_id or draw(ids()),
+        draw(texts()),
+        clock=clock,
+        id=draw(ids()),
+        promised_by=draw(st.none() | st.just(at + dt.timedelta(days=3))),
+    )
+    for _ in range(draw(st.integers(0, 10))):
+        if case.status is CaseStatus.CLOSED:
+            break
+        clock.advance(draw(_STEP))
+        allowed = sorted(CASE_LIFECYCLE.allowed(case.lifecycle))
+        move: bool = draw(st.booleans())
+        if allowed and move:
+            case = case.advance(draw(st.sampled_from(allowed)), at=clock.now())
+        else:
+            case = case.record_update(at=clock.now(), from_customer=draw(st.booleans()))
+    return case
+
+
+def _quarter(n: int) -> dt.time:
+    # The n-th quarter hour of a day; 96 wraps to time(0), which ends a day.
+    return dt.time(n // 4 % 24, n % 4 * 15)
+
+
+@st.composite
+def calendars(
+    draw: st.DrawFn,
+    zones: st.SearchStrategy[str] | None = None,
+    holidays_between: tuple[dt.date, dt.date] = (dt.date(2025, 12, 1), dt.date(2027, 1, 31)),
+) -> BusinessCalendar:
+    """Business calendars with random split shifts on quarter hours, holidays and zones.
+
+    Args:
+        zones: the zones to draw from; :data:`TIMEZONES` by default.
+        holidays_between: the first and last day holidays are drawn from.
+    """
+    zone = draw(timezones() if zones is None else zones)
+    hours = {}
+    for day in range(7):
+        cuts = sorted(draw(st.lists(st.integers(0, 96), unique=True, max_size=6)))
+        pairs = list(zip(cuts[::2], cuts[1::2], strict=False))
+        if pairs:
+            hours[day] = [(_quarter(a), _quarter(b)) for a, b in pairs]
+    first, last = holidays_between
+    holidays = draw(st.frozensets(st.dates(first, last), max_size=40))
+    return BusinessCalendar(zone, hours, holidays)
+
+
+def _with_metric(band: ExpectationBand, metric: Metric) -> ExpectationBand:
+    return ExpectationBand(
+        band.factor, metric, adequate=band.adequate, desired=band.desired, better=band.better
+    )
+
+
+@st.composite
+def service_targets(
+    draw: st.DrawFn,
+    *,
+    metric: Metric | None = None,
+    calendar_strategy: st.SearchStrategy[BusinessCalendar] | None = None,
+    max_within: dt.timedelta = dt.timedelta(days=10),
+) -> ServiceTarget:
+    """Service targets on every metric, on 24/7 or random calendars, with random pauses.
+
+    Args:
+        metric: fix the metric instead of drawing one.
+        calendar_strategy: the calendars to draw from; ``ALWAYS`` or random ones by default.
+        max_within: the largest promise drawn.
+    """
+    chosen: Metric = draw(st.sampled_from(Metric)) if metric is None else metric
+    if calendar_strategy is None:
+        calendar_strategy = st.just(ALWAYS) | calendars().filter(lambda c: any(c.hours))
+    within = draw(st.timedeltas(min_value=dt.timedelta(seconds=1), max_value=max_within))
+    band = draw(st.none() | expectation_bands(kind="duration"))
+    return ServiceTarget(
+        chosen,
+        pendulum.duration(seconds=within.total_seconds()),
+        calendar=draw(calendar_strategy),
+        paused_in=draw(
+            st.just(frozenset({CaseStatus.PENDING})) | st.frozensets(st.sampled_from(CaseStatus))
+        ),
+        band=None if band is None else _with_metric(band, chosen),
+    )
+
+
+@st.composite
+def target_statuses(draw: st.DrawFn) -> TargetStatus:
+    """Statuses of random targets evaluated on random cases at random instants."""
+    case = draw(cases())
+    target = draw(service_targets())
+    return target.evaluate(case, at=case.opened_at + draw(durations(dt.timedelta(days=200))))

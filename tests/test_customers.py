@@ -1,0 +1,166 @@
+"""Customers: construction, validation, privacy, lifecycle moves."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import attrs
+import pendulum
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from custservice import (
+    Channel,
+    Customer,
+    CustomerStage,
+    ExpectationBand,
+    Factor,
+    FixedClock,
+    InvalidTransition,
+    ValidationError,
+)
+from custservice.testing import strategies as cst
+
+START = pendulum.datetime(2026, 1, 5, 9, tz="Europe/London")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+def test_a_new_customer_is_a_prospect_with_version_zero(clock: FixedClock) -> None:
+    ada = Customer.new(
+        "Ada Lovelace",
+        clock=clock,
+        email="ada@example.com",
+        hobbies={"chess"},
+        birthday=pendulum.date(1990, 2, 28),
+        timezone="Europe/London",
+        preferred_channel="email",
+    )
+    assert ada.stage is CustomerStage.PROSPECT
+    assert ada.version == 0
+    assert ada.created_at == START
+    assert ada.hobbies == frozenset({"chess"})
+    assert ada.preferred_channel is Channel.EMAIL
+    assert ada.id.version == 7
+
+
+def test_ids_are_time_ordered(clock: FixedClock) -> None:
+    ids = []
+    for _ in range(50):
+        ids.append(Customer.new("A", clock=clock).id)
+        clock.advance(dt.timedelta(milliseconds=1))
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 50
+
+
+def test_every_invalid_field_is_named_at_once(clock: FixedClock) -> None:
+    with pytest.raises(ValidationError) as info:
+        Customer.new(
+            " ",
+            clock=clock,
+            email="not-an-address",
+            phone="call me",
+            timezone="Mars/Olympus",
+            birthday=pendulum.datetime(1990, 1, 1),
+            likes="golf",
+            preferred_channel="fax",
+        )
+    assert [p.path for p in info.value.problems] == [
+        "name",
+        "email",
+        "phone",
+        "birthday",
+        "timezone",
+        "likes",
+        "preferred_channel",
+    ]
+
+
+def test_unknown_profile_fields_are_refused(clock: FixedClock) -> None:
+    with pytest.raises(ValidationError, match="unknown profile fields: mothers_maiden_name"):
+        Customer.new("Ada", clock=clock, mothers_maiden_name="x")
+
+
+def test_a_naive_clock_time_is_refused() -> None:
+    class NaiveClock:
+        def now(self) -> pendulum.DateTime:
+            return pendulum.naive(2026, 1, 1)  # type: ignore[return-value]
+
+    with pytest.raises(ValidationError) as info:
+        Customer.new("Ada", clock=NaiveClock())
+    assert info.value.field == "at"
+
+
+@given(cst.customers())
+def test_personal_data_never_shows_in_repr_or_str(customer: Customer) -> None:
+    # repr and str do not depend on personal data at all.
+    anonymous = attrs.evolve(customer, name="N", email=None, phone=None, birthday=None)
+    assert repr(customer) == repr(anonymous)
+    assert str(customer) == str(anonymous)
+    if customer.email is not None:
+        assert customer.email not in repr(customer)
+
+
+def test_bad_personal_data_is_not_repeated_in_errors(clock: FixedClock) -> None:
+    with pytest.raises(ValidationError) as info:
+        Customer.new("Ada", clock=clock, email="ada@@secret.example", phone="+44 secret")
+    assert "secret" not in str(info.value)
+
+
+def test_advance_follows_the_customer_lifecycle(clock: FixedClock) -> None:
+    ada = Customer.new("Ada", clock=clock)
+    ada = ada.advance("acquire", at=clock.advance(dt.timedelta(days=1)))
+    ada = ada.advance("retain", at=clock.advance(dt.timedelta(days=30)))
+    ada = ada.advance("flag_risk", at=clock.advance(dt.timedelta(days=30)), reason="two bad calls")
+    assert ada.stage is CustomerStage.AT_RISK
+    assert [c.event for c in ada.lifecycle.history] == ["acquire", "retain", "flag_risk"]
+    assert ada.lifecycle.history[-1].reason == "two bad calls"
+    with pytest.raises(InvalidTransition) as info:
+        ada.advance("reward", at=clock.now())
+    assert info.value.allowed == {"recover", "churn"}
+
+
+def test_advance_returns_a_new_customer_and_leaves_the_old_one(clock: FixedClock) -> None:
+    prospect = Customer.new("Ada", clock=clock)
+    new = prospect.advance("acquire", at=clock.now())
+    assert prospect.stage is CustomerStage.PROSPECT
+    assert new.stage is CustomerStage.NEW
+    assert new.id == prospect.id
+
+
+def test_with_profile_validates_changes(clock: FixedClock) -> None:
+    ada = Customer.new("Ada", clock=clock)
+    band = ExpectationBand(Factor.SPEED, "handoffs", adequate=1, desired=0)
+    updated = ada.with_profile(segment="vip", expectations=[band], likes=["tea"])
+    assert (updated.segment, updated.expectations, updated.likes) == (
+        "vip",
+        (band,),
+        frozenset({"tea"}),
+    )
+    with pytest.raises(ValidationError, match="email"):
+        ada.with_profile(email="nope")
+    with pytest.raises(ValidationError, match="two bands"):
+        ada.with_profile(expectations=[band, band])
+    with pytest.raises(ValidationError, match="unknown profile fields: id"):
+        ada.with_profile(id=uuid.uuid4())
+
+
+@given(st.data())
+def test_customers_from_the_strategy_are_valid(data: st.DataObject) -> None:
+    customer = data.draw(cst.customers())
+    assert customer.stage in CustomerStage
+    times = [c.at for c in customer.lifecycle.history]
+    assert times == sorted(times)
+
+
+def test_text_that_cannot_be_stored_is_refused(clock: FixedClock) -> None:
+    with pytest.raises(ValidationError, match="unpaired surrogates") as info:
+        Customer.new("Ada \udc80", clock=clock, hobbies={"chess"})
+    assert info.value.field == "name"
+    with pytest.raises(ValidationError, match="unpaired surrogates"):
+        Customer.new("Ada", clock=clock, hobbies={"\ud800"})

@@ -1,0 +1,351 @@
+"""Stateful and property tests of the lifecycle engine, against independent models.
+
+Each machine keeps every state it has made, with what that state should hold,
+and fires events from any of them (old ones too, so histories branch). The
+expected outcome comes from a table written independently of the engine: the
+design's tables for the built-ins, the generated edges for random lifecycles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import attrs
+import pendulum
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from custservice.enums import CaseStatus, CustomerStage, InteractionStage
+from custservice.errors import InvalidTransition, ValidationError
+from custservice.lifecycle import Lifecycle, LifecycleState, StateChange, Transition
+from custservice.lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
+
+T0 = pendulum.datetime(2026, 1, 5, 9)
+
+# --- models --------------------------------------------------------------------------
+
+
+def even_history(state: LifecycleState, at: pendulum.DateTime) -> bool:
+    """The guard random lifecycles put on some transitions."""
+    return len(state.history) % 2 == 0
+
+
+@attrs.frozen
+class Spec:
+    """A lifecycle with an independent model of it: ``(state, event) -> target``, and
+    which of those pairs carry the ``even_history`` guard."""
+
+    lifecycle: Lifecycle
+    table: dict[tuple[str, str], str]
+    guarded: frozenset[tuple[str, str]] = frozenset()
+
+    def allowed(self, state: str) -> frozenset[str]:
+        return frozenset(e for (s, e) in self.table if s == state)
+
+
+def design_spec(lifecycle: Lifecycle, rows: dict[str, tuple[Collection[str], str]]) -> Spec:
+    table = {(s, event): target for event, (sources, target) in rows.items() for s in sources}
+    return Spec(lifecycle, table)
+
+
+C, IS, S = CustomerStage, InteractionStage, CaseStatus
+# DESIGN.md §3 "Lifecycles", written out again (test_lifecycles_builtin.py checks it too).
+CUSTOMER_SPEC = design_spec(
+    CUSTOMER_LIFECYCLE,
+    {
+        "acquire": ({C.PROSPECT}, C.NEW),
+        "retain": ({C.NEW}, C.ACTIVE),
+        "reward": ({C.ACTIVE}, C.LOYAL),
+        "champion": ({C.ACTIVE, C.LOYAL}, C.ADVOCATE),
+        "flag_risk": ({C.NEW, C.ACTIVE, C.LOYAL, C.ADVOCATE}, C.AT_RISK),
+        "recover": ({C.AT_RISK}, C.ACTIVE),
+        "churn": ({C.NEW, C.ACTIVE, C.LOYAL, C.ADVOCATE, C.AT_RISK}, C.CHURNED),
+        "win_back": ({C.CHURNED}, C.NEW),
+    },
+)
+INTERACTION_SPEC = design_spec(
+    INTERACTION_CYCLE,
+    {
+        "receive": ({IS.READY}, IS.RECEIVING),
+        "understand": ({IS.RECEIVING}, IS.UNDERSTANDING),
+        "help": ({IS.UNDERSTANDING}, IS.HELPING),
+        "clarify": ({IS.HELPING}, IS.UNDERSTANDING),
+        "keep": ({IS.HELPING}, IS.KEEPING),
+        "follow_up": ({IS.KEEPING}, IS.FOLLOW_UP),
+        "close": (set(IS) - {IS.CLOSED}, IS.CLOSED),
+    },
+)
+CASE_SPEC = design_spec(
+    CASE_LIFECYCLE,
+    {
+        "open": ({S.NEW}, S.OPEN),
+        "await_customer": ({S.OPEN}, S.PENDING),
+        "hold": ({S.OPEN}, S.ON_HOLD),
+        "resume": ({S.PENDING, S.ON_HOLD}, S.OPEN),
+        "solve": ({S.NEW, S.OPEN, S.PENDING, S.ON_HOLD}, S.SOLVED),
+        "reopen": ({S.SOLVED}, S.OPEN),
+        "close": ({S.SOLVED}, S.CLOSED),
+    },
+)
+
+# --- strategies (candidates for custservice.testing.strategies) ----------------------
+
+EVENT_POOL = ("go", "back", "skip", "stop", "retry", "hold")
+
+state_names = st.from_regex(r"[a-z][a-z_]{0,7}", fullmatch=True) | st.text(
+    min_size=1, max_size=6
+).filter(str.strip)
+
+
+@st.composite
+def lifecycle_specs(draw: st.DrawFn, *, max_states: int = 6) -> Spec:
+    """A valid lifecycle (every state reachable, no ambiguous event, finals that are
+    leaves, some transitions guarded) together with an independent model of it."""
+    names = draw(st.lists(state_names, min_size=1, max_size=max_states, unique=True))
+    edges: dict[tuple[str, str], str] = {}
+    for i, child in enumerate(names[1:], start=1):  # a spanning tree: all reachable
+        parent = names[draw(st.integers(0, i - 1))]
+        free = [e for e in EVENT_POOL if (parent, e) not in edges]
+        edges[parent, draw(st.sampled_from(free))] = child
+    extra = st.tuples(st.sampled_from(names), st.sampled_from(EVENT_POOL), st.sampled_from(names))
+    for source, event, target in draw(st.lists(extra, max_size=10)):
+        edges.setdefault((source, event), target)  # first come wins: never ambiguous
+    leaves = [n for n in names[1:] if all(s != n for s, _ in edges)]
+    final = draw(st.sets(st.sampled_from(leaves))) if leaves else set()
+    guarded = draw(st.sets(st.sampled_from(sorted(edges)))) if edges else set()
+    groups: dict[tuple[str, str, bool], set[str]] = {}
+    for (source, event), target in edges.items():
+        groups.setdefault((event, target, (source, event) in guarded), set()).add(source)
+    transitions = [
+        Transition(event, sources, target, guard=even_history if has_guard else None)
+        for (event, target, has_guard), sources in groups.items()
+    ]
+    transitions = draw(st.permutations(transitions))
+    lifecycle = Lifecycle(draw(state_names), names[0], transitions, final)
+    return Spec(lifecycle, edges, frozenset(guarded))
+
+
+def lifecycles(*, max_states: int = 6) -> st.SearchStrategy[Lifecycle]:
+    """Valid lifecycle definitions."""
+    return lifecycle_specs(max_states=max_states).map(lambda spec: spec.lifecycle)
+
+
+@st.composite
+def lifecycle_states(
+    draw: st.DrawFn, lifecycle: Lifecycle, *, max_changes: int = 12
+) -> LifecycleState:
+    """A state reached by a random walk of allowed events at non-decreasing times
+    (events a guard refuses are skipped)."""
+    state = lifecycle.start(T0.add(minutes=draw(st.integers(0, 10**6))))
+    for _ in range(draw(st.integers(0, max_changes))):
+        allowed = sorted(lifecycle.allowed(state))
+        if not allowed:
+            break
+        event = draw(st.sampled_from(allowed))
+        at = state.since.add(minutes=draw(st.integers(0, 60 * 24 * 90)))
+        try:
+            state = lifecycle.fire(state, event, at=at)
+        except InvalidTransition:
+            continue
+    return state
+
+
+# --- the machines --------------------------------------------------------------------
+
+
+@attrs.frozen
+class Known:
+    """A state the machine made, and what it must hold for ever after."""
+
+    state: LifecycleState
+    current: str
+    since: pendulum.DateTime
+    history: tuple[StateChange, ...]
+
+
+class LifecycleMachine(RuleBasedStateMachine):
+    specs: st.SearchStrategy[Spec]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spec: Spec
+        self.known: list[Known] = []
+
+    @initialize(data=st.data(), minutes=st.integers(0, 10**6))
+    def start(self, data: st.DataObject, minutes: int) -> None:
+        self.spec = data.draw(self.specs, label="spec")
+        at = T0.add(minutes=minutes)
+        state = self.spec.lifecycle.start(at)
+        self.known.append(Known(state, self.spec.lifecycle.initial, at, ()))
+
+    def expect(self, known: Known, event: str, minutes: int) -> Known | None:
+        """Fire ``event`` from ``known`` and check the outcome against the model; return
+        what was made, if anything."""
+        lifecycle, spec = self.spec.lifecycle, self.spec
+        at = known.since.add(minutes=minutes)
+        target = spec.table.get((known.current, event))
+        if target is None:
+            with pytest.raises(InvalidTransition) as caught:
+                lifecycle.fire(known.state, event, at=at)
+            assert caught.value.allowed == spec.allowed(known.current)
+            assert caught.value.reason is None
+            return None
+        if minutes < 0:
+            with pytest.raises(ValidationError) as not_back:
+                lifecycle.fire(known.state, event, at=at)
+            assert not_back.value.field == "at"
+            return None
+        if (known.current, event) in spec.guarded and len(known.history) % 2:
+            with pytest.raises(InvalidTransition) as refused:
+                lifecycle.fire(known.state, event, at=at)
+            assert refused.value.reason == "guard 'even_history' refused"
+            return None
+        reason = f"step {len(self.known)}"
+        new = lifecycle.fire(known.state, event, at=at, reason=reason)
+        change = StateChange(event, known.current, target, at, reason)
+        history = (*known.history, change)
+        assert new.current == target
+        assert new.since == at
+        assert len(new.history) == len(known.history) + 1
+        assert tuple(new.history) == history
+        made = Known(new, target, at, history)
+        if len(self.known) < 40:
+            self.known.append(made)
+        return made
+
+    @rule(data=st.data(), minutes=st.integers(-3, 60 * 24 * 30))
+    def fire(self, data: st.DataObject, minutes: int) -> None:
+        known = data.draw(st.sampled_from(self.known), label="from")
+        events = [*self.spec.lifecycle.events, "no_such_event"]
+        self.expect(known, data.draw(st.sampled_from(events), label="event"), minutes)
+
+    @rule(data=st.data(), minutes=st.integers(0, 60))
+    def branch(self, data: st.DataObject, minutes: int) -> None:
+        known = data.draw(st.sampled_from(self.known), label="from")
+        allowed = sorted(self.spec.allowed(known.current))
+        if len(allowed) < 2:
+            return
+        first, second = data.draw(st.permutations(allowed), label="events")[:2]
+        one = self.expect(known, first, minutes)
+        other = self.expect(known, second, minutes)
+        if one is not None and other is not None:  # two children of one state
+            assert one.state.history[:-1] == other.state.history[:-1] == known.history
+            assert one.state.history[-1].event == first
+            assert other.state.history[-1].event == second
+
+    @invariant()
+    def nothing_made_ever_changes(self) -> None:
+        for known in self.known:
+            state = known.state
+            assert state.current == known.current
+            assert state.since == known.since
+            assert len(state.history) == len(known.history)
+            assert tuple(state.history) == known.history
+
+    @invariant()
+    def time_never_decreases(self) -> None:
+        for known in self.known:
+            times = [c.at for c in known.history]
+            assert times == sorted(times)
+            assert all(t <= known.since for t in times)
+
+    @invariant()
+    def every_state_made_validates(self) -> None:
+        for known in self.known:
+            assert self.spec.lifecycle.validate(known.state) is known.state
+
+
+class CustomerMachine(LifecycleMachine):
+    specs = st.just(CUSTOMER_SPEC)
+
+
+class InteractionMachine(LifecycleMachine):
+    specs = st.just(INTERACTION_SPEC)
+
+
+class CaseMachine(LifecycleMachine):
+    specs = st.just(CASE_SPEC)
+
+
+class RandomLifecycleMachine(LifecycleMachine):
+    specs = lifecycle_specs()
+
+
+MACHINE_SETTINGS = settings(max_examples=50, stateful_step_count=30, deadline=None)
+TestCustomerLifecycle = CustomerMachine.TestCase
+TestCustomerLifecycle.settings = MACHINE_SETTINGS
+TestInteractionCycle = InteractionMachine.TestCase
+TestInteractionCycle.settings = MACHINE_SETTINGS
+TestCaseLifecycle = CaseMachine.TestCase
+TestCaseLifecycle.settings = MACHINE_SETTINGS
+TestRandomLifecycle = RandomLifecycleMachine.TestCase
+TestRandomLifecycle.settings = settings(MACHINE_SETTINGS, max_examples=100)
+
+
+# --- properties ----------------------------------------------------------------------
+
+
+@given(spec=lifecycle_specs())
+def test_generated_definitions_are_valid_and_match_their_model(spec: Spec) -> None:
+    lifecycle = spec.lifecycle
+    for state in lifecycle.states:
+        assert lifecycle.allowed(LifecycleState(state, T0)) == spec.allowed(state)
+
+
+@given(data=st.data(), spec=lifecycle_specs())
+def test_firing_never_alters_an_earlier_state(data: st.DataObject, spec: Spec) -> None:
+    lifecycle = spec.lifecycle
+    made = [lifecycle.start(T0)]
+    snapshots = [list(made[0].history)]
+    for _ in range(data.draw(st.integers(0, 25), label="steps")):
+        state = data.draw(st.sampled_from(made), label="from")
+        allowed = sorted(lifecycle.allowed(state))
+        if not allowed:
+            continue
+        event = data.draw(st.sampled_from(allowed), label="event")
+        try:
+            new = lifecycle.fire(state, event, at=state.since.add(hours=1))
+        except InvalidTransition:
+            continue
+        made.append(new)
+        snapshots.append(list(new.history))
+    for state, snapshot in zip(made, snapshots, strict=True):
+        assert list(state.history) == snapshot
+
+
+@given(data=st.data(), spec=lifecycle_specs())
+def test_validate_accepts_every_state_fire_makes(data: st.DataObject, spec: Spec) -> None:
+    state = data.draw(lifecycle_states(spec.lifecycle))
+    assert spec.lifecycle.validate(state) is state
+    restored = LifecycleState(state.current, state.since, list(state.history))
+    assert restored == state
+    assert spec.lifecycle.validate(restored) is restored
+
+
+@given(spec=lifecycle_specs())
+def test_every_generated_definition_draws_a_diagram_of_every_transition(spec: Spec) -> None:
+    diagram = spec.lifecycle.to_mermaid().splitlines()
+    assert diagram[0] == "stateDiagram-v2"
+    arrows = [line for line in diagram if ": " in line]
+    assert len(arrows) == len(spec.table)
+    assert len([line for line in diagram if line.endswith("--> [*]")]) == len(spec.lifecycle.final)
+
+
+@given(spec=lifecycle_specs())
+@settings(max_examples=20)
+def test_firing_from_the_newest_state_never_copies_the_past(spec: Spec) -> None:
+    lifecycle = spec.lifecycle
+    state = lifecycle.start(T0)
+    log = state.history._log
+    for _ in range(200):
+        options = [
+            e
+            for e in sorted(lifecycle.allowed(state))
+            if (state.current, e) not in spec.guarded or len(state.history) % 2 == 0
+        ]
+        if not options:
+            break
+        state = lifecycle.fire(state, options[len(state.history) % len(options)], at=state.since)
+        assert state.history._log is log  # appended in place

@@ -1,0 +1,154 @@
+"""The docs site in a real browser: every page loads cleanly, links work, diagrams
+render, search finds what it should. Screenshots land in ``test-artifacts/``."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin
+
+import pytest
+from conftest import require
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Flags for a sandbox with no network but the loopback interface.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def site_url(built_site: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(built_site))
+    server = _Server(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a browser closing a connection early is not a site problem
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+# Material draws each diagram in a closed shadow root; opening it lets the
+# test see the SVG that was really rendered.
+OPEN_SHADOW_ROOTS = (
+    "const attach = Element.prototype.attachShadow;"
+    "Element.prototype.attachShadow = function (init) {"
+    " return attach.call(this, {...init, mode: 'open'}); };"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if CHROMIUM is None:
+        require("Chromium", "CUSTSERVICE_REQUIRE_BROWSER", "no chromium executable is installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require("Playwright", "CUSTSERVICE_REQUIRE_BROWSER", "the playwright package is missing")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = chromium.new_context()
+        context.add_init_script(OPEN_SHADOW_ROOTS)
+        yield context
+        context.close()
+        chromium.close()
+
+
+def _pages(site: Path) -> list[str]:
+    return sorted(
+        str(page.relative_to(site).parent).replace(".", "") + "/" if page.parent != site else ""
+        for page in site.rglob("index.html")
+        if "assets" not in page.parts
+    )
+
+
+def test_every_page_loads_without_errors_and_its_links_resolve(
+    browser: object, site_url: str, built_site: Path
+) -> None:
+    pages = _pages(built_site)
+    assert len(pages) >= 8
+    problems: list[str] = []
+    checked_links: set[str] = set()
+    page = browser.new_page()  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for path in pages:
+        url = urljoin(site_url, path.lstrip("/"))
+        errors.clear()
+        response = page.goto(url, wait_until="networkidle")
+        assert response is not None
+        if response.status != 200:
+            problems.append(f"{path}: HTTP {response.status}")
+        diagrams = page.locator(".mermaid").count()
+        if diagrams:
+            page.locator(".mermaid svg").nth(diagrams - 1).wait_for(
+                state="attached", timeout=15_000
+            )
+        problems += [f"{path}: console: {e}" for e in errors]
+        for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
+            target = urldefrag(href).url
+            if target.startswith(site_url) and target not in checked_links:
+                checked_links.add(target)
+                try:
+                    urllib.request.urlopen(target, timeout=10).close()
+                except urllib.error.URLError as exc:
+                    problems.append(f"{path}: broken link {target} ({exc})")
+    page.close()
+    assert problems == []
+    assert len(checked_links) >= len(pages)
+
+
+def test_mermaid_diagrams_render_to_svg(browser: object, site_url: str) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(urljoin(site_url, "concepts/lifecycles/"), wait_until="networkidle")
+    svgs = page.locator(".mermaid svg")
+    svgs.nth(2).wait_for(state="attached", timeout=15_000)
+    labels = [svgs.nth(i).text_content() or "" for i in range(3)]
+    assert "acquire" in labels[0]
+    assert "understand" in labels[1]
+    assert "await_customer" in labels[2]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "concepts-lifecycles.png"), full_page=True)
+    page.close()
+
+
+def test_search_finds_zone_of_tolerance(browser: object, site_url: str) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(site_url, wait_until="networkidle")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
+    query = page.locator("input[data-md-component='search-query']")
+    query.focus()
+    query.press_sequentially("zone of tolerance", delay=30)  # as a reader types
+    results = page.locator(".md-search-result__item")
+    results.first.wait_for(state="attached", timeout=20_000)
+    texts = " ".join(results.all_text_contents()).lower()
+    assert "zone of tolerance" in texts
+    hrefs = page.eval_on_selector_all(".md-search-result__link", "els => els.map(e => e.href)")
+    assert any("concepts/expectations" in h for h in hrefs)
+    page.close()
