@@ -33,7 +33,7 @@ from .analytics import (
     plan_follow_ups,
     scorecard,
 )
-from .enums import CustomerStage, Factor, Metric, Verdict
+from .enums import CustomerStage, Metric, Verdict
 from .service_levels import ServiceTarget
 from .simulation import DEMO_TARGETS
 from .storage.protocols import Store
