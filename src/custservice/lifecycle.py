@@ -288,6 +288,23 @@ class LifecycleState:
 _set_current = LifecycleState.__dict__["current"].__set__
 _set_since = LifecycleState.__dict__["since"].__set__
 _set_history = LifecycleState.__dict__["history"].__set__
+_UTC = pendulum.UTC
+_STEADY_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Zulu", "Etc/Zulu"})
+_FIXED_OFFSETS = (dt.timezone, pendulum.FixedTimezone)
+
+
+def _earlier(at: dt.datetime, since: dt.datetime) -> bool:
+    """Whether instant ``at`` is before instant ``since``.
+
+    Reading a zone's offset costs more than the rest of a transition, so two
+    datetimes sharing a zone whose offset never changes compare by their fields.
+    """
+    zone = at.tzinfo
+    if zone is since.tzinfo and (
+        type(zone) in _FIXED_OFFSETS or getattr(zone, "key", None) in _STEADY_ZONES
+    ):
+        return at < since
+    return at.timestamp() < since.timestamp()
 
 
 def _sources(value: str | Iterable[str]) -> frozenset[str]:
@@ -402,6 +419,7 @@ class Lifecycle:
 
     __slots__ = (
         "_allowed",
+        "_by_identity",
         "_events",
         "_final",
         "_initial",
@@ -479,6 +497,9 @@ class Lifecycle:
         self._events = tuple(events)
         self._table = {s: table.get(s, {}) for s in states}
         self._allowed = {s: frozenset(row) for s, row in self._table.items()}
+        # Hashing an enum member runs Python code; the members live as long as their
+        # class, so their identity finds the row at the cost of a plain dict lookup.
+        self._by_identity = {id(s): row for s, row in self._table.items() if type(s) is not str}
 
     @property
     def name(self) -> str:
@@ -597,10 +618,12 @@ class Lifecycle:
             at = aware(at, "at")
         current = state.current
         try:
-            transition = self._table[current][event]
+            transition = (self._by_identity.get(id(current)) or self._table[current])[event]
         except KeyError:
             raise self._refusal(current, event) from None
-        if at.timestamp() < state.since.timestamp():
+        since = state.since
+        zone = at.tzinfo
+        if (at < since) if zone is _UTC and since.tzinfo is _UTC else _earlier(at, since):
             raise ValidationError(
                 f"earlier than the current state's since ({state.since.isoformat()}); "
                 "time never goes backwards in a history",
