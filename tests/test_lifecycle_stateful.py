@@ -19,17 +19,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from custservice.enums import CaseStatus, CustomerStage, InteractionStage
 from custservice.errors import InvalidTransition, ValidationError
-from custservice.lifecycle import Lifecycle, LifecycleState, StateChange, Transition
+from custservice.lifecycle import Lifecycle, LifecycleState, StateChange
 from custservice.lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
+from custservice.testing import strategies as cst
 
 T0 = pendulum.datetime(2026, 1, 5, 9)
 
 # --- models --------------------------------------------------------------------------
-
-
-def even_history(state: LifecycleState, at: pendulum.DateTime) -> bool:
-    """The guard random lifecycles put on some transitions."""
-    return len(state.history) % 2 == 0
 
 
 @attrs.frozen
@@ -90,66 +86,21 @@ CASE_SPEC = design_spec(
     },
 )
 
-# --- strategies (candidates for custservice.testing.strategies) ----------------------
-
-EVENT_POOL = ("go", "back", "skip", "stop", "retry", "hold")
-
-state_names = st.from_regex(r"[a-z][a-z_]{0,7}", fullmatch=True) | st.text(
-    min_size=1, max_size=6
-).filter(str.strip)
+# --- strategies ------------------------------------------------------------------------
 
 
-@st.composite
-def lifecycle_specs(draw: st.DrawFn, *, max_states: int = 6) -> Spec:
-    """A valid lifecycle (every state reachable, no ambiguous event, finals that are
-    leaves, some transitions guarded) together with an independent model of it."""
-    names = draw(st.lists(state_names, min_size=1, max_size=max_states, unique=True))
-    edges: dict[tuple[str, str], str] = {}
-    for i, child in enumerate(names[1:], start=1):  # a spanning tree: all reachable
-        parent = names[draw(st.integers(0, i - 1))]
-        free = [e for e in EVENT_POOL if (parent, e) not in edges]
-        edges[parent, draw(st.sampled_from(free))] = child
-    extra = st.tuples(st.sampled_from(names), st.sampled_from(EVENT_POOL), st.sampled_from(names))
-    for source, event, target in draw(st.lists(extra, max_size=10)):
-        edges.setdefault((source, event), target)  # first come wins: never ambiguous
-    leaves = [n for n in names[1:] if all(s != n for s, _ in edges)]
-    final = draw(st.sets(st.sampled_from(leaves))) if leaves else set()
-    guarded = draw(st.sets(st.sampled_from(sorted(edges)))) if edges else set()
-    groups: dict[tuple[str, str, bool], set[str]] = {}
-    for (source, event), target in edges.items():
-        groups.setdefault((event, target, (source, event) in guarded), set()).add(source)
-    transitions = [
-        Transition(event, sources, target, guard=even_history if has_guard else None)
-        for (event, target, has_guard), sources in groups.items()
-    ]
-    transitions = draw(st.permutations(transitions))
-    lifecycle = Lifecycle(draw(state_names), names[0], transitions, final)
-    return Spec(lifecycle, edges, frozenset(guarded))
+def spec_of(lifecycle: Lifecycle) -> Spec:
+    """The model of a lifecycle, read from its definition rather than the engine's table."""
+    table = {(s, t.event): t.target for t in lifecycle.transitions for s in t.sources}
+    guarded = {(s, t.event) for t in lifecycle.transitions if t.guard for s in t.sources}
+    return Spec(lifecycle, table, frozenset(guarded))
 
 
-def lifecycles(*, max_states: int = 6) -> st.SearchStrategy[Lifecycle]:
-    """Valid lifecycle definitions."""
-    return lifecycle_specs(max_states=max_states).map(lambda spec: spec.lifecycle)
+def lifecycle_specs(*, max_states: int = 6) -> st.SearchStrategy[Spec]:
+    return cst.lifecycles(max_states=max_states).map(spec_of)
 
 
-@st.composite
-def lifecycle_states(
-    draw: st.DrawFn, lifecycle: Lifecycle, *, max_changes: int = 12
-) -> LifecycleState:
-    """A state reached by a random walk of allowed events at non-decreasing times
-    (events a guard refuses are skipped)."""
-    state = lifecycle.start(T0.add(minutes=draw(st.integers(0, 10**6))))
-    for _ in range(draw(st.integers(0, max_changes))):
-        allowed = sorted(lifecycle.allowed(state))
-        if not allowed:
-            break
-        event = draw(st.sampled_from(allowed))
-        at = state.since.add(minutes=draw(st.integers(0, 60 * 24 * 90)))
-        try:
-            state = lifecycle.fire(state, event, at=at)
-        except InvalidTransition:
-            continue
-    return state
+lifecycle_states = cst.lifecycle_states
 
 
 # --- the machines --------------------------------------------------------------------

@@ -24,6 +24,7 @@ from ..calendars import ALWAYS, BusinessCalendar
 from ..cases import Case
 from ..customers import Customer
 from ..enums import CaseStatus, Channel, Factor, InteractionStage, Metric, ServiceArea
+from ..errors import InvalidTransition
 from ..expectations import (
     BINARY,
     CES_7,
@@ -36,7 +37,7 @@ from ..expectations import (
 )
 from ..feedback import Feedback
 from ..interactions import Interaction
-from ..lifecycle import Lifecycle
+from ..lifecycle import Lifecycle, LifecycleState, Transition
 from ..lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
 from ..service_levels import ServiceTarget, TargetStatus
 
@@ -51,6 +52,8 @@ __all__ = [
     "feedback",
     "ids",
     "interactions",
+    "lifecycle_states",
+    "lifecycles",
     "metrics",
     "score_scales",
     "service_targets",
@@ -362,3 +365,62 @@ def target_statuses(draw: st.DrawFn) -> TargetStatus:
     case = draw(cases())
     target = draw(service_targets())
     return target.evaluate(case, at=case.opened_at + draw(durations(dt.timedelta(days=200))))
+
+
+# --- lifecycles -----------------------------------------------------------------------
+
+_EVENT_POOL = ("go", "back", "skip", "stop", "retry", "hold")
+_STATE_NAMES = st.from_regex(r"[a-z][a-z_]{0,7}", fullmatch=True) | st.text(
+    min_size=1, max_size=6
+).filter(str.strip)
+
+
+def even_history(state: LifecycleState, at: pendulum.DateTime) -> bool:
+    """The guard :func:`lifecycles` puts on some transitions: the history's length is even."""
+    return len(state.history) % 2 == 0
+
+
+@st.composite
+def lifecycles(draw: st.DrawFn, *, max_states: int = 6) -> Lifecycle:
+    """Valid lifecycle definitions: every state reachable, no ambiguous event, final
+    states that are leaves, and some transitions guarded by :func:`even_history`."""
+    names = draw(st.lists(_STATE_NAMES, min_size=1, max_size=max_states, unique=True))
+    edges: dict[tuple[str, str], str] = {}
+    for i, child in enumerate(names[1:], start=1):  # a spanning tree: all reachable
+        parent = names[draw(st.integers(0, i - 1))]
+        free = [e for e in _EVENT_POOL if (parent, e) not in edges]
+        edges[parent, draw(st.sampled_from(free))] = child
+    extra = st.tuples(st.sampled_from(names), st.sampled_from(_EVENT_POOL), st.sampled_from(names))
+    for source, event, target in draw(st.lists(extra, max_size=10)):
+        edges.setdefault((source, event), target)  # first come wins: never ambiguous
+    leaves = [n for n in names[1:] if all(s != n for s, _ in edges)]
+    final = draw(st.sets(st.sampled_from(leaves))) if leaves else set()
+    guarded = draw(st.sets(st.sampled_from(sorted(edges)))) if edges else set()
+    groups: dict[tuple[str, str, bool], set[str]] = {}
+    for (source, event), target in edges.items():
+        groups.setdefault((event, target, (source, event) in guarded), set()).add(source)
+    transitions = [
+        Transition(event, sources, target, guard=even_history if has_guard else None)
+        for (event, target, has_guard), sources in groups.items()
+    ]
+    return Lifecycle(draw(_STATE_NAMES), names[0], draw(st.permutations(transitions)), final)
+
+
+@st.composite
+def lifecycle_states(
+    draw: st.DrawFn, lifecycle: Lifecycle, *, max_changes: int = 12
+) -> LifecycleState:
+    """States of ``lifecycle`` reached by a random walk of allowed events at
+    non-decreasing times (events a guard refuses are skipped)."""
+    state = lifecycle.start(draw(aware_datetimes()))
+    for _ in range(draw(st.integers(0, max_changes))):
+        allowed = sorted(lifecycle.allowed(state))
+        if not allowed:
+            break
+        try:
+            state = lifecycle.fire(
+                state, draw(st.sampled_from(allowed)), at=state.since + draw(_STEP)
+            )
+        except InvalidTransition:
+            continue
+    return state
