@@ -51,7 +51,10 @@ def text_set(value: object, field: str) -> frozenset[str]:
     """A set of non-blank strings (a lone string is refused: it is not a set of words)."""
     if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
         raise ValidationError("expected a collection of strings", field=field)
-    items = frozenset(value)
+    try:
+        items = frozenset(value)
+    except TypeError:  # unhashable items, or an object that only claims to iterate
+        raise ValidationError("every item must be non-blank text", field=field) from None
     for item in items:
         if not isinstance(item, str) or not item.strip():
             raise ValidationError("every item must be non-blank text", field=field)

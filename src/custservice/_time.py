@@ -211,11 +211,38 @@ def parse_datetime(text: object, field: str = "at") -> pendulum.DateTime:
     if zone:
         if not zone.endswith("]"):
             raise ValidationError("malformed time zone suffix", field=field)
+        tz = _zone_or_error(zone[:-1], field)
         try:
-            value = value.astimezone(_zone(zone[:-1]))
-        except (ValidationError, OverflowError):
-            raise ValidationError(f"unknown time zone {zone[:-1]!r}", field=field) from None
+            value = value.astimezone(tz)
+        except OverflowError:  # within a day of year 1 or 9999: the trip through UTC overflows
+            return at_wall_time(value, tz, field)
     return pendulum.instance(value)
+
+
+def at_wall_time(value: dt.datetime, tz: pendulum.Timezone, field: str) -> pendulum.DateTime:
+    """``value``'s wall time and offset, placed in zone ``tz`` without going through UTC."""
+    for fold in (0, 1):
+        placed = pendulum.DateTime(
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+            value.microsecond,
+            tz,
+            fold=fold,
+        )
+        if placed.utcoffset() == value.utcoffset():
+            return placed
+    raise ValidationError(f"{value.isoformat()} is not a time of {tz.name}", field=field)
+
+
+def _zone_or_error(name: str, field: str) -> pendulum.Timezone:
+    try:
+        return _zone(name)
+    except ValidationError:
+        raise ValidationError(f"unknown time zone {name!r}", field=field) from None
 
 
 @functools.lru_cache(maxsize=512)

@@ -254,6 +254,10 @@ def _bands(
     field: str = "defaults",
 ) -> Mapping[tuple[Factor, Metric | str], ExpectationBand]:
     items = value.values() if isinstance(value, Mapping) else value
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise ValidationError(
+            f"expected a collection of ExpectationBand, got {type(value).__name__}", field=field
+        )
     out: dict[tuple[Factor, Metric | str], ExpectationBand] = {}
     for band in items:
         if not isinstance(band, ExpectationBand):
@@ -271,6 +275,11 @@ def _bands(
 def _segments(
     value: Mapping[str, Iterable[ExpectationBand]],
 ) -> Mapping[str, Mapping[tuple[Factor, Metric | str], ExpectationBand]]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            f"expected a mapping of segment name to bands, got {type(value).__name__}",
+            field="segments",
+        )
     out = {}
     for segment, bands in value.items():
         if not isinstance(segment, str) or not segment:

@@ -21,7 +21,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import overload
+from typing import Any, overload
 
 import attrs
 import pendulum
@@ -155,6 +155,11 @@ class History(Sequence[StateChange]):
     _len: int
 
     def __init__(self, changes: Iterable[StateChange] = ()) -> None:
+        if isinstance(changes, str | bytes) or not isinstance(changes, Iterable):
+            raise ValidationError(
+                f"expected a sequence of StateChange, got {type(changes).__name__}",
+                field="history",
+            )
         changes = list(changes)
         problems = Problems()
         previous: StateChange | None = None
@@ -319,6 +324,19 @@ def _sources(value: str | Iterable[str]) -> frozenset[str]:
         ) from None
 
 
+def _definition_items(value: object, what: str) -> tuple[Any, ...]:
+    """The items of a lifecycle definition's collection, refused when not one."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise LifecycleDefinitionError(f"the {what} must be a collection, got {value!r}")
+    items = tuple(value)
+    for item in items:
+        try:
+            hash(item)
+        except TypeError:
+            raise LifecycleDefinitionError(f"the {what} hold an unhashable {item!r}") from None
+    return items
+
+
 def _is_name(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
@@ -436,13 +454,17 @@ class Lifecycle:
         transitions: Iterable[Transition],
         final: Iterable[str] = (),
     ) -> None:
-        transitions = tuple(transitions)
-        final_set = frozenset((final,) if isinstance(final, str) else final)
+        transitions = _definition_items(transitions, "transitions")
+        final_set = frozenset(
+            _definition_items((final,) if isinstance(final, str) else final, "final states")
+        )
         problems: list[str] = []
         if not _is_name(name):
             problems.append(f"the name must be a non-empty string, got {name!r}")
         if not _is_name(initial):
-            problems.append(f"the initial state must be a non-empty string, got {initial!r}")
+            raise LifecycleDefinitionError(
+                f"the initial state must be a non-empty string, got {initial!r}"
+            )
         states: dict[str, None] = {initial: None}  # an ordered set
         events: dict[str, None] = {}
         table: dict[str, dict[str, Transition]] = {}
@@ -619,7 +641,7 @@ class Lifecycle:
         current = state.current
         try:
             transition = (self._by_identity.get(id(current)) or self._table[current])[event]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: an unhashable event is no event of ours
             raise self._refusal(current, event) from None
         since = state.since
         zone = at.tzinfo

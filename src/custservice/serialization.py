@@ -109,7 +109,9 @@ def _problems(exc: BaseException, path: str) -> list[Problem]:
     if isinstance(exc, BaseExceptionGroup):
         return [q for e in exc.exceptions for q in _problems(e, path)]
     if isinstance(exc, ForbiddenExtraKeysError):
-        return [Problem(path, f"unexpected fields: {', '.join(sorted(exc.extra_fields))}")]
+        # Keys of any type can come in, not only strings: name them all as text.
+        extra = ", ".join(sorted(map(str, exc.extra_fields)))
+        return [Problem(path, f"unexpected fields: {extra}")]
     if isinstance(exc, KeyError):
         return [Problem(path, "required field missing")]
     return [Problem(path, f"invalid value ({type(exc).__name__}: {exc})"[:300])]

@@ -38,7 +38,14 @@ from typing import Any, TypeVar
 
 import pendulum
 
-from .._time import _zone, format_datetime, format_duration, parse_datetime, parse_duration
+from .._time import (
+    _zone,
+    at_wall_time,
+    format_datetime,
+    format_duration,
+    parse_datetime,
+    parse_duration,
+)
 from ..cases import Case, CaseUpdate
 from ..customers import Customer
 from ..enums import Channel, Factor, Metric, ServiceArea
@@ -320,7 +327,11 @@ def _datetime(text: str, seen: dict[str, Any]) -> pendulum.DateTime:
             value = seen[text] = parse_datetime(text)
             return value
         tz = _ZONES[zone] = _zone(zone[:-1])
-    v = _fromisoformat(head).astimezone(tz)
+    try:
+        v = _fromisoformat(head).astimezone(tz)
+    except OverflowError:  # within a day of year 1 or 9999: the trip through UTC overflows
+        value = seen[text] = at_wall_time(_fromisoformat(head), tz, "at")
+        return value
     value = seen[text] = _DateTime(
         v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, tz, fold=v.fold
     )

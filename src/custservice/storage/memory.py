@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 from .._records import replace
+from .._validation import integer
 from ..cases import Case
 from ..customers import Customer
 from ..errors import ConcurrencyError, DuplicateError, NotFound, StorageError, ValidationError
@@ -27,7 +28,13 @@ R = TypeVar("R", Customer, Interaction, Case)
 
 
 def open_memory_store(url: str = "memory://") -> MemoryStore:
-    """Open a new, empty in-memory store (the ``memory://`` entry point)."""
+    """Open a new, empty in-memory store (the ``memory://`` entry point).
+
+    Raises:
+        StorageError: the URL is anything but ``memory://`` (it takes no options).
+    """
+    if url not in ("memory://", "memory:"):
+        raise StorageError(f"malformed memory URL {url!r}: expected memory://")
     return MemoryStore()
 
 
@@ -160,6 +167,7 @@ class _Events:
         self._log: list[ChangeEvent] = []
 
     def since(self, position: int = 0) -> Iterator[ChangeEvent]:
+        integer(position, "position")
         with self._store._reading():
             rows = [e for e in self._log if e.position > position]
         return iter(rows)

@@ -8,6 +8,7 @@ when its scheme is first opened.
 from __future__ import annotations
 
 import functools
+import re
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -63,7 +64,10 @@ def open_store(url: str) -> Store:
     """
     if not isinstance(url, str):
         raise BackendNotFound(repr(url), available_backends(), "a store URL must be a string")
-    scheme = urlsplit(url).scheme if "://" in url or ":" in url else ""
+    # The scheme is read by its RFC 3986 shape, so a malformed rest of the URL is
+    # the backend's to report (as a StorageError), never a parser's ValueError.
+    match = _SCHEME.match(url)
+    scheme = match.group(1).lower() if match else ""
     if not scheme:
         raise BackendNotFound(
             "", available_backends(), f"{_safe(url)!r} has no scheme, such as sqlite:///file.db"
@@ -89,13 +93,18 @@ def open_store(url: str) -> Store:
     return store
 
 
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+
 # Schemes other libraries use for the same backends.
 _ALIASES = {"postgres": "postgresql", "postgresql+psycopg": "postgresql"}
 
 
 def _safe(url: str) -> str:
     """The URL with any password hidden, for messages."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # unparseable: show no more than its scheme
+        return url.partition(":")[0] + ":…"
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@")
     return url

@@ -1,0 +1,420 @@
+"""What the reliability tests share: the PostgreSQL server, the crash writer, the load worker.
+
+Run as a script (``python tests/_reliability.py zygote``) this module is the
+forking writer the crash tests kill: a process that has imported everything
+once, then forks a fresh writer for each command it reads on stdin, reports
+the writer's pid, and reports how it ended. Killing a forked writer costs a
+few milliseconds, where starting a new interpreter for each kill costs half a
+second.
+
+``python tests/_reliability.py load URL SECONDS SEED`` runs one process of the
+load test (see :func:`load_worker`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pendulum
+
+from custservice import (
+    Case,
+    Channel,
+    ConcurrencyError,
+    Customer,
+    CustServiceError,
+    FixedClock,
+    Interaction,
+    Store,
+    open_store,
+)
+
+HERE = Path(__file__).resolve()
+SERVER = os.environ.get("CUSTSERVICE_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+T0 = pendulum.datetime(2026, 1, 5, 9)
+NAMESPACE = uuid.UUID("4f1d3c2a-7e0b-4c5d-9a8b-1c2d3e4f5a6b")
+
+
+def env_int(name: str, default: int) -> int:
+    """A whole number from the environment (sizes of the long runs), or ``default``."""
+    return int(os.environ.get(name, default))
+
+
+def env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+
+def with_options(url: str, **options: Any) -> str:
+    """``url`` with ``options`` added to its query string."""
+    parts = urlsplit(url)
+    query = [*parse_qsl(parts.query), *((k, str(v)) for k, v in options.items())]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def pg_admin() -> Any:
+    """An autocommit connection to the server, or a visible skip (a failure in CI)."""
+    from conftest import require
+
+    try:
+        import psycopg
+    except ImportError:
+        require("PostgreSQL", "CUSTSERVICE_REQUIRE_PG", "psycopg is not installed")
+    try:
+        return psycopg.connect(SERVER, autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        reason = f"no server at {SERVER} ({str(exc).strip().splitlines()[0]})"
+        require("PostgreSQL", "CUSTSERVICE_REQUIRE_PG", reason)
+
+
+def new_schema() -> str:
+    return f"cs_rel_{uuid.uuid4().hex[:12]}"
+
+
+def drop_schema(admin: Any, schema: str) -> None:
+    admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+# --- the crash writer ---------------------------------------------------------------------
+#
+# Transaction ``n`` of writer life ``life`` is named by its tag, ``L{life}-T{n}``; the ids
+# of its records derive from the tag, so a checker knows what each transaction wrote
+# without being told. Every transaction:
+#
+#   adds a customer, 1 to 3 interactions (alternately one by one and with add_many) and a
+#   case; saves the first interaction (received) and the customer (segment = tag); saves
+#   the shared counter customer (segment = tag); and every fifth (n % 5 == 4) forgets the
+#   customer of transaction n - 4 of the same life.
+#
+# The writer appends ``+tag`` to the acknowledgement file as it begins a transaction, and
+# ``tag`` only once ``transaction()`` has returned: an acknowledged transaction is one a
+# caller was told had committed.
+
+
+def tag(life: int, n: int) -> str:
+    return f"L{life}-T{n}"
+
+
+def size(n: int) -> int:
+    """How many interactions transaction ``n`` adds."""
+    return 1 + n % 3
+
+
+def victim(n: int) -> int | None:
+    """The transaction whose customer transaction ``n`` forgets, if any."""
+    return n - 4 if n % 5 == 4 else None
+
+
+def ids_of(t: str, n: int) -> tuple[uuid.UUID, list[uuid.UUID], uuid.UUID]:
+    """The ids transaction ``t`` (number ``n``) gives its customer, interactions and case."""
+    return (
+        uuid.uuid5(NAMESPACE, f"{t}/customer"),
+        [uuid.uuid5(NAMESPACE, f"{t}/interaction/{j}") for j in range(size(n))],
+        uuid.uuid5(NAMESPACE, f"{t}/case"),
+    )
+
+
+def write_transaction(
+    store: Store, life: int, n: int, counter_id: uuid.UUID, clock: FixedClock
+) -> None:
+    t = tag(life, n)
+    cid, iids, kid = ids_of(t, n)
+    with store.transaction():
+        ada = store.customers.add(
+            Customer.new(t, clock=clock, id=cid, email=f"{t.lower()}@example.org")
+        )
+        calls = [Interaction.open(cid, Channel.CHAT, clock=clock, topic=t, id=i) for i in iids]
+        if n % 2:
+            store.interactions.add_many(calls)
+        else:
+            for call in calls:
+                store.interactions.add(call)
+        store.cases.add(Case.open(cid, t, clock=clock, id=kid))
+        first = store.interactions.get(iids[0])
+        store.interactions.save(first.advance("receive", at=clock.now()))
+        store.customers.save(ada.with_profile(segment=t))
+        counter = store.customers.get(counter_id)
+        store.customers.save(counter.with_profile(segment=t))
+        old = victim(n)
+        if old is not None:
+            store.forget(ids_of(tag(life, old), old)[0])
+
+
+def writer(url: str, life: int, acks: str, counter: str) -> None:
+    """Write transactions until killed, acknowledging each once it has committed."""
+    fd = os.open(acks, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    clock = FixedClock(T0)
+    counter_id = uuid.UUID(counter)
+    with open_store(url) as store:
+        for n in range(1_000_000):
+            os.write(fd, f"+{tag(life, n)}\n".encode())  # begun
+            write_transaction(store, life, n, counter_id, clock)
+            os.write(fd, f"{tag(life, n)}\n".encode())  # committed
+
+
+def migrator(url: str, marker: str) -> None:
+    """Open ``url`` with one more, never-ending, migration step, and mark when it runs."""
+    if url.startswith("sqlite"):
+        from custservice.storage import sqlite as backend
+    else:
+        from custservice.storage import postgres as backend
+
+    def stall(conn: Any) -> None:
+        Path(marker).touch()
+        time.sleep(3600)
+
+    step = ("ALTER TABLE customers ADD COLUMN note TEXT", stall)
+    backend.MIGRATIONS = [*backend.MIGRATIONS, step]
+    open_store(url)
+
+
+def _forked(command: dict[str, Any]) -> None:
+    """What a forked child runs. It never returns: it is killed, or it waits to be."""
+    try:
+        if command["do"] == "write":
+            writer(command["url"], command["life"], command["acks"], command["counter"])
+        else:
+            migrator(command["url"], command["marker"])
+        sys.stderr.write(f"{command['do']} ended without being killed\n")
+    except BaseException:
+        sys.stderr.write(traceback.format_exc())
+    sys.stderr.flush()
+    # Wait for the kill, so that the pid the parent kills is always this process.
+    while True:
+        time.sleep(3600)
+
+
+def zygote() -> None:
+    """Fork a child per command read on stdin; report its pid, then how it ended."""
+    warm_up()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        command = json.loads(line)
+        if command["do"] == "exit":
+            return
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            _forked(command)
+        print(json.dumps({"pid": pid}), flush=True)
+        _, status = os.waitpid(pid, 0)
+        signalled = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        print(json.dumps({"pid": pid, "signal": signalled}), flush=True)
+
+
+def warm_up() -> None:
+    """Import and build everything a writer uses, so a forked child starts writing at once."""
+    from custservice.storage import sqlite  # noqa: F401
+
+    with suppress(ImportError):
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+
+        from custservice.storage import postgres  # noqa: F401
+    clock = FixedClock(T0)
+    with open_store("sqlite:///:memory:") as store:
+        counter = store.customers.add(Customer.new("Counter", clock=clock))
+        write_transaction(store, 0, 1, counter.id, clock)
+
+
+# --- the load worker ------------------------------------------------------------------------
+
+
+class Boom(Exception):
+    """Raised inside a transaction to roll it back."""
+
+
+def load_worker(
+    store: Store,
+    worker: int,
+    seed: int,
+    counters: list[uuid.UUID],
+    shared: list[uuid.UUID],
+    stop: threading.Event | float,
+) -> dict[str, Any]:
+    """Mixed reads and writes on ``store`` until ``stop`` (an event, or a monotonic deadline).
+
+    Every operation either succeeds (and is counted, with what it changed) or raises a
+    library error (counted by type; it changed nothing). Anything else is a leak, kept
+    with its traceback. Reads of the worker's own records are checked against what it
+    wrote: a mismatch is a problem.
+
+    Returns the tally: ``ok`` and ``errors`` by operation and error type, ``leaks``,
+    ``problems``, the worker's surviving customers with what each holds
+    (``own``: id -> [version, interactions, cases]), ``forgotten``, the successful saves
+    of each shared counter and the interactions added to shared customers.
+    """
+    rng = random.Random(seed)
+    clock = FixedClock(T0.add(minutes=worker))
+    ok: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+    leaks: list[str] = []
+    problems: list[str] = []
+    own: dict[uuid.UUID, list[int]] = {}
+    forgotten = 0
+    counter_saves: Counter[str] = Counter()
+    shared_interactions = 0
+    made = 0
+
+    def done() -> bool:
+        if isinstance(stop, threading.Event):
+            return stop.is_set()
+        return time.monotonic() >= stop
+
+    def mine() -> uuid.UUID | None:
+        return rng.choice(list(own)) if own else None
+
+    def fresh() -> Customer:
+        nonlocal made
+        made += 1
+        return Customer.new(
+            f"Worker {worker} customer {made}",
+            clock=clock,
+            email=f"w{worker}.c{made}@example.org",
+        )
+
+    def call(owner: uuid.UUID) -> Interaction:
+        return Interaction.open(owner, rng.choice(list(Channel)), clock=clock, topic="load")
+
+    operations = [
+        "add_customer",
+        "add_customer",
+        "add_interaction",
+        "add_many",
+        "transaction",
+        "rollback",
+        "save_counter",
+        "save_counter",
+        "save_own",
+        "shared_interaction",
+        "forget",
+        "get",
+        "for_customer",
+        "count",
+        "feed",
+        "export",
+    ]
+    while not done():
+        op = rng.choice(operations)
+        target = mine()
+        if target is None and op not in ("add_customer", "save_counter", "count", "feed"):
+            op = "add_customer"
+        try:
+            if op == "add_customer":
+                added = store.customers.add(fresh())
+                own[added.id] = [1, 0, 0]
+            elif op == "add_interaction":
+                assert target is not None
+                store.interactions.add(call(target))
+                own[target][1] += 1
+            elif op == "add_many":
+                assert target is not None
+                n = rng.randint(2, 5)
+                store.interactions.add_many(call(target) for _ in range(n))
+                own[target][1] += n
+            elif op == "transaction":
+                assert target is not None
+                with store.transaction():
+                    store.interactions.add(call(target))
+                    store.cases.add(Case.open(target, "load", clock=clock))
+                own[target][1] += 1
+                own[target][2] += 1
+            elif op == "rollback":
+                assert target is not None
+                try:
+                    with store.transaction():
+                        store.customers.add(fresh())
+                        store.interactions.add(call(target))
+                        raise Boom
+                except Boom:
+                    pass
+            elif op == "save_counter":
+                which = rng.choice(counters)
+                current = store.customers.get(which)
+                store.customers.save(current.with_profile(segment=f"w{worker}"))
+                counter_saves[str(which)] += 1
+            elif op == "save_own":
+                assert target is not None
+                current = store.customers.get(target)
+                if current.version != own[target][0]:
+                    problems.append(f"read version {current.version}, wrote {own[target][0]}")
+                store.customers.save(current.with_profile(segment=f"v{current.version}"))
+                own[target][0] += 1
+            elif op == "shared_interaction":
+                store.interactions.add(call(rng.choice(shared)))
+                shared_interactions += 1
+            elif op == "forget":
+                assert target is not None
+                store.forget(target)
+                del own[target]
+                forgotten += 1
+            elif op == "get":
+                assert target is not None
+                if store.customers.get(target).version != own[target][0]:
+                    problems.append("get: version differs from what was written")
+            elif op == "for_customer":
+                assert target is not None
+                got = sum(1 for _ in store.interactions.for_customer(target))
+                if got != own[target][1]:
+                    problems.append(f"for_customer: {got} interactions, wrote {own[target][1]}")
+            elif op == "count":
+                store.customers.count()
+            elif op == "feed":
+                list(store.events.since(max(0, store.events.latest() - 20)))
+            elif op == "export":
+                assert target is not None
+                data = store.export(target)
+                if (len(data["interactions"]), len(data["cases"])) != tuple(own[target][1:]):
+                    problems.append("export differs from what was written")
+            ok[op] += 1
+        except CustServiceError as exc:
+            # The one expected: two workers saving the same counter from the same version.
+            errors[f"{op}: {type(exc).__name__}"] += 1
+            if not (op == "save_counter" and isinstance(exc, ConcurrencyError)):
+                problems.append(f"{op}: {type(exc).__name__}: {exc}")
+        except Exception:
+            leaks.append(traceback.format_exc())
+    return {
+        "ok": dict(ok),
+        "errors": dict(errors),
+        "leaks": leaks,
+        "problems": problems,
+        "own": {str(k): v for k, v in own.items()},
+        "forgotten": forgotten,
+        "counter_saves": dict(counter_saves),
+        "shared_interactions": shared_interactions,
+    }
+
+
+def _load_process(url: str, seconds: float, seed: int, setup: str) -> None:
+    """One process of the multi-process load test: ready, wait for go, work, report."""
+    ids = json.loads(setup)
+    counters = [uuid.UUID(i) for i in ids["counters"]]
+    shared = [uuid.UUID(i) for i in ids["shared"]]
+    with open_store(url) as store:
+        print("ready", flush=True)
+        sys.stdin.readline()
+        tally = load_worker(store, seed, seed, counters, shared, time.monotonic() + seconds)
+    print(json.dumps(tally), flush=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "zygote":
+        zygote()
+    elif sys.argv[1] == "load":
+        _load_process(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), sys.argv[5])

@@ -1,0 +1,210 @@
+"""Load: many threads, or processes, sharing one store, with mixed reads and writes.
+
+Each worker (``load_worker`` in ``tests/_reliability.py``) runs random
+operations for a bounded time: adding customers, interactions (one by one and
+in bulk) and cases, transactions that commit and transactions that roll back,
+read-modify-save cycles on a few counters every worker shares (so saves
+conflict), saves of its own customers, forgets, and reads checked against what
+it wrote (get, for_customer, export, count, the change feed).
+
+Every operation either succeeds, and is counted with what it changed, or
+raises a library error (only ``ConcurrencyError`` on a shared counter is
+expected); nothing else may come out. When the workers stop, the store must
+hold exactly the sum of the successful operations, and its change feed one
+entry per successful change.
+
+Duration: ``CUSTSERVICE_LOAD_SECONDS`` (default 3) per test. The figures of a
+run are printed (``pytest -rP`` shows them).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests._reliability import (
+    HERE,
+    SERVER,
+    T0,
+    drop_schema,
+    env_float,
+    load_worker,
+    new_schema,
+    pg_admin,
+    with_options,
+)
+
+from custservice import Customer, FixedClock, Store, open_store
+
+SECONDS = env_float("CUSTSERVICE_LOAD_SECONDS", 3.0)
+THREADS = 16
+PROCESSES = 4
+COUNTERS = 3
+SHARED = 4
+
+
+def setup(store: Store) -> dict[str, list[uuid.UUID]]:
+    """The counters every worker saves, and the customers every worker adds interactions to."""
+    clock = FixedClock(T0)
+    counters = [store.customers.add(Customer.new(f"Counter {k}", clock=clock)) for k in range(3)]
+    shared = [store.customers.add(Customer.new(f"Shared {k}", clock=clock)) for k in range(4)]
+    assert (len(counters), len(shared)) == (COUNTERS, SHARED)
+    return {"counters": [c.id for c in counters], "shared": [c.id for c in shared]}
+
+
+def check(store: Store, ids: dict[str, list[uuid.UUID]], tallies: list[dict[str, Any]]) -> str:
+    """The store holds exactly what the successful operations wrote; returns the figures."""
+    for t in tallies:
+        assert t["leaks"] == []
+        assert t["problems"] == []
+    own: dict[uuid.UUID, list[int]] = {}
+    for t in tallies:
+        own.update({uuid.UUID(k): v for k, v in t["own"].items()})
+    saves: Counter[str] = Counter()
+    for t in tallies:
+        saves.update(t["counter_saves"])
+    shared_interactions = sum(t["shared_interactions"] for t in tallies)
+    forgotten = sum(t["forgotten"] for t in tallies)
+
+    assert store.customers.count() == COUNTERS + SHARED + len(own)
+    for cid, (version, interactions, cases) in own.items():
+        assert store.customers.get(cid).version == version
+        assert sum(1 for _ in store.interactions.for_customer(cid)) == interactions
+        assert sum(1 for _ in store.cases.for_customer(cid)) == cases
+    assert store.interactions.count() == shared_interactions + sum(v[1] for v in own.values())
+    assert store.cases.count() == sum(v[2] for v in own.values())
+    for cid in ids["counters"]:
+        assert store.customers.get(cid).version == 1 + saves[str(cid)]
+    # One feed entry per successful change: the setup's adds, then every add and save of
+    # what is still stored, the counters' saves, and one entry per forget.
+    expected = (
+        COUNTERS
+        + SHARED
+        + shared_interactions
+        + sum(saves.values())
+        + sum(version + interactions + cases for version, interactions, cases in own.values())
+        + forgotten
+    )
+    entries = list(store.events.since(0))
+    assert len(entries) == expected
+    assert [e.position for e in entries] == sorted({e.position for e in entries})
+    assert sum(1 for e in entries if e.action == "forget") == forgotten
+
+    ok = sum(sum(t["ok"].values()) for t in tallies)
+    errors: Counter[str] = Counter()
+    for t in tallies:
+        errors.update(t["errors"])
+    assert set(errors) <= {"save_counter: ConcurrencyError"}
+    assert ok > 0
+    return (
+        f"{ok + sum(errors.values())} operations: {ok} succeeded, "
+        f"{sum(errors.values())} refused with ConcurrencyError; "
+        f"{len(own)} customers of the workers stored, {forgotten} forgotten, "
+        f"{sum(saves.values())} counter saves, {len(entries)} feed entries"
+    )
+
+
+def run_threads(store: Store) -> str:
+    ids = setup(store)
+    stop = threading.Event()
+    barrier = threading.Barrier(THREADS + 1)
+    tallies: list[dict[str, Any]] = []
+    failures: list[BaseException] = []
+
+    def work(k: int) -> None:
+        try:
+            barrier.wait(60)
+            tallies.append(load_worker(store, k, k, ids["counters"], ids["shared"], stop))
+        except BaseException as exc:
+            failures.append(exc)
+
+    workers = [threading.Thread(target=work, args=(k,)) for k in range(THREADS)]
+    for w in workers:
+        w.start()
+    barrier.wait(60)
+    stop.wait(SECONDS)
+    stop.set()
+    for w in workers:
+        w.join(120)
+        assert not w.is_alive()
+    assert failures == []
+    assert len(tallies) == THREADS
+    return check(store, ids, tallies)
+
+
+# --- threads -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_sixteen_threads_share_a_memory_store() -> None:
+    with open_store("memory://") as store:
+        print("memory, 16 threads:", run_threads(store))
+
+
+@pytest.mark.slow
+def test_sixteen_threads_share_a_sqlite_store(tmp_path: Path) -> None:
+    with open_store(f"sqlite:///{tmp_path / 'load.db'}") as store:
+        print("SQLite, 16 threads:", run_threads(store))
+
+
+@pytest.fixture(scope="module")
+def admin() -> Iterator[Any]:
+    conn = pg_admin()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def pg_url(admin: Any) -> Iterator[str]:
+    schema = new_schema()
+    yield with_options(SERVER, schema=schema)
+    drop_schema(admin, schema)
+
+
+@pytest.mark.slow
+def test_sixteen_threads_share_a_postgres_store(pg_url: str) -> None:
+    with open_store(pg_url) as store:
+        print("PostgreSQL, 16 threads:", run_threads(store))
+
+
+# --- processes ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_four_processes_share_a_sqlite_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'load.db'}"
+    with open_store(url) as store:
+        ids = setup(store)
+    text = json.dumps({k: [str(i) for i in v] for k, v in ids.items()})
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(HERE), "load", url, str(SECONDS), str(k), text],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(PROCESSES)
+    ]
+    for p in processes:  # all open, then all start together
+        assert p.stdout is not None
+        assert p.stdout.readline().strip() == "ready", p.communicate()
+    for p in processes:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    tallies = []
+    for p in processes:
+        out, err = p.communicate(timeout=SECONDS + 120)
+        assert p.returncode == 0, err
+        tallies.append(json.loads(out))
+    with open_store(url) as store:
+        print("SQLite, 4 processes:", check(store, ids, tallies))
