@@ -29,16 +29,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pendulum
 import pytest
 from conftest import require
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from custservice import (
     Case,
     Channel,
     ConcurrencyError,
     Customer,
-    CustServiceError,
     DuplicateError,
     FixedClock,
     Interaction,
@@ -49,9 +45,7 @@ from custservice import (
 )
 from custservice._records import replace
 from custservice.storage import postgres as pg_backend
-from custservice.storage.memory import MemoryStore
 from custservice.storage.postgres import APPLICATION, MIGRATIONS, PostgresStore, open_postgres_store
-from custservice.testing import strategies as cst
 
 T0 = pendulum.datetime(2026, 1, 5, 9)
 SERVER = os.environ.get("CUSTSERVICE_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -1153,166 +1147,5 @@ def test_eight_processes_racing_on_shared_customers_lose_no_update(
         assert seen == list(range(2, 2 + saved[str(cid)]))
 
 
-# --- side by side with the reference -----------------------------------------------------------
-
-
-def outcome(fn: Callable[[], Any]) -> tuple[Any, ...]:
-    """What an operation returned, or which library error it raised (and about what)."""
-    try:
-        return ("ok", fn())
-    except CustServiceError as exc:
-        return ("error", type(exc), getattr(exc, "kind", None), getattr(exc, "id", None))
-
-
-class SideBySide(RuleBasedStateMachine):
-    """Random operations on the memory store and the PostgreSQL store; every answer must agree."""
-
-    admin: Any = None
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.schema = f"cs_test_{uuid.uuid4().hex[:12]}"
-        self.memory = MemoryStore()
-        self.pg = open_postgres_store(with_options(SERVER, schema=self.schema))
-        self.customer_ids: list[uuid.UUID] = []
-        self.record_ids: list[tuple[str, uuid.UUID]] = []
-
-    def both(self, op: Callable[[Any], Any]) -> Any:
-        expected = outcome(lambda: op(self.memory))
-        got = outcome(lambda: op(self.pg))
-        assert got == expected
-        return expected
-
-    def owner_id(self, data: st.DataObject) -> uuid.UUID:
-        if self.customer_ids and data.draw(st.integers(0, 9), label="known customer") > 0:
-            return data.draw(st.sampled_from(self.customer_ids), label="customer")
-        return data.draw(cst.ids(), label="unknown customer")
-
-    @rule(record=cst.customers())
-    def add_customer(self, record: Customer) -> None:
-        self.customer_ids.append(record.id)
-        self.both(lambda s: s.customers.add(record))
-
-    @rule(data=st.data(), kind=st.sampled_from(["interactions", "cases"]))
-    def add_linked(self, data: st.DataObject, kind: str) -> None:
-        owner = self.owner_id(data)
-        make: Any = cst.interactions if kind == "interactions" else cst.cases
-        record = data.draw(make(customer_id=owner))
-        self.record_ids.append((kind, record.id))
-        self.both(lambda s: getattr(s, kind).add(record))
-
-    @rule(data=st.data(), duplicate=st.booleans())
-    def add_many_interactions(self, data: st.DataObject, duplicate: bool) -> None:
-        owner = self.owner_id(data)
-        records = data.draw(st.lists(cst.interactions(customer_id=owner), max_size=4))
-        if duplicate and records:
-            records.append(data.draw(st.sampled_from(records)))
-        self.record_ids.extend(("interactions", r.id) for r in records)
-        self.both(lambda s: s.interactions.add_many(records))
-
-    @rule(data=st.data(), stale=st.booleans(), move=st.booleans())
-    def save(self, data: st.DataObject, stale: bool, move: bool) -> None:
-        choices = [("customers", i) for i in self.customer_ids] + self.record_ids
-        if not choices:
-            return
-        kind, record_id = data.draw(st.sampled_from(choices))
-        found = outcome(lambda: getattr(self.memory, kind).get(record_id))
-        if found[0] != "ok":
-            return
-        record = found[1]
-        if kind == "customers":
-            changed = record.with_profile(segment=data.draw(st.sampled_from(["vip", "smb"])))
-        elif kind == "interactions":
-            changed = replace(record, topic=data.draw(cst.texts()))
-        else:
-            changed = replace(record, subject=data.draw(cst.texts()))
-        if move and kind != "customers" and self.customer_ids:
-            changed = replace(changed, customer_id=data.draw(st.sampled_from(self.customer_ids)))
-        if stale:
-            changed = replace(changed, version=changed.version - 1)
-        self.both(lambda s: getattr(s, kind).save(changed))
-
-    @rule(data=st.data())
-    def get(self, data: st.DataObject) -> None:
-        choices = [("customers", i) for i in self.customer_ids] + self.record_ids
-        kind, record_id = (
-            data.draw(st.sampled_from(choices)) if choices else ("cases", uuid.uuid4())
-        )
-        self.both(lambda s: getattr(s, kind).get(record_id))
-
-    @rule(data=st.data())
-    def forget(self, data: st.DataObject) -> None:
-        owner = self.owner_id(data)
-        self.both(lambda s: s.forget(owner))
-
-    @rule(
-        data=st.data(),
-        kind=st.sampled_from(["interactions", "cases"]),
-        since=st.none() | cst.aware_datetimes(),
-        until=st.none() | cst.aware_datetimes(),
-    )
-    def for_customer(
-        self,
-        data: st.DataObject,
-        kind: str,
-        since: dt.datetime | None,
-        until: dt.datetime | None,
-    ) -> None:
-        owner = self.owner_id(data)
-        self.both(lambda s: list(getattr(s, kind).for_customer(owner, since, until)))
-
-    @rule(data=st.data())
-    def feed(self, data: st.DataObject) -> None:
-        latest = self.both(lambda s: s.events.latest())[1]
-        position = data.draw(st.integers(0, latest + 1))
-        self.both(lambda s: list(s.events.since(position)))
-
-    @rule(data=st.data())
-    def export(self, data: st.DataObject) -> None:
-        owner = self.owner_id(data)
-        self.both(lambda s: s.export(owner))
-
-    @rule(data=st.data())
-    def transaction_that_fails(self, data: st.DataObject) -> None:
-        record = data.draw(cst.customers())
-        owner = self.owner_id(data)
-        linked = data.draw(cst.cases(customer_id=record.id))
-
-        def attempt(s: Any) -> str:
-            try:
-                with s.transaction():
-                    s.customers.add(record)
-                    s.cases.add(linked)
-                    if owner in self.customer_ids:
-                        outcome(lambda: s.forget(owner))
-                    raise Boom
-            except Boom:
-                return "rolled back"
-
-        self.both(attempt)
-
-    @rule()
-    def everything(self) -> None:
-        self.both(lambda s: list(s.customers.all()))
-        self.both(lambda s: list(s.interactions.all()))
-        self.both(lambda s: list(s.cases.all()))
-
-    @invariant()
-    def counts_agree(self) -> None:
-        self.both(lambda s: (s.customers.count(), s.interactions.count(), s.cases.count()))
-
-    def teardown(self) -> None:
-        self.pg.close()
-        SideBySide.admin.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
-
-
-def test_postgres_answers_like_the_memory_reference(admin: Any) -> None:
-    SideBySide.admin = admin
-    run = SideBySide.TestCase
-    run.settings = settings(
-        max_examples=20,
-        stateful_step_count=20,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    )
-    run("runTest").runTest()
+# Side by side with the memory reference: the conformance kit's stateful test
+# (tests/test_conformance.py, tests/test_postgres_conformance.py).

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 from .._time import aware
 from ..cases import Case
 from ..customers import Customer
 from ..errors import ValidationError
 from ..interactions import Interaction
-from .protocols import Kind, Store
+from .protocols import Kind, export_customer
 
 Record = Customer | Interaction | Case
+
+export = export_customer
+"""A store's ``export``, read through its repositories."""
 
 KIND_OF: dict[type, Kind] = {Customer: "customer", Interaction: "interaction", Case: "case"}
 TYPE_OF: dict[Kind, type] = {kind: cls for cls, kind in KIND_OF.items()}
@@ -52,15 +54,3 @@ def check_id(value: object, field: str = "id") -> uuid.UUID:
     if not isinstance(value, uuid.UUID):
         raise ValidationError("expected a UUID", field=field)
     return value
-
-
-def export(store: Store, customer_id: uuid.UUID) -> dict[str, Any]:
-    """Everything a store holds about a customer, in ``to_dict`` form."""
-    from ..serialization import to_dict
-
-    customer = store.customers.get(customer_id)
-    return {
-        "customer": to_dict(customer),
-        "interactions": [to_dict(i) for i in store.interactions.for_customer(customer_id)],
-        "cases": [to_dict(c) for c in store.cases.for_customer(customer_id)],
-    }

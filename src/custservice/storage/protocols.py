@@ -21,6 +21,7 @@ from ..interactions import Interaction
 
 __all__ = [
     "Action",
+    "export_customer",
     "ChangeEvent",
     "CustomerRepository",
     "EventFeed",
@@ -96,8 +97,11 @@ class Repository(Protocol[R]):
         Returns it with ``version + 1``.
 
         Raises:
-            ConcurrencyError: the stored version differs from ``record.version``.
+            ConcurrencyError: the stored version differs from ``record.version``
+                (checked first, so a stale copy is reported as stale).
             NotFound: no record has this id.
+            ValidationError: (interactions, cases) the record names another
+                customer than the stored one: a record never changes owner.
         """
         ...
 
@@ -128,6 +132,7 @@ class LinkedRepository(Repository[R], Protocol[R]):
         """A customer's records, oldest first by opening time (ties by id), streaming.
 
         The window is ``since <= opened_at < until``; either bound may be ``None``.
+        Times compare as instants, whatever zone each is in.
         """
         ...
 
@@ -137,7 +142,11 @@ class EventFeed(Protocol):
     """The change feed: every add, save and forget, in commit order."""
 
     def since(self, position: int = 0) -> Iterator[ChangeEvent]:
-        """Entries with a position greater than ``position``, in order."""
+        """Entries with a position greater than ``position``, in order.
+
+        Positions increase in commit order and are never reused; they need
+        not be consecutive (a backend may skip numbers, never go back).
+        """
         ...
 
     def latest(self) -> int:
@@ -191,6 +200,11 @@ class Store(Protocol):
     def export(self, customer_id: uuid.UUID) -> dict[str, Any]:
         """Everything stored about a customer, as plain data (data portability).
 
+        The shape is ``{"customer": ..., "interactions": [...], "cases": [...]}``:
+        each record in its :func:`~custservice.to_dict` form, interactions and
+        cases oldest first as ``for_customer`` yields them. A backend can
+        build it from its own repositories with :func:`export_customer`.
+
         Raises:
             NotFound: no such customer is stored.
         """
@@ -203,3 +217,18 @@ class Store(Protocol):
     def __enter__(self) -> Store: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+def export_customer(store: Store, customer_id: uuid.UUID) -> dict[str, Any]:
+    """What :meth:`Store.export` returns, read through ``store``'s repositories.
+
+    Backends use it to implement ``export``; third-party ones may too.
+    """
+    from ..serialization import to_dict
+
+    customer = store.customers.get(customer_id)
+    return {
+        "customer": to_dict(customer),
+        "interactions": [to_dict(i) for i in store.interactions.for_customer(customer_id)],
+        "cases": [to_dict(c) for c in store.cases.for_customer(customer_id)],
+    }

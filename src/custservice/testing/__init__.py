@@ -1,6 +1,35 @@
 """Tools for testing code built on ``custservice``, and for plugin authors.
 
-``custservice.testing.strategies`` holds Hypothesis strategies for every
-domain object. Importing this package needs ``hypothesis`` (and ``pytest``
-for the conformance kit), which the library itself does not.
+- :mod:`custservice.testing.strategies`: Hypothesis strategies for every
+  domain object, for your own property tests. Needs ``hypothesis``.
+- :class:`StoreConformance`: the conformance kit, a pytest base class that
+  checks a storage backend keeps the whole storage contract. Needs
+  ``pytest`` and ``hypothesis``; it is imported when first used, so
+  ``from custservice.testing import strategies`` works without pytest.
+
+``custservice`` itself never imports this package.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .conformance import StoreConformance
+
+__all__ = ["StoreConformance", "strategies"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "StoreConformance":
+        from .conformance import StoreConformance
+
+        return StoreConformance
+    if name == "strategies":
+        return importlib.import_module(".strategies", __name__)
+    raise AttributeError(f"module 'custservice.testing' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
