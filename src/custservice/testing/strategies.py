@@ -11,6 +11,7 @@ Examples:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 import uuid
 from typing import Any, Literal
@@ -77,11 +78,13 @@ TIMEZONES = (
 """Zones with whole, half and quarter-hour offsets and odd DST rules."""
 
 
+@functools.cache
 def timezones() -> st.SearchStrategy[str]:
     """IANA zone names, including awkward ones (half-hour DST, +12:45)."""
     return st.sampled_from(TIMEZONES)
 
 
+@functools.cache
 def aware_datetimes(
     min_value: dt.datetime = dt.datetime(1990, 1, 1),
     max_value: dt.datetime = dt.datetime(2090, 1, 1),
@@ -94,6 +97,7 @@ def aware_datetimes(
     )
 
 
+@functools.cache
 def durations(
     max_value: dt.timedelta = dt.timedelta(days=400),
 ) -> st.SearchStrategy[pendulum.Duration]:
@@ -103,11 +107,13 @@ def durations(
     )
 
 
+@functools.cache
 def texts(max_size: int = 40) -> st.SearchStrategy[str]:
     """Non-blank text, including quotes, emoji and right-to-left marks."""
     return st.text(min_size=1, max_size=max_size).filter(lambda s: s.strip() != "")
 
 
+@functools.cache
 def metrics() -> st.SearchStrategy[Metric | str]:
     """Metric members and free-form metric names."""
     return st.one_of(
@@ -188,6 +194,7 @@ def feedback(draw: st.DrawFn, *, scale: ScoreScale | None = None) -> Feedback:
     )
 
 
+@functools.cache
 def ids() -> st.SearchStrategy[uuid.UUID]:
     """Time-ordered record ids (UUID version 7), as the library makes them."""
     return st.builds(
@@ -209,6 +216,19 @@ def _walk(draw: st.DrawFn, record: Any, lifecycle: Lifecycle, at: pendulum.DateT
     return record
 
 
+# Built once: Hypothesis validates a strategy the first time it draws from it, so
+# strategies rebuilt inside a composite on every draw cost far more than drawing.
+_EMAILS = st.none() | st.emails().filter(lambda e: len(e) <= 320)
+_PHONES = st.none() | st.from_regex(r"\+?[0-9]{6,14}", fullmatch=True)
+_BIRTHDAYS = st.none() | st.dates(dt.date(1920, 1, 1), dt.date(2020, 12, 31))
+_SEGMENTS = st.none() | st.sampled_from(["vip", "smb", "enterprise"])
+_WORDS = st.frozensets(texts(15), max_size=3)
+_CHANNELS = st.sampled_from(Channel)
+_AGENTS = st.none() | st.sampled_from(["ana", "bo", "chidi"])
+_HANDOFF_TO = st.sampled_from(["desk 2", "billing", "dana"])
+_AREAS = st.sampled_from(ServiceArea)
+
+
 @st.composite
 def customers(draw: st.DrawFn) -> Customer:
     """Customers with random profiles, moved along the customer lifecycle."""
@@ -217,15 +237,15 @@ def customers(draw: st.DrawFn) -> Customer:
         draw(texts()),
         clock=FixedClock(at),
         id=draw(ids()),
-        email=draw(st.none() | st.emails().filter(lambda e: len(e) <= 320)),
-        phone=draw(st.none() | st.from_regex(r"\+?[0-9]{6,14}", fullmatch=True)),
-        birthday=draw(st.none() | st.dates(dt.date(1920, 1, 1), dt.date(2020, 12, 31))),
+        email=draw(_EMAILS),
+        phone=draw(_PHONES),
+        birthday=draw(_BIRTHDAYS),
         timezone=draw(st.none() | timezones()),
-        segment=draw(st.none() | st.sampled_from(["vip", "smb", "enterprise"])),
-        likes=draw(st.frozensets(texts(15), max_size=3)),
-        dislikes=draw(st.frozensets(texts(15), max_size=3)),
-        hobbies=draw(st.frozensets(texts(15), max_size=3)),
-        preferred_channel=draw(st.none() | st.sampled_from(Channel)),
+        segment=draw(_SEGMENTS),
+        likes=draw(_WORDS),
+        dislikes=draw(_WORDS),
+        hobbies=draw(_WORDS),
+        preferred_channel=draw(st.none() | _CHANNELS),
         expectations=draw(st.lists(expectation_bands(), max_size=3, unique_by=lambda b: b.key)),
     )
     return _walk(draw, customer, CUSTOMER_LIFECYCLE, at)  # type: ignore[no-any-return]
@@ -238,12 +258,12 @@ def interactions(draw: st.DrawFn, *, customer_id: uuid.UUID | None = None) -> In
     clock = FixedClock(at)
     interaction = Interaction.open(
         customer_id or draw(ids()),
-        draw(st.sampled_from(Channel)),
+        draw(_CHANNELS),
         clock=clock,
         id=draw(ids()),
         topic=draw(st.none() | texts()),
         case_id=draw(st.none() | ids()),
-        agent=draw(st.none() | st.sampled_from(["ana", "bo", "chidi"])),
+        agent=draw(_AGENTS),
     )
     opening: list[tuple[str, ...]] = [(), ("receive",), ("receive", "understand", "help")]
     for event in draw(st.sampled_from(opening)):
@@ -251,7 +271,7 @@ def interactions(draw: st.DrawFn, *, customer_id: uuid.UUID | None = None) -> In
     for _ in range(draw(st.integers(0, 2))):
         if interaction.stage is not InteractionStage.CLOSED:
             interaction = interaction.handoff(
-                draw(st.sampled_from(["desk 2", "billing", "dana"])),
+                draw(_HANDOFF_TO),
                 at=clock.advance(draw(_STEP)),
                 reason=draw(st.none() | texts()),
             )
@@ -264,7 +284,7 @@ def interactions(draw: st.DrawFn, *, customer_id: uuid.UUID | None = None) -> In
             Feedback(fb.score, scale, at=clock.advance(draw(_STEP)), ratings=fb.ratings)
         )
     if draw(st.booleans()):
-        interaction = interaction.tag_root_cause(draw(st.sampled_from(ServiceArea)))
+        interaction = interaction.tag_root_cause(draw(_AREAS))
     return _walk(draw, interaction, INTERACTION_CYCLE, clock.now())  # type: ignore[no-any-return]
 
 
