@@ -225,6 +225,15 @@ def test_periods_are_cut_in_the_given_time_zone() -> None:
     assert list(scorecard([new_year], by="week").groups) == ["2026-W53"]  # ISO weeks
 
 
+def test_periods_in_the_hours_before_a_clock_change() -> None:
+    # New York fell back at 06:00 UTC on 4 November 2018: 03:00 UTC was 23:00 EDT on the 3rd.
+    evening = Interaction.open(
+        uuid.uuid4(), "chat", clock=FixedClock(pendulum.datetime(2018, 11, 4, 3))
+    )
+    card = scorecard([evening], by="day", timezone="America/New_York")
+    assert list(card.groups) == ["2018-11-03"]
+
+
 def test_reads_each_input_once_as_a_stream() -> None:
     reads = {"interactions": 0, "cases": 0}
 

@@ -363,7 +363,6 @@ def _status_updates(
                 case.customer_id,
                 due,
                 case.id,
-                "An open case is owed a status update by "
-                f"{status.due_at.format('YYYY-MM-DD HH:mm Z')}: tell the customer "
-                "where it stands before they ask.",
+                f"An open case is owed a status update by {status.due_at.isoformat()}: "
+                "tell the customer where it stands before they ask.",
             )

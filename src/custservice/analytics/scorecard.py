@@ -48,7 +48,10 @@ a backend that can compute a scorecard in its database offers a method
 ``scorecard_pushdown(query: ScorecardQuery) -> Scorecard | None``
 (:class:`ScorecardPushdown`). It returns ``None`` for a query it cannot
 answer, and the scorecard is then streamed from ``store.interactions.all()``
-and ``store.cases.all()`` as for any iterable.
+and ``store.cases.all()`` as for any iterable. The SQLite and PostgreSQL
+backends compute scorecards in SQL, with exactly the figures streaming
+gives: the database returns whole counts and the ranked waits, and the
+percentages are computed here, by the code that finishes a streamed one.
 """
 
 from __future__ import annotations
@@ -393,15 +396,38 @@ def _percent(part: int, whole: int) -> float | None:
     return None if whole == 0 else 100.0 * part / whole
 
 
-def _waits(waits: array[int]) -> tuple[pendulum.Duration | None, pendulum.Duration | None]:
-    n = len(waits)
-    if n == 0:
-        return None, None
-    ordered = sorted(waits)
+WaitFigures = tuple[int, pendulum.Duration | None, pendulum.Duration | None]
+"""How many waits were measured, their median and their nearest-rank 90th percentile."""
+
+
+def _wait_ranks(n: int) -> tuple[int, int, int]:
+    """Where the figures of ``n`` sorted waits are, counted from 1: the lower and upper
+    middle waits (the same one when ``n`` is odd) and the nearest-rank 90th percentile,
+    ``ceil(0.9 n)``. A push-down selects the waits at these ranks."""
     half = n // 2
-    median = ordered[half] if n % 2 else round((ordered[half - 1] + ordered[half]) / 2)
-    p90 = ordered[-(-9 * n // 10) - 1]  # nearest rank: ceil(0.9 n), counted from 1
-    return pendulum.duration(microseconds=median), pendulum.duration(microseconds=p90)
+    return (half if n % 2 == 0 else half + 1), half + 1, -(-9 * n // 10)
+
+
+def _wait_figures(n: int, at_rank: Callable[[int], int]) -> WaitFigures:
+    """The figures of ``n`` waits, given the wait (in microseconds) at each rank of
+    :func:`_wait_ranks`: the median of an even number is the mean of the middle two,
+    rounded to the microsecond."""
+    if n == 0:
+        return 0, None, None
+    lower, upper, p90 = _wait_ranks(n)
+    low, high = at_rank(lower), at_rank(upper)
+    median = high if lower == upper else round((low + high) / 2)
+    return (
+        n,
+        pendulum.duration(microseconds=median),
+        pendulum.duration(microseconds=at_rank(p90)),
+    )
+
+
+def _waits(waits: array[int]) -> tuple[pendulum.Duration | None, pendulum.Duration | None]:
+    ordered = sorted(waits)
+    _, median, p90 = _wait_figures(len(ordered), lambda rank: ordered[rank - 1])
+    return median, p90
 
 
 def _card(
@@ -409,8 +435,13 @@ def _card(
     targets: tuple[ServiceTarget, ...],
     by: GroupBy | None = None,
     groups: Mapping[str, Scorecard] | None = None,
+    waits: WaitFigures | None = None,
 ) -> Scorecard:
-    median, p90 = _waits(t.waits)
+    """The scorecard of one tally; ``waits`` replaces the figures of ``t.waits`` when a
+    push-down computed them without collecting the waits."""
+    if waits is None:
+        waits = (len(t.waits), *_waits(t.waits))
+    n_waits, median, p90 = waits
     nps = None
     if t.nps_n:
         nps = 100.0 * t.promoters / t.nps_n - 100.0 * t.detractors / t.nps_n
@@ -441,7 +472,7 @@ def _card(
         factor_verdicts=MappingProxyType(
             {f: VerdictCounts(*t.factors[f]) for f in Factor if f in t.factors}
         ),
-        waits=len(t.waits),
+        waits=n_waits,
         wait_median=median,
         wait_p90=p90,
         handoffs=t.handoffs,
@@ -455,13 +486,18 @@ def _card(
 # --- group keys -----------------------------------------------------------------
 
 _Key = Callable[[Interaction | Case], str]
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_since_epoch = dt.datetime.__sub__
 
 
 def _period_key(by: GroupBy, zone: str) -> _Key:
     tz = pendulum.timezone(zone)
 
     def key(record: Interaction | Case) -> str:
-        local = dt.datetime.astimezone(record.opened_at, tz)
+        # Converted as a plain datetime: the zone's ``fromutc`` adds the offset with
+        # ``+``, which pendulum.DateTime does in wall-clock time, so converting one
+        # directly lands an hour off in the hours before a daylight-saving change.
+        local = (_EPOCH + _since_epoch(record.opened_at, _EPOCH)).astimezone(tz)
         if by is GroupBy.MONTH:
             return f"{local.year:04d}-{local.month:02d}"
         if by is GroupBy.WEEK:
@@ -675,12 +711,32 @@ def _stream(
         key = case_key(case)
         tally = tallies.get(key) or tallies.setdefault(key, _Tally(n))
         _add_case(tally, case, targets, at)
-    total = _Tally(n)
+    return _grouped(tallies, targets, by)
+
+
+def _grouped(
+    tallies: Mapping[str, _Tally],
+    targets: tuple[ServiceTarget, ...],
+    by: GroupBy,
+    waits: Mapping[str | None, WaitFigures] | None = None,
+) -> Scorecard:
+    """The grouped scorecard of one tally per group key: the groups, keys sorted, in
+    the totals. A push-down gives the wait figures of each group, and of the totals
+    under the key ``None``, in ``waits``."""
+    total = _Tally(len(targets))
     groups = {}
     for key in sorted(tallies):
         total.merge(tallies[key])
-        groups[key] = _card(tallies[key], targets)
-    return _card(total, targets, by, groups)
+        groups[key] = _card(
+            tallies[key], targets, waits=None if waits is None else waits.get(key, (0, None, None))
+        )
+    return _card(
+        total,
+        targets,
+        by,
+        groups,
+        waits=None if waits is None else waits.get(None, (0, None, None)),
+    )
 
 
 def _check(record: object, cls: type, field: str) -> None:

@@ -92,6 +92,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .._records import replace
+from .._validation import integer
 from ..cases import Case
 from ..customers import Customer
 from ..errors import (
@@ -111,6 +112,8 @@ if TYPE_CHECKING:
 
     import psycopg
     import psycopg_pool
+
+    from ..analytics.scorecard import Scorecard, ScorecardQuery
 
 __all__ = ["APPLICATION", "MIGRATIONS", "PostgresStore", "open_postgres_store"]
 
@@ -231,7 +234,10 @@ def _parse_url(url: str) -> tuple[str, dict[str, Any]]:
         raise StorageError(
             f"malformed PostgreSQL URL {_safe(url)!r}: expected postgresql://user@host:port/dbname"
         )
-    parts = urlsplit("postgresql://" + rest)
+    try:
+        parts = urlsplit("postgresql://" + rest)
+    except ValueError as exc:  # an unbalanced "[" or "]" in the host
+        raise StorageError(f"malformed PostgreSQL URL {_safe(url)!r}: {exc}") from None
     options: dict[str, Any] = {}
     libpq: list[tuple[str, str]] = []
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
@@ -553,11 +559,12 @@ class _Repository(Generic[R]):
     def _decode(self, rows: list[Any]) -> list[R]:
         try:
             return _codec.decode_many(self._cls, [row[0] for row in rows])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            # Not chained: the decoder's message may quote the stored personal data.
             raise StorageError(
                 f"a stored {self._kind} could not be read ({type(exc).__name__}); "
                 "the table was changed by something other than custservice"
-            ) from exc
+            ) from None
 
 
 class _Events:
@@ -573,8 +580,12 @@ class _Events:
         )
 
     def since(self, position: int = 0) -> Iterator[ChangeEvent]:
-        """Entries with a position greater than ``position``, in order, read in pages."""
-        first = self._page(position)
+        """Entries with a position greater than ``position``, in order, read in pages.
+
+        Raises:
+            ValidationError: ``position`` is not a whole number.
+        """
+        first = self._page(integer(position, "position"))
         return self._follow(first)
 
     def latest(self) -> int:
@@ -636,8 +647,11 @@ class PostgresStore:
             raise StorageError(f"max_size must be a whole number, 1 or more, got {max_size!r}")
         if max_size < min_size:
             raise StorageError(f"max_size ({max_size}) is smaller than min_size ({min_size})")
-        if not timeout > 0:
-            raise StorageError("timeout must be a number of seconds, more than 0")
+        if not 0 < timeout <= threading.TIMEOUT_MAX:  # also refuses NaN and infinity
+            raise StorageError(
+                f"timeout must be a number of seconds, more than 0 and at most "
+                f"{threading.TIMEOUT_MAX:g}"
+            )
         self._pg = psycopg
         self._schema = schema
         self._schema_sql = f'"{schema}"'
@@ -819,6 +833,57 @@ class PostgresStore:
         local.conn, local.depth = conn, 1
         try:
             result = _common.export(self, customer_id)
+        except BaseException:
+            self._finish(conn, "ROLLBACK")
+            raise
+        self._finish(conn, "COMMIT")
+        return result
+
+    def scorecard_pushdown(self, query: ScorecardQuery) -> Scorecard | None:
+        """The scorecard of everything stored, computed in SQL from one snapshot.
+
+        :func:`custservice.analytics.scorecard` calls this when given the
+        store; the figures are exactly those of streaming every record. With
+        service targets, the cases are streamed (through a server-side
+        cursor) and evaluated in Python while the interactions stay in SQL.
+        Inside a transaction block it reads the block's connection, so it
+        sees the block's changes.
+
+        Returns:
+            The :class:`~custservice.analytics.Scorecard`, or ``None`` when this
+            query is better streamed: records spread over centuries grouped by
+            period, or a group key SQL cannot read exactly.
+
+        Raises:
+            StorageError: the store is closed, or the server failed.
+        """
+        from ._scorecard_sql import postgres_scorecard
+
+        local = self._local
+        self._check_open()
+        conn = local.conn
+        if conn is not None:
+            with self._guard():
+                conn.execute("SAVEPOINT custservice_scorecard")
+                try:
+                    result = postgres_scorecard(conn, self._schema_sql, query)
+                except BaseException:
+                    if not conn.broken:
+                        conn.execute("ROLLBACK TO SAVEPOINT custservice_scorecard")
+                    raise
+                conn.execute("RELEASE SAVEPOINT custservice_scorecard")
+            return result
+        conn = self._borrow()
+        try:
+            with self._guard():
+                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        except BaseException:
+            self._give_back(conn)
+            raise
+        local.conn, local.depth = conn, 1
+        try:
+            with self._guard():
+                result = postgres_scorecard(conn, self._schema_sql, query)
         except BaseException:
             self._finish(conn, "ROLLBACK")
             raise

@@ -16,7 +16,9 @@ The file:
   enforced and ``secure_delete`` on, so erased data is overwritten, not just
   unlinked from the b-tree. ``forget`` checkpoints the WAL into the file when
   its transaction commits, and ``close`` checkpoints and removes it, so the
-  bytes of a forgotten customer do not linger in either file.
+  bytes of a forgotten customer do not linger in either file. (Neither waits
+  for another connection reading the file: the WAL is then emptied once that
+  reader is done, at the latest when the last connection closes.)
 - is marked with ``PRAGMA application_id`` (:data:`APPLICATION_ID`) and its
   schema version with ``PRAGMA user_version``. A new file is initialised;
   an older schema is migrated, all steps of :data:`MIGRATIONS` in one
@@ -58,10 +60,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from itertools import islice
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from .._records import replace
+from .._validation import integer
 from ..cases import Case
 from ..customers import Customer
 from ..errors import (
@@ -75,6 +78,9 @@ from ..errors import (
 from ..interactions import Interaction
 from . import _codec, _common
 from .protocols import ChangeEvent, Kind
+
+if TYPE_CHECKING:
+    from ..analytics.scorecard import Scorecard, ScorecardQuery
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SQLiteStore", "open_sqlite_store"]
 
@@ -151,6 +157,10 @@ _FORGET_EVENTS_SQL = """
         UNION ALL SELECT id FROM cases WHERE customer_id = ?1
     )"""
 _micros = _codec.micros
+_INT64_MAX = 2**63 - 1
+"""The largest integer SQLite stores; Python's are unbounded."""
+_BUSY_TIMEOUT_MAX = (2**31 - 1) // 1000
+"""The longest busy timeout SQLite takes, in seconds (it counts milliseconds in a C int)."""
 
 
 def open_sqlite_store(url: str) -> SQLiteStore:
@@ -317,8 +327,10 @@ class _Repository(Generic[R]):
         with store.transaction(), store._guard() as conn:
             stored = replace(record, version=record.version + 1)
             record_id, owner, opened, text = _codec.columns(stored)
+            # A version SQLite cannot hold (beyond 64 bits) matches no row: -1 never does.
+            expected = record.version if record.version <= _INT64_MAX else -1
             changed = conn.execute(
-                self._update, (opened, text, record_id, record.version, owner)
+                self._update, (opened, text, record_id, expected, owner)
             ).rowcount
             if changed != 1:
                 current = conn.execute(self._current, (record_id,)).fetchone()
@@ -419,11 +431,12 @@ class _Repository(Generic[R]):
     def _decode(self, rows: list[Any]) -> list[R]:
         try:
             return _codec.decode_many(self._cls, [row[0] for row in rows])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            # Not chained: the decoder's message may quote the stored personal data.
             raise StorageError(
                 f"a stored {self._kind} could not be read ({type(exc).__name__}); "
                 "the file was changed by something other than custservice"
-            ) from exc
+            ) from None
 
 
 class _Events:
@@ -433,7 +446,12 @@ class _Events:
         self._store = store
 
     def since(self, position: int = 0) -> Iterator[ChangeEvent]:
-        """Entries with a position greater than ``position``, in order, read in pages."""
+        """Entries with a position greater than ``position``, in order, read in pages.
+
+        Raises:
+            ValidationError: ``position`` is not a whole number.
+        """
+        position = min(max(integer(position, "position"), 0), _INT64_MAX)
         first = self._page(position)
         return self._follow(first)
 
@@ -492,8 +510,10 @@ class SQLiteStore:
         self._path = os.fspath(path)
         if synchronous.lower() not in ("full", "normal"):
             raise StorageError(f"synchronous must be 'full' or 'normal', got {synchronous!r}")
-        if not busy_timeout >= 0:
-            raise StorageError("busy_timeout must be a number of seconds, 0 or more")
+        if not 0 <= busy_timeout <= _BUSY_TIMEOUT_MAX:  # also refuses NaN
+            raise StorageError(
+                f"busy_timeout must be a number of seconds from 0 to {_BUSY_TIMEOUT_MAX}"
+            )
         if isinstance(cache_mb, bool) or not isinstance(cache_mb, int) or cache_mb < 1:
             raise StorageError(
                 f"cache_mb must be a whole number of MiB, 1 or more, got {cache_mb!r}"
@@ -511,7 +531,7 @@ class SQLiteStore:
                 check_same_thread=False,
                 cached_statements=256,
             )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: a NUL character in the path
             raise StorageError(f"cannot open the SQLite database {self._path!r}: {exc}") from exc
         try:
             with self._guard(opening=True) as conn:
@@ -631,6 +651,40 @@ class SQLiteStore:
                 self._depth -= 1
                 self._finish("COMMIT")
 
+    def scorecard_pushdown(self, query: ScorecardQuery) -> Scorecard | None:
+        """The scorecard of everything stored, computed in SQL from one snapshot.
+
+        :func:`custservice.analytics.scorecard` calls this when given the
+        store; the figures are exactly those of streaming every record. With
+        service targets, the cases are streamed and evaluated in Python while
+        the interactions stay in SQL.
+
+        Returns:
+            The :class:`~custservice.analytics.Scorecard`, or ``None`` when this
+            query is better streamed: SQLite older than 3.38, records spread
+            over centuries grouped by period, or a group key SQL cannot read
+            exactly.
+
+        Raises:
+            StorageError: the store is closed, or the database failed.
+        """
+        from ._scorecard_sql import sqlite_scorecard
+
+        with self._lock:
+            self._check_open()
+            if self._depth:
+                with self._guard() as conn:
+                    return sqlite_scorecard(conn, query)
+            with self._guard() as conn:
+                conn.execute("BEGIN")  # a read transaction: one consistent snapshot
+            self._depth += 1
+            try:
+                with self._guard() as conn:
+                    return sqlite_scorecard(conn, query)
+            finally:
+                self._depth -= 1
+                self._finish("COMMIT")
+
     def close(self) -> None:
         """Checkpoint the WAL into the file, remove it, and close; closing twice is harmless.
 
@@ -642,9 +696,7 @@ class SQLiteStore:
             self._closed = True
             try:
                 if self._depth == 0:
-                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error:
-                pass  # another connection is reading; the last one to close checkpoints
+                    self._checkpoint()
             finally:
                 self._conn.close()
 
@@ -730,9 +782,23 @@ class SQLiteStore:
             raise
         if erased and statement == "COMMIT":
             # Move the erased pages into the file and empty the WAL now, not at close.
-            # Best effort: if a reader elsewhere holds the WAL, the last close finishes it.
-            with suppress(sqlite3.Error):
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the file and empty it, unless another connection is using it.
+
+        Best effort, and without waiting: SQLite would wait the whole busy timeout for
+        a reader elsewhere to finish, holding this store's lock all that time. The WAL
+        is then emptied by a later checkpoint, at the latest when the last connection
+        to the file closes.
+        """
+        conn = self._conn
+        with suppress(sqlite3.Error):
+            conn.execute("PRAGMA busy_timeout = 0")
+            try:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
 
     # -- schema --------------------------------------------------------------------
 

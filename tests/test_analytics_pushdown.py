@@ -1,0 +1,459 @@
+"""Scorecards pushed down to SQL give exactly the figures of streaming, on SQLite and PostgreSQL.
+
+``scorecard(store)`` lets a SQL backend compute the scorecard in its database
+(``store.scorecard_pushdown``); ``scorecard(store.interactions.all(),
+store.cases.all(), customers=store)`` streams the same records through Python.
+Every figure must be identical, floats included, for every grouping, time
+zone, set of targets and CSAT scales: a Hypothesis property on generated
+data, and examples aimed at what SQL finds hard (text group keys, odd UTC
+offsets, daylight-saving changes, a ``receive`` change out of place).
+
+SQLite runs on a real file under ``tmp_path``. PostgreSQL runs on
+``CUSTSERVICE_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``),
+each store in a schema of its own, dropped afterwards; when the server cannot
+be reached those tests are skipped with the reason, or fail if
+``CUSTSERVICE_REQUIRE_PG=1``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests._reliability import SERVER, pg_admin, with_options
+
+from custservice import (
+    CSAT_5,
+    NPS_SCALE,
+    SATISFACTION_10,
+    Case,
+    Channel,
+    Customer,
+    Factor,
+    Feedback,
+    FixedClock,
+    Interaction,
+    LifecycleState,
+    Metric,
+    ScoreScale,
+    ServiceArea,
+    ServiceTarget,
+    StateChange,
+    Store,
+    Verdict,
+)
+from custservice.analytics import (
+    NO_GROUP,
+    GroupBy,
+    Scorecard,
+    ScorecardPushdown,
+    ScorecardQuery,
+    scorecard,
+)
+from custservice.storage.postgres import open_postgres_store
+from custservice.storage.sqlite import SQLiteStore
+from custservice.testing import strategies as cst
+
+T0 = pendulum.datetime(2026, 3, 2, 9)
+MIN = pendulum.duration(minutes=1)
+TARGETS = (
+    ServiceTarget(Metric.FIRST_RESPONSE, pendulum.duration(days=2)),
+    ServiceTarget(Metric.PERIODIC_UPDATE, pendulum.duration(days=5)),
+)
+EVALUATED_AT = pendulum.datetime(2040, 1, 1)
+GROUPINGS: tuple[GroupBy | None, ...] = (None, *GroupBy)
+HAS_ARROW = sqlite3.sqlite_version_info >= (3, 38, 0)
+"""The SQLite push-down needs the JSON ``->`` operator; older libraries stream."""
+
+Fresh = Callable[[], AbstractContextManager[Store]]
+"""Opens a new, empty store of the backend under test."""
+
+
+# --- stores --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def admin() -> Iterator[Any]:
+    conn = pg_admin()
+    conn.execute("SET lock_timeout = '60s'")  # a failed test's open reader never hangs the run
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fresh]:
+    """A factory of empty stores: a new file under ``tmp_path``, or a schema of this
+    test's own, emptied each time (cheaper than a new schema for every example)."""
+    if request.param == "sqlite":
+
+        @contextmanager
+        def sqlite_store() -> Iterator[Store]:
+            with SQLiteStore(tmp_path / f"{uuid.uuid4().hex}.db") as store:
+                yield store
+
+        yield sqlite_store
+        return
+    conn = request.getfixturevalue("admin")
+    schema = f"cs_pushdown_{uuid.uuid4().hex[:12]}"
+    tables = ", ".join(f'"{schema}".{t}' for t in ("events", "cases", "interactions", "customers"))
+    opened: list[Store] = []
+
+    @contextmanager
+    def postgres_store() -> Iterator[Store]:
+        if not opened:
+            opened.append(open_postgres_store(with_options(SERVER, schema=schema)))
+        conn.execute(f"TRUNCATE {tables}")
+        yield opened[0]
+
+    try:
+        yield postgres_store
+    finally:
+        for store in opened:
+            store.close()
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def fill(
+    store: Store, customers: list[Customer], interactions: list[Interaction], cases: list[Case]
+) -> Store:
+    store.customers.add_many(customers)
+    store.interactions.add_many(interactions)
+    store.cases.add_many(cases)
+    return store
+
+
+def pushed_and_streamed(store: Store, **options: Any) -> tuple[Scorecard, Scorecard]:
+    """The scorecard the store computes itself (it must), and the one streamed from it."""
+    assert isinstance(store, ScorecardPushdown)
+    query = ScorecardQuery(
+        GroupBy(options["by"]) if options.get("by") else None,
+        tuple(options.get("targets", ())),
+        options.get("at"),
+        options.get("timezone", "UTC"),
+        None if options.get("csat_scales") is None else frozenset(options["csat_scales"]),
+    )
+    pushed = store.scorecard_pushdown(query)
+    if isinstance(store, SQLiteStore) and not HAS_ARROW:
+        assert pushed is None
+        pushed = scorecard(store, **options)
+    assert pushed is not None, "the store did not compute the scorecard"
+    assert scorecard(store, **options) == pushed
+    streamed = scorecard(store.interactions.all(), store.cases.all(), customers=store, **options)
+    return pushed, streamed
+
+
+# --- the property --------------------------------------------------------------------
+
+
+@st.composite
+def records(draw: st.DrawFn) -> tuple[list[Customer], list[Interaction], list[Case]]:
+    """A few customers, each with a few interactions and cases."""
+    customers = draw(st.lists(cst.customers(), min_size=1, max_size=3, unique_by=lambda c: c.id))
+    interactions: list[Interaction] = []
+    cases: list[Case] = []
+    for customer in customers:
+        interactions += draw(
+            st.lists(
+                cst.interactions(customer_id=customer.id), max_size=5, unique_by=lambda i: i.id
+            )
+        )
+        cases += draw(
+            st.lists(cst.cases(customer_id=customer.id), max_size=2, unique_by=lambda c: c.id)
+        )
+    # ids drawn independently may collide across customers; keep the first
+    interactions = list({i.id: i for i in interactions}.values())
+    cases = list({c.id: c for c in cases}.values())
+    return customers, interactions, cases
+
+
+CSAT_SCALES = st.sampled_from(
+    [None, frozenset({CSAT_5}), frozenset({CSAT_5, SATISFACTION_10}), frozenset()]
+)
+
+
+def _in_range(value: float | None, low: float, high: float) -> bool:
+    return value is None or low <= value <= high
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(records(), cst.timezones(), st.booleans(), CSAT_SCALES)
+def test_push_down_equals_streaming_for_every_grouping(
+    fresh: Fresh,
+    data: tuple[list[Customer], list[Interaction], list[Case]],
+    zone: str,
+    with_targets: bool,
+    csat_scales: frozenset[ScoreScale] | None,
+) -> None:
+    options: dict[str, Any] = {"timezone": zone, "csat_scales": csat_scales}
+    if with_targets:
+        options.update(targets=TARGETS, at=EVALUATED_AT)
+    with fresh() as store:
+        fill(store, *data)
+        for by in GROUPINGS:
+            pushed, streamed = pushed_and_streamed(store, by=by, **options)
+            assert pushed == streamed, by
+            for card in (pushed, *pushed.groups.values()):
+                assert _in_range(card.csat, 0, 100)
+                assert _in_range(card.first_contact_resolution, 0, 100)
+                assert _in_range(card.nps, -100, 100)
+
+
+# --- examples aimed at what SQL finds hard ------------------------------------------------
+
+
+def served(
+    customer: Customer,
+    at: pendulum.DateTime,
+    *,
+    wait: dt.timedelta | None,
+    channel: Channel = Channel.PHONE,
+    agent: str | None = None,
+    handoffs: tuple[str, ...] = (),
+    resolve: bool = True,
+    feedback: Feedback | None = None,
+    root_cause: ServiceArea | None = None,
+) -> Interaction:
+    clock = FixedClock(at)
+    i = Interaction.open(customer.id, channel, clock=clock, agent=agent)
+    if wait is not None:
+        i = i.advance("receive", at=clock.advance(wait))
+        i = i.advance("understand", at=clock.advance(MIN))
+        i = i.advance("help", at=clock.advance(MIN))
+        for to in handoffs:
+            i = i.handoff(to, at=clock.advance(MIN))
+        if resolve:
+            i = i.resolve(at=clock.advance(MIN))
+    if feedback is not None:
+        i = i.record_feedback(feedback)
+    if root_cause is not None:
+        i = i.tag_root_cause(root_cause)
+    return i
+
+
+def test_hand_checked_figures_come_from_sql(fresh: Fresh) -> None:
+    ada = Customer.new("Ada", clock=FixedClock(T0), segment="vip")
+    rated = Feedback(9, NPS_SCALE, at=T0.add(hours=2), ratings={Factor.SPEED: 4})
+    interactions = [
+        served(ada, T0, wait=2 * MIN, feedback=Feedback(5, CSAT_5, at=T0.add(hours=1))),
+        served(ada, T0.add(hours=1), wait=10 * MIN, handoffs=("billing",), feedback=rated),
+        served(ada, T0.add(hours=2), wait=4 * MIN, resolve=False),
+        served(ada, T0.add(hours=3), wait=None, root_cause=ServiceArea.TOOLS),
+    ]
+    case = Case.open(ada.id, "refund", clock=FixedClock(T0)).advance("open", at=T0)
+    with fresh() as store:
+        fill(store, [ada], interactions, [case])
+        pushed, streamed = pushed_and_streamed(store, targets=TARGETS[:1], at=T0.add(days=3))
+    assert pushed == streamed
+    assert (pushed.interactions, pushed.cases, pushed.resolved) == (4, 1, 2)
+    assert (pushed.first_contact_resolved, pushed.handoffs) == (1, 1)
+    assert (pushed.csat, pushed.nps) == (100.0, 100.0)
+    assert pushed.verdicts.count(Verdict.DELIGHTED) == 2
+    assert set(pushed.factor_verdicts) == {Factor.SPEED}
+    assert pushed.factor_verdicts[Factor.SPEED].dissatisfied == 1
+    # waits 2, 4, 10 minutes: median 4, nearest-rank p90 the third
+    assert (pushed.waits, pushed.wait_median, pushed.wait_p90) == (3, 4 * MIN, 10 * MIN)
+    assert pushed.targets[Metric.FIRST_RESPONSE].breached == 1
+
+
+def test_an_empty_store(fresh: Fresh) -> None:
+    with fresh() as store:
+        for by in GROUPINGS:
+            pushed, streamed = pushed_and_streamed(store, by=by, targets=TARGETS, at=T0)
+            assert pushed == streamed
+            assert (pushed.interactions, pushed.cases, pushed.groups) == (0, 0, {})
+            assert pushed.wait_median is None
+
+
+AWKWARD = (
+    "ana",
+    'say "hi"',
+    "back\\slash",
+    "(none)",
+    "null",
+    "Zoë 🙂",
+    "\u200fright-to-left",
+    "tab\there",
+    " padded ",
+)
+
+
+def test_text_group_keys_come_back_exactly(fresh: Fresh) -> None:
+    clock = FixedClock(T0)
+    customers = [Customer.new("C", clock=clock, segment=s) for s in (*AWKWARD, None)]
+    interactions = [
+        served(c, T0.add(minutes=k), wait=k * MIN, agent=AWKWARD[k % len(AWKWARD)])
+        for k, c in enumerate(customers)
+    ]
+    interactions.append(served(customers[0], T0, wait=MIN, agent=None))
+    with fresh() as store:
+        fill(store, customers, interactions, [])
+        for by in (GroupBy.AGENT, GroupBy.SEGMENT):
+            pushed, streamed = pushed_and_streamed(store, by=by)
+            assert pushed == streamed
+            assert NO_GROUP in pushed.groups  # "(none)" and missing values share it
+            assert 'say "hi"' in pushed.groups
+
+
+def test_a_nul_character_in_a_group_key(fresh: Fresh, tmp_path: Path) -> None:
+    """SQLite reads it exactly; PostgreSQL text cannot hold it, so that query is streamed."""
+    ada = Customer.new("Ada", clock=FixedClock(T0), segment="a\x00b")
+    bo = Customer.new("Bo", clock=FixedClock(T0), segment="a\x01b")
+    interactions = [
+        served(ada, T0, wait=MIN, agent="x\x00"),
+        served(bo, T0, wait=2 * MIN, agent="x\x01"),
+        served(bo, T0, wait=3 * MIN, agent="x"),
+    ]
+    with fresh() as store:
+        fill(store, [ada, bo], interactions, [])
+        for by in (GroupBy.AGENT, GroupBy.SEGMENT):
+            streamed = scorecard(store.interactions.all(), customers=store, by=by)
+            assert scorecard(store, by=by) == streamed
+            assert len(streamed.groups) >= 2
+            query = ScorecardQuery(by, (), None, "UTC", None)
+            pushed = store.scorecard_pushdown(query)  # type: ignore[attr-defined]
+            if isinstance(store, SQLiteStore) and HAS_ARROW:
+                assert pushed == streamed
+        # other text in the records (a comment, a topic) never gets in the way
+        noisy = served(ada, T0, wait=MIN, feedback=Feedback(3, CSAT_5, at=T0, comment="\x00"))
+        store.interactions.add(noisy)
+        pushed, streamed = pushed_and_streamed(store, by=GroupBy.CHANNEL)
+        assert pushed == streamed
+
+
+def test_waits_across_odd_offsets_and_fractions(fresh: Fresh) -> None:
+    """Offsets with seconds (local mean time), negative, fixed, and fractions of a second."""
+    ada = Customer.new("Ada", clock=FixedClock(T0))
+    moments = [
+        pendulum.datetime(1890, 6, 1, 12, tz="Europe/Paris"),  # +00:09:21
+        pendulum.datetime(1900, 1, 1, 0, 0, 0, 1, tz="Asia/Kolkata"),  # +05:53:28
+        pendulum.datetime(1912, 1, 1, tz="America/Sao_Paulo"),  # -03:06:28
+        pendulum.datetime(2026, 3, 29, 1, 59, 59, 999_999, tz="Europe/London"),
+        pendulum.datetime(2026, 4, 5, 2, 30, tz="Australia/Lord_Howe"),
+        pendulum.datetime(2026, 6, 1, tz="Pacific/Chatham"),
+        dt.datetime(
+            2026, 6, 1, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=-9, minutes=-30))
+        ),
+        pendulum.instance(dt.datetime(2026, 1, 1, tzinfo=dt.timezone(dt.timedelta(seconds=-37)))),
+    ]
+    interactions = []
+    for k, at in enumerate(moments):
+        opened = pendulum.instance(at) if not isinstance(at, pendulum.DateTime) else at
+        wait = dt.timedelta(hours=k, seconds=k * 7, microseconds=k * 123_457)
+        interactions.append(served(ada, opened, wait=wait))
+    with fresh() as store:
+        fill(store, [ada], interactions, [])
+        pushed, streamed = pushed_and_streamed(store)
+        assert pushed == streamed
+        assert pushed.waits == len(moments)
+        for by in (GroupBy.DAY, GroupBy.MONTH):
+            for zone in ("UTC", "Europe/Paris", "America/Sao_Paulo"):
+                pushed, streamed = pushed_and_streamed(store, by=by, timezone=zone)
+                assert pushed == streamed
+
+
+def test_periods_across_daylight_saving_changes(fresh: Fresh) -> None:
+    """Instants on each side of clock changes and local midnights, in zones that move them."""
+    ada = Customer.new("Ada", clock=FixedClock(T0))
+    changes = [
+        pendulum.datetime(2019, 2, 17, 2, tz="UTC"),  # Sao Paulo: midnight back to 23:00
+        pendulum.datetime(2018, 11, 4, 3, tz="UTC"),  # Sao Paulo: midnight forward to 01:00
+        pendulum.datetime(2026, 3, 29, 1, tz="UTC"),  # Europe
+        pendulum.datetime(2026, 10, 25, 1, tz="UTC"),
+        pendulum.datetime(2026, 4, 4, 15, tz="UTC"),  # Lord Howe: half an hour back
+        pendulum.datetime(2026, 12, 31, 23, 59, 59, tz="UTC"),  # ISO week 53
+        pendulum.datetime(2027, 1, 3, 23, 59, 59, tz="UTC"),
+    ]
+    interactions = [
+        served(ada, change.add(microseconds=step), wait=MIN)
+        for change in changes
+        for step in (-3_600_000_001, -1, 0, 1, 1_800_000_000, 3_600_000_000)
+    ]
+    cases = [Case.open(ada.id, "late", clock=FixedClock(c.add(hours=5))) for c in changes]
+    with fresh() as store:
+        fill(store, [ada], interactions, cases)
+        for zone in cst.TIMEZONES:
+            for by in (GroupBy.DAY, GroupBy.WEEK, GroupBy.MONTH):
+                pushed, streamed = pushed_and_streamed(store, by=by, timezone=zone)
+                assert pushed == streamed, (zone, by)
+
+
+def test_receive_out_of_place_in_a_restored_history(fresh: Fresh) -> None:
+    """A history the library never writes: the first ``receive`` is found wherever it is."""
+    ada = Customer.new("Ada", clock=FixedClock(T0))
+    state = LifecycleState(
+        "receiving",
+        T0.add(minutes=9),
+        [
+            StateChange("help", "ready", "helping", T0.add(minutes=2)),
+            StateChange("receive", "helping", "receiving", T0.add(minutes=7)),
+            StateChange("receive", "receiving", "receiving", T0.add(minutes=9)),
+        ],
+    )
+    odd = Interaction(uuid.uuid4(), ada.id, Channel.CHAT, T0, state)
+    with fresh() as store:
+        fill(store, [ada], [odd, served(ada, T0, wait=3 * MIN)], [])
+        pushed, streamed = pushed_and_streamed(store)
+    assert pushed == streamed
+    assert (pushed.waits, pushed.wait_median, pushed.wait_p90) == (2, 5 * MIN, 7 * MIN)
+
+
+def test_csat_on_chosen_scales_and_names_sql_cannot_compare(fresh: Fresh) -> None:
+    ada = Customer.new("Ada", clock=FixedClock(T0))
+    quoted = ScoreScale(1, 3, adequate=2, desired=3, name='it\'s "fine"')
+    unnamed = ScoreScale(1, 3, adequate=2, desired=3)
+    nul = ScoreScale(1, 3, adequate=2, desired=3, name="a\x00b")
+    scales = (quoted, unnamed, nul, CSAT_5, NPS_SCALE)
+    interactions = [
+        served(ada, T0, wait=MIN, feedback=Feedback(score, scale, at=T0.add(hours=1)))
+        for scale in scales
+        for score in (scale.low, scale.adequate, scale.high)
+    ]
+    with fresh() as store:
+        fill(store, [ada], interactions, [])
+        for chosen in ({quoted}, {unnamed}, {quoted, unnamed, CSAT_5}, set()):
+            pushed, streamed = pushed_and_streamed(store, csat_scales=chosen)
+            assert pushed == streamed
+            assert pushed.csat_responses == 3 * len(chosen)
+        # a scale name holding U+0000 or U+0001 is compared in Python instead
+        query = ScorecardQuery(None, (), None, "UTC", frozenset({nul}))
+        assert store.scorecard_pushdown(query) is None  # type: ignore[attr-defined]
+        assert scorecard(store, csat_scales={nul}).csat_responses == 3
+
+
+def test_records_centuries_apart_are_grouped_by_period_in_python(fresh: Fresh) -> None:
+    ada = Customer.new("Ada", clock=FixedClock(T0))
+    interactions = [
+        served(ada, pendulum.datetime(1700, 1, 1), wait=MIN),
+        served(ada, pendulum.datetime(2026, 1, 1), wait=MIN),
+    ]
+    with fresh() as store:
+        fill(store, [ada], interactions, [])
+        query = ScorecardQuery(GroupBy.DAY, (), None, "Europe/Paris", None)
+        assert store.scorecard_pushdown(query) is None  # type: ignore[attr-defined]
+        streamed = scorecard(store.interactions.all(), by="day", timezone="Europe/Paris")
+        assert scorecard(store, by="day", timezone="Europe/Paris") == streamed
+        # other groupings of the same records stay in SQL
+        pushed, streamed = pushed_and_streamed(store, by=GroupBy.CHANNEL)
+        assert pushed == streamed
+
+
+def test_inside_a_transaction_the_blocks_changes_count(fresh: Fresh) -> None:
+    ada = Customer.new("Ada", clock=FixedClock(T0))
+    with fresh() as store:
+        fill(store, [ada], [served(ada, T0, wait=MIN)], [])
+        with store.transaction():
+            store.interactions.add(served(ada, T0, wait=3 * MIN))
+            pushed, streamed = pushed_and_streamed(store, by=GroupBy.CHANNEL)
+            assert pushed == streamed
+            assert pushed.interactions == 2
+            store.interactions.add(served(ada, T0, wait=5 * MIN))  # the block carries on
+        assert scorecard(store).interactions == 3
