@@ -421,7 +421,7 @@ class _Repository(Generic[R]):
         first makes the error the one the records' order gives, as in the
         reference.
         """
-        owners = [str(_common.owner(r)) for r in batch]
+        owners = [_codec.owner_text(_common.owner(r)) for r in batch]
         wanted = list(set(owners))
         found = {str(r[0]) for r in conn.execute(self._store._owners_sql, (wanted,))}
         if len(found) == len(wanted):
@@ -512,6 +512,13 @@ class _Repository(Generic[R]):
         if until is not None:
             where.append("opened_at < %s")
             params.append(_micros(until))
+        if self._store._local.conn is None:
+            # Most histories fit in one page: one statement reads them, a snapshot in
+            # itself, without the round trips of a cursor. Longer ones are streamed
+            # through a cursor from the start, so the iteration stays one snapshot.
+            rows = self._page(where, params, None)
+            if len(rows) < PAGE:
+                return iter(self._decode(rows))
         return self._stream(where, params)
 
     def _stream(self, where: list[str], params: list[Any]) -> Iterator[R]:
