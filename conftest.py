@@ -7,9 +7,12 @@ prints the falsifying example and the ``@reproduce_failure`` blob.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, Verbosity, settings
@@ -66,3 +69,75 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stderr
     return out
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+"""Flags for headless Chromium in a sandbox with no network but the loopback interface."""
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Any]:
+    """Debian's headless Chromium, driven by Playwright (which downloads no browser).
+
+    Skipped with the reason when Chromium or Playwright is missing; a failure
+    instead when ``CUSTSERVICE_REQUIRE_BROWSER=1`` (as CI sets it).
+    """
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        require("Chromium", "CUSTSERVICE_REQUIRE_BROWSER", "no chromium executable is installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require("Playwright", "CUSTSERVICE_REQUIRE_BROWSER", "the playwright package is missing")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class BrowserPage:
+    """A page in its own browser context, with what it logged and fetched.
+
+    Attributes:
+        page: the Playwright page.
+        errors: console errors and uncaught exceptions, in order.
+        requests: the URL of every request the page made, the page itself included.
+    """
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+
+@pytest.fixture
+def chromium_page(chromium_browser: Any) -> Iterator[Callable[..., BrowserPage]]:
+    """A factory of fresh pages: ``chromium_page(width=390, height=844, color_scheme="dark")``.
+
+    Each page has its own context (viewport, colour scheme), closed after the test.
+    """
+    contexts: list[Any] = []
+
+    def open_page(
+        *, width: int = 1280, height: int = 900, color_scheme: str = "light"
+    ) -> BrowserPage:
+        context = chromium_browser.new_context(
+            viewport={"width": width, "height": height}, color_scheme=color_scheme
+        )
+        contexts.append(context)
+        return BrowserPage(context.new_page())
+
+    yield open_page
+    for context in contexts:
+        context.close()

@@ -1,18 +1,27 @@
 """The ``custservice`` command line: the demo, reports, backends and lifecycles.
 
-Errors a user can cause (a bad URL, a missing file, a store that is not a
-custservice database) print one line on stderr and exit with status 2;
-nothing prints a traceback.
+Errors a user can cause (a bad option, a bad URL, a missing file, a store
+that is not a custservice database) print one line on stderr and exit with
+status 2; nothing prints a traceback. An interrupted run exits with 130, and
+output cut short by a closed pipe (``custservice report ... | head``) ends
+quietly with 141, as if killed by ``SIGPIPE``.
+
+The report goes to stdout; the progress bar and its notes go to stderr, and
+only when stderr is a terminal (``--quiet`` turns them off there too).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
+import shlex
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn, TextIO
+from urllib.parse import unquote, urlsplit
 
 from . import __version__
 from .errors import CustServiceError
@@ -20,18 +29,30 @@ from .errors import CustServiceError
 if TYPE_CHECKING:
     import datetime as dt
 
+    import pendulum
+
     from .storage.protocols import Store
 
 DEFAULT_DEMO_FILE = "custservice-demo.db"
+"""The demo's store when ``--store`` is not given: a SQLite file in the working directory."""
+
 LIFECYCLES = {
     "customer": "CUSTOMER_LIFECYCLE",
     "interaction": "INTERACTION_CYCLE",
     "case": "CASE_LIFECYCLE",
 }
+"""The built-in lifecycles ``custservice lifecycle NAME`` prints, by name."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, as every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="custservice",
         description="Model customer service: a demo, service reports, backends and lifecycles.",
     )
@@ -39,65 +60,124 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser(
-        "demo", help="simulate a customer base into a store, then print a service report"
+        "demo",
+        help="simulate a customer base into a store, then print a service report",
+        description="Simulate a year of a customer base into a store (the same seed gives "
+        "the same result), then print its service report.",
     )
     demo.add_argument(
         "--store",
         metavar="URL",
-        help=f"where to write (default: sqlite:///{DEFAULT_DEMO_FILE}, replaced on each run)",
+        help=f"an empty store to write to (default: sqlite:///{DEFAULT_DEMO_FILE}, "
+        "made afresh on each run)",
     )
-    demo.add_argument("--customers", type=_positive, default=1000, metavar="N")
-    demo.add_argument("--months", type=_positive, default=12, metavar="M")
-    demo.add_argument("--seed", type=int, default=7, metavar="S")
+    demo.add_argument(
+        "--customers", type=_positive, default=1000, metavar="N", help="default: 1000"
+    )
+    demo.add_argument("--months", type=_positive, default=12, metavar="M", help="default: 12")
+    demo.add_argument("--seed", type=_whole, default=7, metavar="S", help="default: 7")
     demo.add_argument("--html", metavar="FILE", help="also write the report as one HTML file")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    report = commands.add_parser("report", help="print the service report of a store")
-    report.add_argument("--store", metavar="URL", required=True)
+    report = commands.add_parser(
+        "report",
+        help="print the service report of a store",
+        description="Print the service report of a store.",
+    )
+    report.add_argument("--store", metavar="URL", required=True, help="the store to report on")
     report.add_argument("--html", metavar="FILE", help="also write the report as one HTML file")
     report.add_argument(
         "--at",
+        type=_instant,
         metavar="WHEN",
-        help="the instant to report at, ISO 8601 with an offset (default: the latest change)",
+        help="the instant to report at, ISO 8601 with an offset, such as "
+        "2027-01-05T08:00:00+00:00 (default: the latest change in the store)",
     )
 
-    commands.add_parser("backends", help="list the storage backends and where they come from")
-
-    lifecycle = commands.add_parser("lifecycle", help="print a built-in lifecycle as Mermaid")
+    commands.add_parser(
+        "backends",
+        help="list the storage backends and where they come from",
+        description="List the URL schemes a store can be opened with, and the package and "
+        "callable that serve each.",
+    )
+    lifecycle = commands.add_parser(
+        "lifecycle",
+        help="print a built-in lifecycle as a Mermaid state diagram",
+        description="Print a built-in lifecycle as a Mermaid state diagram.",
+    )
     lifecycle.add_argument("name", choices=sorted(LIFECYCLES))
     return parser
 
 
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value <= 0:
-        raise argparse.ArgumentTypeError("must be a positive whole number")
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
     return value
 
 
+def _instant(text: str) -> pendulum.DateTime:
+    from ._time import parse_datetime
+
+    try:
+        return parse_datetime(text, "at")
+    except CustServiceError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 date and time with an offset, such as "
+            f"2027-01-05T08:00:00+00:00, got {text!r}"
+        ) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv``; returns the exit status."""
+    """Run the command line with ``argv`` (by default ``sys.argv[1:]``).
+
+    Args:
+        argv: the arguments, without the program name.
+
+    Returns:
+        The exit status: 0 on success, 2 for a user error (after one line on
+        stderr), 130 when interrupted, 141 when stdout was closed early.
+    """
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
-            return _demo(args)
-        if args.command == "report":
-            return _report(args.store, args.html, args.at)
-        if args.command == "backends":
-            return _backends()
-        return _lifecycle(args.name)
+            status = _demo(args)
+        elif args.command == "report":
+            status = _report(args.store, args.html, args.at)
+        elif args.command == "backends":
+            status = _backends()
+        else:
+            status = _lifecycle(args.name)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
     except CustServiceError as exc:
-        print(f"custservice: {_one_line(exc)}", file=sys.stderr)
-        return 2
+        return _fail(_one_line(exc))
+    except BrokenPipeError:
+        # Whoever read stdout has gone; silence the final flush and stop like `head` expects.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except OSError as exc:
-        print(
-            f"custservice: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-            file=sys.stderr,
-        )
-        return 2
+        return _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except KeyboardInterrupt:
-        print("custservice: interrupted", file=sys.stderr)
-        return 130
+        return _fail("interrupted", status=130)
+
+
+def _fail(message: str, *, status: int = 2) -> int:
+    """Say what went wrong in one line on stderr; returns the exit status."""
+    newline = "\n" if sys.stderr.isatty() else ""  # past a progress bar
+    print(f"{newline}custservice: {message}", file=sys.stderr)
+    return status
 
 
 def _one_line(exc: BaseException) -> str:
@@ -119,31 +199,62 @@ def _lifecycle(name: str) -> int:
     return 0
 
 
+def _shown(url: str) -> str:
+    """``url`` fit to print: any password hidden."""
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
 def _open_existing(url: str) -> Store:
-    """Open a store for reading; a SQLite URL must name an existing file."""
+    """Open a store to report on; a SQLite URL must name an existing, non-empty file.
+
+    (SQLite would otherwise create the file, and the report would describe
+    an empty store made by mistake.)
+    """
     from .storage.registry import open_store
 
     if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if str(path) != ":memory:" and not path.exists():
-            raise FileNotFoundError(2, "no such store file", str(path))
+        name = unquote(url.partition("?")[0].removeprefix("sqlite:///"))
+        path = Path(name)
+        if name and name != ":memory:":
+            if not path.exists():
+                raise FileNotFoundError(2, "no such store file", name)
+            if path.is_file() and path.stat().st_size == 0:
+                raise CustServiceError(f"{name!r} is empty: not a custservice database")
     return open_store(url)
+
+
+def _html_target(html: str | None) -> Path | None:
+    """Where ``--html`` writes, checked before any work is done."""
+    if html is None:
+        return None
+    target = Path(html)
+    if target.is_dir():
+        raise IsADirectoryError(21, "is a directory, not a file", html)
+    parent = target.parent
+    if not parent.is_dir():
+        raise FileNotFoundError(2, "no such directory", str(parent))
+    return target
 
 
 def _demo(args: argparse.Namespace) -> int:
     from .simulation import simulate
     from .storage.registry import open_store
 
+    html = _html_target(args.html)
     url = args.store
     if url is None:
         path = Path(DEFAULT_DEMO_FILE)
         for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             stale.unlink(missing_ok=True)  # the demo's own file, made afresh each run
         url = f"sqlite:///{path}"
+    interactive = not args.quiet and sys.stderr.isatty()
     with open_store(url) as store:
         if store.customers.count():
-            raise CustServiceError(f"{url} already holds customers; give an empty store")
-        progress = None if args.quiet or not sys.stderr.isatty() else _ProgressBar()
+            raise CustServiceError(f"{_shown(url)} already holds customers; give an empty store")
+        progress = _ProgressBar(sys.stderr) if interactive else None
         result = simulate(
             store,
             customers=args.customers,
@@ -152,58 +263,91 @@ def _demo(args: argparse.Namespace) -> int:
             progress=progress,
         )
         if progress is not None:
-            progress.done()
+            progress.done("building the report…")
         print(
             f"Simulated {result.customers} customers, {result.interactions} interactions and "
-            f"{result.cases} cases over {args.months} months into {url}.\n"
+            f"{result.cases} cases over {args.months} months into {_shown(url)}.\n"
         )
-        return _print_report(store, result.ended_at, args.html)
-
-
-def _report(url: str, html: str | None, at: str | None) -> int:
-    from ._time import parse_datetime
-
-    when = None if at is None else parse_datetime(at, "at")
-    with _open_existing(url) as store:
-        return _print_report(store, when, html)
-
-
-def _print_report(store: Store, at: dt.datetime | None, html: str | None) -> int:
-    from .report import build_report, render_html, render_text
-
-    report = build_report(store, at=at)
-    print(render_text(report))
-    if html:
-        Path(html).write_text(render_html(report), encoding="utf-8")
-        print(f"\nHTML report written to {html}")
+        _print_report(store, result.ended_at, html)
+        if not url.startswith("memory:"):
+            print(
+                "\nThe same report again, from the store:\n"
+                f"  custservice report --store {shlex.quote(_shown(url))} "
+                f"--at {result.ended_at.isoformat()}"
+            )
     return 0
 
 
-class _ProgressBar:
-    """A one-line progress bar on stderr, for interactive terminals."""
+def _report(url: str, html: str | None, at: pendulum.DateTime | None) -> int:
+    target = _html_target(html)
+    with _open_existing(url) as store:
+        _print_report(store, at, target)
+    return 0
 
-    def __init__(self) -> None:
+
+def _print_report(store: Store, at: dt.datetime | None, html: Path | None) -> None:
+    from .report import build_report, render_html, render_text
+
+    report = build_report(store, at=at)
+    print(_for_terminal(render_text(report)), end="")
+    if html is not None:
+        html.write_text(render_html(report), encoding="utf-8")
+        print(f"\nHTML report written to {html}")
+
+
+def _for_terminal(text: str) -> str:
+    """``text`` with its bar characters drawn in ASCII when stdout cannot show them."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        "█·…".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return text.translate(_ASCII_BARS)
+    return text
+
+
+_ASCII_BARS = str.maketrans({"█": "#", "·": ".", "…": "..."})
+
+
+class _ProgressBar:
+    """A one-line progress bar for interactive terminals: share done, count, time left."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
         self._shown = -1
+        self._start = time.monotonic()
 
     def __call__(self, done: int, total: int) -> None:
         percent = done * 100 // total
-        if percent != self._shown:
-            self._shown = percent
-            filled = percent // 4
-            sys.stderr.write(
-                f"\r[{'#' * filled}{'.' * (25 - filled)}] {percent:3d}%  {done}/{total}"
-            )
-            sys.stderr.flush()
+        if percent == self._shown:
+            return
+        self._shown = percent
+        filled = percent // 4
+        elapsed = time.monotonic() - self._start
+        left = elapsed * (total - done) / done if done else 0.0
+        minutes, seconds = divmod(round(left), 60)
+        self._stream.write(
+            f"\r[{'#' * filled}{'.' * (25 - filled)}] {percent:3d}%  "
+            f"{done}/{total} customers, about {minutes}:{seconds:02d} left\x1b[K"
+        )
+        self._stream.flush()
 
-    def done(self) -> None:
-        sys.stderr.write("\n")
+    def done(self, note: str) -> None:
+        """End the bar's line with ``note``."""
+        self._stream.write(f"\r[{'#' * 25}] 100%  {note}\x1b[K\n")
+        self._stream.flush()
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: ``main()`` on ``sys.argv``, then exit with its status.
+
+    Characters the terminal's encoding cannot show are replaced, never a
+    crash.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
     sys.exit(main())
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     run()

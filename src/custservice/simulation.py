@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import attrs
@@ -22,6 +22,7 @@ from .calendars import BusinessCalendar
 from .cases import Case
 from .customers import Customer
 from .enums import Channel, CustomerStage, Factor, Metric, ServiceArea, Verdict
+from .errors import ValidationError
 from .expectations import NPS_SCALE, SATISFACTION_10, ExpectationBand, Expectations
 from .feedback import Feedback
 from .interactions import Interaction
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from .storage.protocols import Store
 
 __all__ = [
+    "CHUNK",
     "DEMO_CALENDAR",
     "DEMO_EXPECTATIONS",
     "DEMO_START",
@@ -153,12 +155,24 @@ _WAIT = {
 
 @attrs.frozen
 class Simulation:
-    """What a simulation wrote: counts, and when it ended."""
+    """What a simulation wrote: counts, and when it ended.
+
+    Attributes:
+        customers: customers stored (prospects included).
+        interactions: interactions stored (contacts and surveys).
+        cases: cases stored.
+        ended_at: the end of the simulated period; nothing stored happened
+            at or after it, so it is the natural instant to report at.
+    """
 
     customers: int
     interactions: int
     cases: int
     ended_at: pendulum.DateTime
+
+
+CHUNK = 50
+"""Customers whose stories are written per transaction (with ``add_many``)."""
 
 
 def simulate(
@@ -171,40 +185,90 @@ def simulate(
 ) -> Simulation:
     """Simulate a customer base into ``store`` through the public API.
 
+    Every customer is a prospect first; most are acquired, then contact the
+    desk over every channel, wait in queues, are handed off, give feedback
+    on the 1–10 scale and answer relationship (NPS) surveys; a quarter of
+    contacts open a case, worked against :data:`DEMO_TARGETS` on
+    :data:`DEMO_CALENDAR`. What each customer experienced moves them along
+    the customer lifecycle. The story stops at the end of the period: work
+    still under way then stays open, as it would on the day a report is run.
+
+    Records are written :data:`CHUNK` customers per transaction, so an
+    interrupted run leaves whole customers behind, never half of one.
+
     Args:
         store: where to write; should be empty.
-        customers: how many prospects to start with.
-        months: how many months to simulate.
-        seed: the random seed; the same seed gives the same result.
-        progress: called with (customers done, customers in all) as it goes.
+        customers: how many prospects to start with (at least 1).
+        months: how many months to simulate (at least 1), from :data:`DEMO_START`.
+        seed: the random seed; the same seed gives the same records, ids included.
+        progress: called with (customers written, customers in all) after
+            each transaction.
 
     Returns:
         What was written.
+
+    Raises:
+        ValidationError: ``customers`` or ``months`` is not a whole number of
+            at least 1.
+
+    Examples:
+        >>> from custservice.simulation import simulate
+        >>> with open_store("memory://") as store:
+        ...     result = simulate(store, customers=3, months=2, seed=1)
+        ...     result.customers == store.customers.count() == 3
+        True
+        >>> result.ended_at.isoformat()
+        '2026-03-05T08:00:00+00:00'
     """
+    for name, value in (("customers", customers), ("months", months)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValidationError("must be a whole number of at least 1", field=name)
     rng = random.Random(seed)
-    counts = [0, 0, 0]
     end = DEMO_START.add(months=months)
-    for n in range(customers):
-        with store.transaction():
-            for record in _one_customer(rng, n, end):
-                if isinstance(record, Customer):
-                    store.customers.add(record)
-                    counts[0] += 1
-                elif isinstance(record, Interaction):
-                    store.interactions.add(record)
-                    counts[1] += 1
+    counts = [0, 0, 0]
+    for first in range(0, customers, CHUNK):
+        people: list[Customer] = []
+        interactions: list[Interaction] = []
+        cases: list[Case] = []
+        for n in range(first, min(first + CHUNK, customers)):
+            customer, records = _one_customer(rng, n, end)
+            people.append(customer)
+            for record in records:
+                if isinstance(record, Interaction):
+                    interactions.append(record)
                 else:
-                    store.cases.add(record)
-                    counts[2] += 1
+                    cases.append(record)
+        with store.transaction():
+            counts[0] += store.customers.add_many(people)
+            counts[1] += store.interactions.add_many(interactions)
+            counts[2] += store.cases.add_many(cases)
         if progress is not None:
-            progress(n + 1, customers)
+            progress(first + len(people), customers)
     return Simulation(counts[0], counts[1], counts[2], end)
+
+
+class _Until:
+    """Lets the steps of a story happen only before the end of the simulated period.
+
+    Once a step falls at or after the end, it and every later step are cut.
+    """
+
+    __slots__ = ("_end", "cut")
+
+    def __init__(self, end: pendulum.DateTime) -> None:
+        self._end = end.timestamp()
+        self.cut = False
+
+    def __call__(self, at: pendulum.DateTime) -> bool:
+        if not self.cut and at.timestamp() >= self._end:
+            self.cut = True
+        return not self.cut
 
 
 def _one_customer(
     rng: random.Random, n: int, end: pendulum.DateTime
-) -> Iterator[Customer | Interaction | Case]:
-    """One customer's whole story; the customer comes first, in its final state."""
+) -> tuple[Customer, list[Interaction | Case]]:
+    """One customer's whole story: the customer in their final state, and their records."""
     clock = FixedClock(DEMO_START.add(minutes=rng.randrange(0, 60 * 24 * 30)))
     segment = rng.choice(_SEGMENTS)
     customer = Customer.new(
@@ -212,22 +276,22 @@ def _one_customer(
         clock=clock,
         rng=rng,
         email=f"customer{n}@example.com",
+        # London's range reserved for drama, 020 7946 0000-0999 (Ofcom): it reaches nobody.
+        phone=f"+44 20 7946 {n % 1000:04d}" if rng.random() < 0.6 else None,
         birthday=pendulum.date(rng.randint(1950, 2004), rng.randint(1, 12), rng.randint(1, 28)),
         timezone=rng.choice(_ZONES),
         segment=segment,
         hobbies=frozenset(rng.sample(_HOBBIES, rng.randint(0, 2))),
         preferred_channel=rng.choice(list(Channel)),
     )
-    if rng.random() < 0.15:  # some prospects never become customers
-        yield customer
-        return
-    customer = customer.advance(
-        "acquire", at=clock.advance(pendulum.duration(days=rng.randint(1, 20)))
-    )
-    patience = rng.gauss(0.0, 1.0)  # some customers forgive more than others
     records: list[Interaction | Case] = []
+    acquired = clock.advance(pendulum.duration(days=rng.randint(1, 20)))
+    if rng.random() < 0.15 or acquired >= end:  # some prospects never become customers
+        return customer, records
+    customer = customer.advance("acquire", at=acquired)
+    patience = rng.gauss(0.0, 1.0)  # some customers forgive more than others
     verdicts: list[Verdict] = []
-    while clock.now() < end:
+    while True:
         clock.advance(pendulum.duration(days=rng.expovariate(1 / 24), hours=rng.random() * 9))
         if clock.now() >= end:
             break
@@ -235,21 +299,29 @@ def _one_customer(
             if rng.random() < 0.08:
                 customer = customer.advance("win_back", at=clock.now(), reason="win-back offer")
             continue
-        interaction, case, verdict = _contact(rng, clock, customer, patience)
+        interaction, case, verdict = _contact(rng, clock, customer, patience, end)
         records.append(interaction)
         if case is not None:
             records.append(case)
+        if verdict is None:  # the period ended during the contact
+            break
         verdicts.append(verdict)
         if rng.random() < 0.15:
-            records.append(_survey(rng, clock, customer, verdicts))
+            survey = _survey(rng, clock, customer, verdicts, end)
+            if survey is not None:
+                records.append(survey)
         customer = _react(rng, customer, verdicts, clock.now())
-    yield customer
-    yield from records
+    return customer, records
 
 
 def _contact(
-    rng: random.Random, clock: FixedClock, customer: Customer, patience: float
-) -> tuple[Interaction, Case | None, Verdict]:
+    rng: random.Random,
+    clock: FixedClock,
+    customer: Customer,
+    patience: float,
+    end: pendulum.DateTime,
+) -> tuple[Interaction, Case | None, Verdict | None]:
+    """One contact and the case it may open; the verdict is ``None`` if the period ended first."""
     channel = rng.choices(list(Channel), weights=(30, 25, 25, 5, 5, 10))[0]
     case = None
     if rng.random() < 0.25:
@@ -269,20 +341,21 @@ def _contact(
         case_id=case.id if case else None,
         agent=rng.choice(_AGENTS),
     )
+    until = _Until(end)
     wait = _minutes(rng.expovariate(1 / _WAIT[channel]))
-    call = call.advance("receive", at=clock.advance(wait))
-    call = call.advance("understand", at=clock.advance(_minutes(rng.uniform(1, 5))))
-    call = call.advance("help", at=clock.advance(_minutes(rng.uniform(1, 5))))
+    if until(at := clock.advance(wait)):
+        call = call.advance("receive", at=at)
+    if until(at := clock.advance(_minutes(rng.uniform(1, 5)))):
+        call = call.advance("understand", at=at)
+    if until(at := clock.advance(_minutes(rng.uniform(1, 5)))):
+        call = call.advance("help", at=at)
     handoffs = rng.choices((0, 1, 2), weights=(70, 22, 8))[0]
     for _ in range(handoffs):
-        call = call.handoff(
-            rng.choice(_AGENTS),
-            at=clock.advance(_minutes(rng.uniform(2, 15))),
-            reason="needs a specialist",
-        )
+        if until(at := clock.advance(_minutes(rng.uniform(2, 15)))):
+            call = call.handoff(rng.choice(_AGENTS), at=at, reason="needs a specialist")
     resolved = rng.random() < 0.85 - 0.15 * handoffs
-    if resolved:
-        call = call.resolve(at=clock.advance(_minutes(rng.uniform(2, 20))))
+    if resolved and until(at := clock.advance(_minutes(rng.uniform(2, 20)))):
+        call = call.resolve(at=at)
     # The score follows what they experienced against what they expect.
     speed = DEMO_EXPECTATIONS.classify(Factor.SPEED, "queue_wait", wait, segment=customer.segment)
     competence = DEMO_EXPECTATIONS.classify(
@@ -295,27 +368,26 @@ def _contact(
         Factor.COMPETENCE: max(1, min(10, round(3 + 3 * competence.rank + rng.gauss(0, 1)))),
         Factor.ATTITUDE: max(1, min(10, round(score + rng.gauss(0.5, 1.5)))),
     }
-    if rng.random() < 0.7:
-        call = call.record_feedback(
-            Feedback(
-                score,
-                SATISFACTION_10,
-                at=clock.advance(_minutes(rng.uniform(5, 120))),
-                ratings=ratings,
-            )
-        )
+    if rng.random() < 0.7 and until(at := clock.advance(_minutes(rng.uniform(5, 120)))):
+        call = call.record_feedback(Feedback(score, SATISFACTION_10, at=at, ratings=ratings))
+    if until.cut:
+        return call, case, None
     if score < 6:
         area = ServiceArea.SERVICE_PROCESS if handoffs else rng.choice(list(ServiceArea))
         call = call.tag_root_cause(area)
     call = call.advance("close", at=clock.now())
     if case is not None:
-        case = _work_case(rng, clock, case, resolved)
+        case = _work_case(rng, clock.now(), case, resolved, until)
     return call, case, SATISFACTION_10.classify(score)
 
 
 def _survey(
-    rng: random.Random, clock: FixedClock, customer: Customer, verdicts: list[Verdict]
-) -> Interaction:
+    rng: random.Random,
+    clock: FixedClock,
+    customer: Customer,
+    verdicts: list[Verdict],
+    end: pendulum.DateTime,
+) -> Interaction | None:
     """A relationship survey by email: how likely are you to recommend us (0–10)?"""
     survey = Interaction.open(
         customer.id, Channel.EMAIL, clock=clock, rng=rng, topic="recommendation survey"
@@ -323,38 +395,66 @@ def _survey(
     mood = sum(v.rank for v in verdicts[-5:]) / len(verdicts[-5:])  # 0 (bad) to 2 (great)
     score = max(0, min(10, round(4.5 + 2.6 * mood + rng.gauss(0, 1.5))))
     answered = clock.now() + _minutes(rng.uniform(60, 48 * 60))
+    if answered >= end:
+        return survey  # sent, not yet answered when the period ends
     survey = survey.record_feedback(Feedback(score, NPS_SCALE, at=answered))
     return survey.advance("close", at=answered)
 
 
-def _work_case(rng: random.Random, clock: FixedClock, case: Case, resolved: bool) -> Case:
-    at = clock.now()
+def _hours(n: float) -> pendulum.Duration:
+    return pendulum.duration(seconds=round(n * 3600))
+
+
+def _work_case(
+    rng: random.Random, at: pendulum.DateTime, case: Case, resolved: bool, until: _Until
+) -> Case:
+    """The desk works the case from ``at``: replies, waits on the customer, solves, closes."""
+    if not until(at):
+        return case
     case = case.advance("open", at=at)
-    at = DEMO_CALENDAR.deadline(at, pendulum.duration(hours=rng.uniform(0.2, 5)))
+    at = DEMO_CALENDAR.deadline(at, _hours(rng.uniform(0.2, 5)))
+    if not until(at):
+        return case
     case = case.record_update(at=at)
     if rng.random() < 0.3:
         case = case.advance("await_customer", at=at)
-        at = at + pendulum.duration(hours=rng.uniform(2, 72))
-        case = case.record_update(at=at, from_customer=True)
-        case = case.advance("resume", at=at)
-        at = DEMO_CALENDAR.deadline(at, pendulum.duration(hours=rng.uniform(0.5, 8)))
+        at = at + _hours(rng.uniform(2, 72))
+        if not until(at):
+            return case
+        case = case.record_update(at=at, from_customer=True).advance("resume", at=at)
+        at = DEMO_CALENDAR.deadline(at, _hours(rng.uniform(0.5, 8)))
+        if not until(at):
+            return case
         case = case.record_update(at=at)
-    if resolved or rng.random() < 0.9:
-        work = rng.uniform(1, 30)
-        while work > 8:  # a busy desk still sends an update each working day, mostly
-            step = rng.uniform(6, 10)
-            at = DEMO_CALENDAR.deadline(at, pendulum.duration(hours=step))
-            case = case.record_update(at=at)
-            work -= step
-        at = DEMO_CALENDAR.deadline(at, pendulum.duration(hours=max(work, 0.5)))
-        case = case.advance("solve", at=at)
-        if rng.random() < 0.1:
-            at = at + pendulum.duration(days=rng.uniform(1, 5))
-            case = case.advance("reopen", at=at, reason="customer says it is not fixed")
-            at = DEMO_CALENDAR.deadline(at, pendulum.duration(hours=rng.uniform(1, 8)))
-            case = case.record_update(at=at).advance("solve", at=at)
-        if rng.random() < 0.8:
-            case = case.advance("close", at=at.add(days=7))
+    if not resolved and rng.random() < 0.1:
+        # Forgotten: nobody works the case until the customer chases it, weeks later.
+        at = at + pendulum.duration(days=rng.uniform(7, 40))
+        if not until(at):
+            return case
+        case = case.record_update(at=at, from_customer=True)
+    work = rng.uniform(1, 30)
+    while work > 8:  # a busy desk still sends an update each working day, mostly
+        step = rng.uniform(6, 10)
+        at = DEMO_CALENDAR.deadline(at, _hours(step))
+        if not until(at):
+            return case
+        case = case.record_update(at=at)
+        work -= step
+    at = DEMO_CALENDAR.deadline(at, _hours(max(work, 0.5)))
+    if not until(at):
+        return case
+    case = case.advance("solve", at=at)
+    if rng.random() < 0.1:
+        at = at + pendulum.duration(days=rng.uniform(1, 5))
+        if not until(at):
+            return case
+        case = case.advance("reopen", at=at, reason="customer says it is not fixed")
+        at = DEMO_CALENDAR.deadline(at, _hours(rng.uniform(1, 8)))
+        if not until(at):
+            return case
+        case = case.record_update(at=at).advance("solve", at=at)
+    if rng.random() < 0.8 and until(at := at.add(days=7)):
+        case = case.advance("close", at=at)
     return case
 
 

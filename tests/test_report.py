@@ -1,0 +1,328 @@
+"""The service report: its figures agree with the analytics it is built from, on any
+store; it is byte-for-byte reproducible; and what it shows is safe to show."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from custservice import (
+    SATISFACTION_10,
+    Case,
+    Channel,
+    Customer,
+    CustomerStage,
+    Feedback,
+    FixedClock,
+    Interaction,
+    open_store,
+)
+from custservice.analytics import FollowUpKind, health, plan_follow_ups, scorecard
+from custservice.report import (
+    FUNNEL,
+    Report,
+    build_report,
+    latest_change,
+    render_html,
+    render_text,
+)
+from custservice.simulation import DEMO_TARGETS, Simulation, simulate
+from custservice.storage.protocols import Store
+from custservice.testing import strategies as cst
+
+T0 = pendulum.datetime(2026, 3, 2, 9)
+_C = CustomerStage
+World = tuple[Store, Simulation]
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    """120 customers over six months, in memory."""
+    with open_store("memory://") as store:
+        yield store, simulate(store, customers=120, months=6, seed=7)
+
+
+@pytest.fixture(scope="module")
+def report(world: World) -> Report:
+    store, result = world
+    return build_report(store, at=result.ended_at)
+
+
+# --- agreement with the analytics -----------------------------------------------
+
+
+def check_funnel(report: Report) -> None:
+    reached, stages = report.reached, report.stages
+    assert list(reached) == list(FUNNEL)
+    assert sum(stages.values()) == report.customers
+    assert reached[_C.PROSPECT] == report.customers
+    # Every stage past prospect is reached through NEW; LOYAL and ADVOCATE through ACTIVE.
+    assert reached[_C.PROSPECT] >= reached[_C.NEW] >= reached[_C.ACTIVE]
+    assert reached[_C.ACTIVE] >= max(reached[_C.LOYAL], reached[_C.ADVOCATE])
+    for stage in FUNNEL:
+        assert reached[stage] >= stages[stage]
+
+
+def test_funnel_counts_agree_with_the_stages(report: Report, world: World) -> None:
+    store, _ = world
+    check_funnel(report)
+    customers = list(store.customers.all())
+    for stage in FUNNEL[1:]:
+        ever = sum(
+            any(change.target == stage.value for change in c.lifecycle.history) for c in customers
+        )
+        assert report.reached[stage] == ever
+    assert report.won_back == sum(
+        any(change.event == "win_back" for change in c.lifecycle.history) for c in customers
+    )
+
+
+def test_scorecard_is_the_analytics_scorecard(report: Report, world: World) -> None:
+    store, result = world
+    whole = scorecard(store, targets=DEMO_TARGETS, at=result.ended_at)
+    grouped = report.card
+    for name in ("interactions", "cases", "csat", "nps", "verdicts", "wait_median", "targets"):
+        assert getattr(grouped, name) == getattr(whole, name), name
+    assert sorted(report.months) == [f"2026-{m:02d}" for m in range(1, 8)]
+    assert sum(m.interactions for m in report.months.values()) == whole.interactions
+
+
+def test_follow_ups_are_what_the_planner_plans(world: World) -> None:
+    store, result = world
+    for at in (result.ended_at, result.ended_at.subtract(days=45), T0):
+        report = build_report(store, at=at)
+        planned = plan_follow_ups(
+            store, window_start=at, window_end=at.add(days=7), targets=DEMO_TARGETS
+        )
+        assert report.follow_ups == planned
+        assert planned  # the comparison says something
+        kinds = {f.kind for f in planned}
+        assert FollowUpKind.STATUS_UPDATE in kinds
+
+
+def test_at_risk_are_the_ten_highest_risks(report: Report, world: World) -> None:
+    store, result = world
+    current = [c for c in store.customers.all() if c.stage not in (_C.PROSPECT, _C.CHURNED)]
+    judged = sorted(
+        (health(c, store, at=result.ended_at, targets=DEMO_TARGETS) for c in current),
+        key=lambda h: (-h.risk, h.customer_id.int),
+    )
+    assert [a.health for a in report.at_risk] == judged[:10]
+    names = {c.id: c.name for c in current}
+    assert [a.name for a in report.at_risk] == [names[h.customer_id] for h in judged[:10]]
+
+
+def test_the_report_defaults_to_the_latest_change(world: World) -> None:
+    store, result = world
+    latest = latest_change(store)
+    assert latest is not None
+    assert latest < result.ended_at
+    assert build_report(store).at == latest
+
+
+def test_latest_change_counts_every_kind_of_change() -> None:
+    clock = FixedClock(T0)
+    with open_store("memory://") as store:
+        customer = store.customers.add(Customer.new("Ada", clock=clock))
+        assert latest_change(store) == T0
+        case = Case.open(customer.id, "Refund", clock=clock).advance("open", at=T0)
+        store.cases.add(case.record_update(at=T0.add(hours=2)))  # no lifecycle change
+        assert latest_change(store) == T0.add(hours=2)
+        call = Interaction.open(customer.id, Channel.CHAT, clock=clock)
+        for event in ("receive", "understand", "help"):
+            call = call.advance(event, at=T0)
+        store.interactions.add(call.handoff("bo", at=T0.add(hours=3)))
+        assert latest_change(store) == T0.add(hours=3)
+
+
+# --- the same report everywhere, every time -----------------------------------------------
+
+
+def test_memory_and_sqlite_give_the_same_report(
+    report: Report, world: World, tmp_path: Path
+) -> None:
+    _, result = world
+    with open_store(f"sqlite:///{tmp_path / 'r.db'}") as store:
+        simulate(store, customers=120, months=6, seed=7)
+        again = build_report(store, at=result.ended_at)
+    assert render_text(again) == render_text(report)
+    assert render_html(again) == render_html(report)
+
+
+def test_the_same_store_gives_the_same_bytes(report: Report, world: World) -> None:
+    store, result = world
+    again = build_report(store, at=result.ended_at)
+    assert render_text(again) == render_text(report)
+    assert render_html(again) == render_html(report)
+
+
+# --- what the renderers show ------------------------------------------------------
+
+
+def test_text_has_every_section(report: Report) -> None:
+    text = render_text(report)
+    assert text.startswith("Service report at 2026-07-05 08:00 UTC\n120 customers, ")
+    for heading in (
+        "Lifecycle funnel",
+        "Verdicts",
+        "Satisfaction and resolution",
+        "Service targets",
+        "The 10 customers most at risk",
+        "Follow-ups due in the week from 2026-07-05: ",
+    ):
+        assert f"\n{heading}" in text, heading
+    assert text.endswith("\n")
+
+
+def test_html_has_its_charts_and_fetches_nothing(report: Report) -> None:
+    page = render_html(report)
+    for chart in ("funnel", "verdicts", "attainment"):
+        assert page.count(f'<svg id="{chart}"') == 1
+    assert "Content-Security-Policy" in page
+    assert "default-src 'none'" in page
+    assert "<script" not in page
+    assert "://" not in page  # no address to fetch anything from
+    assert "<link" not in page
+    assert page.count("<table>") == 3
+
+
+def test_an_empty_store_reports_no_figures() -> None:
+    with open_store("memory://") as store:
+        report = build_report(store)
+    assert report.at == pendulum.datetime(1970, 1, 1)
+    text = render_text(report)
+    assert "0 customers, 0 interactions, 0 cases" in text
+    assert "now: nobody" in text
+    assert "CSAT n/a (n=0)   NPS n/a (n=0)" in text
+    assert "handoffs per interaction n/a" in text
+    assert "attained    n/a" in text
+    assert "Follow-ups due in the week from 1970-01-01: none" in text
+    assert "No service targets were evaluated." in render_html(report)
+
+
+def test_no_targets_no_attainment(world: World) -> None:
+    store, result = world
+    report = build_report(store, at=result.ended_at, targets=())
+    assert "Service targets\n  none evaluated\n" in render_text(report)
+    assert "No service targets were evaluated." in render_html(report)
+    assert not any(f.kind is FollowUpKind.STATUS_UPDATE for f in report.follow_ups)
+
+
+def one_customer(name: str, scores: list[int], **profile: Any) -> Store:
+    """A memory store with one active customer who gave ``scores`` on the 1–10 scale."""
+    clock = FixedClock(T0)
+    store = open_store("memory://")
+    customer = Customer.new(name, clock=clock, **profile).advance("acquire", at=clock.now())
+    customer = customer.advance("retain", at=clock.advance(pendulum.duration(days=1)))
+    store.customers.add(customer)
+    for score in scores:
+        call = Interaction.open(customer.id, Channel.PHONE, clock=clock)
+        call = call.advance("receive", at=clock.advance(pendulum.duration(minutes=3)))
+        call = call.record_feedback(
+            Feedback(score, SATISFACTION_10, at=clock.advance(pendulum.duration(minutes=9)))
+        )
+        store.interactions.add(call)
+    return store
+
+
+def test_percentages_have_one_decimal() -> None:
+    with one_customer("Ada", [9, 7, 3]) as store:
+        text = render_text(build_report(store, at=T0.add(days=2)))
+    assert "overall      dissatisfied 33.3%, satisfied 33.3%, delighted 33.3%  (n=3)" in text
+    assert "CSAT 66.7% (n=3)" in text
+    assert "queue wait median 3m 00s" in text
+
+
+def test_html_escapes_what_customers_are_called() -> None:
+    name = '<script>alert("hi")</script> & <b>bold</b>'
+    with one_customer(name, [2, 1, 3]) as store:
+        report = build_report(store, at=T0.add(days=2))
+    assert [a.name for a in report.at_risk] == [name]
+    page = render_html(report)
+    assert html.escape(name) in page
+    assert "<script" not in page
+    assert "<b>bold" not in page
+
+
+def test_text_shows_no_terminal_control_sequences() -> None:
+    name = "Eve\x1b[2J\x1b]0;owned\x07\u202etxt.exe\nMallory\u00a0Jr"
+    with one_customer(name, [2, 1]) as store:
+        text = render_text(build_report(store, at=T0.add(days=2)))
+    line = next(line for line in text.splitlines() if "Eve" in line)
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "\u202e" not in text
+    assert "Mallory Jr" in line  # the no-break space reads as a space, on the same line
+    assert "\ufffd" in line
+
+
+def test_birthday_greetings_are_counted_never_listed() -> None:
+    birthday = pendulum.date(1990, T0.month, T0.day + 1)
+    with one_customer("Ada Lovelace", [9], birthday=birthday, email="ada@example.com") as store:
+        report = build_report(store, at=T0)
+    assert [f.kind for f in report.follow_ups] == [FollowUpKind.BIRTHDAY_GREETING]
+    assert report.names == {}
+    text, page = render_text(report), render_html(report)
+    assert ": birthday greeting 1\n" in text
+    assert "birthday greetings are counted, not listed" in text
+    for output in (text, page):
+        assert birthday.format("DD MMM") not in output
+        assert birthday.isoformat() not in output
+        assert "ada@example.com" not in output
+    follow_section = page.split("Follow-ups due this week", 1)[1]
+    assert "Ada Lovelace" not in follow_section
+
+
+# --- any store --------------------------------------------------------------------------
+
+
+@st.composite
+def stores(draw: st.DrawFn) -> Store:
+    store = open_store("memory://")
+    people = draw(st.lists(cst.customers(), min_size=1, max_size=6, unique_by=lambda c: c.id))
+    seen = {c.id for c in people}
+    store.customers.add_many(people)
+    for customer in people:
+        for record in draw(st.lists(cst.interactions(customer_id=customer.id), max_size=3)):
+            if record.id not in seen:
+                seen.add(record.id)
+                store.interactions.add(record)
+        for record in draw(st.lists(cst.cases(customer_id=customer.id), max_size=2)):
+            if record.id not in seen:
+                seen.add(record.id)
+                store.cases.add(record)
+    return store
+
+
+@given(store=stores(), at=st.none() | cst.aware_datetimes())
+def test_any_store_gives_a_consistent_report(store: Store, at: pendulum.DateTime | None) -> None:
+    with store:
+        report = build_report(store, at=at)
+        when = report.at
+        assert at is None or when == at
+        check_funnel(report)
+        assert report.customers == store.customers.count()
+        assert report.card.interactions == store.interactions.count()
+        assert report.card.cases == store.cases.count()
+        assert sum(m.cases for m in report.months.values()) == report.card.cases
+        planned = plan_follow_ups(
+            store, window_start=when, window_end=when.add(days=7), targets=DEMO_TARGETS
+        )
+        assert report.follow_ups == planned
+    risks = [a.health.risk for a in report.at_risk]
+    assert risks == sorted(risks, reverse=True)
+    assert len(risks) <= 10
+    assert all(a.health.stage not in (_C.PROSPECT, _C.CHURNED) for a in report.at_risk)
+    text, page = render_text(report), render_html(report)
+    assert text.count("\n") == len(text.splitlines())  # names cannot add lines
+    for entry in report.at_risk:
+        assert html.escape(entry.name) in page
+    assert re.search(r"<script", page) is None
