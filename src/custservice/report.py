@@ -419,6 +419,8 @@ def render_text(report: Report) -> str:
             f"  {_label(metric):<16} attained {_pct(t.attainment):>6}  "
             f"achieved {t.achieved}, breached {t.breached}, running {t.active + t.paused}"
         )
+        if t.verdicts.total:  # the target carries the customers' zone of tolerance
+            out.append(f"  {'':<16} as customers felt it: {_verdict_line(t.verdicts)}")
     if not card.targets:
         out.append("  none evaluated")
     out += ["", f"The {len(report.at_risk)} customers most at risk"]
@@ -659,9 +661,16 @@ def render_html(report: Report) -> str:
         ),
     )
     target_table = _table(
-        ("Target", "Attained", "Achieved", "Breached", "Running"),
+        ("Target", "Attained", "Achieved", "Breached", "Running", "As customers felt it"),
         (
-            (_label(m), _pct(t.attainment), t.achieved, t.breached, t.active + t.paused)
+            (
+                _label(m),
+                _pct(t.attainment),
+                t.achieved,
+                t.breached,
+                t.active + t.paused,
+                _verdict_line(t.verdicts) if t.verdicts.total else "no expectation band",
+            )
             for m, t in card.targets.items()
         ),
     )
