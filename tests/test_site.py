@@ -5,30 +5,18 @@ from __future__ import annotations
 
 import functools
 import http.server
-import shutil
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 import pytest
-from conftest import require
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# Flags for a sandbox with no network but the loopback interface.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -62,20 +50,12 @@ OPEN_SHADOW_ROOTS = (
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if CHROMIUM is None:
-        require("Chromium", "CUSTSERVICE_REQUIRE_BROWSER", "no chromium executable is installed")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require("Playwright", "CUSTSERVICE_REQUIRE_BROWSER", "the playwright package is missing")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = chromium.new_context()
-        context.add_init_script(OPEN_SHADOW_ROOTS)
-        yield context
-        context.close()
-        chromium.close()
+def browser(chromium_browser: Any) -> Iterator[Any]:
+    """A context of the session's Chromium in which shadow roots are open to queries."""
+    context = chromium_browser.new_context()
+    context.add_init_script(OPEN_SHADOW_ROOTS)
+    yield context
+    context.close()
 
 
 def _pages(site: Path) -> list[str]:

@@ -157,8 +157,7 @@ class History(Sequence[StateChange]):
     def __init__(self, changes: Iterable[StateChange] = ()) -> None:
         if isinstance(changes, str | bytes) or not isinstance(changes, Iterable):
             raise ValidationError(
-                f"expected a sequence of StateChange, got {type(changes).__name__}",
-                field="history",
+                f"expected a sequence of StateChange, got {type(changes).__name__}", field=""
             )
         changes = list(changes)
         problems = Problems()
