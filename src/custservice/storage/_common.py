@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from .._time import aware
 from ..cases import Case
 from ..customers import Customer
-from ..errors import ValidationError
+from ..errors import StorageError, ValidationError
 from ..interactions import Interaction
 from .protocols import Kind, export_customer
 
 Record = Customer | Interaction | Case
+R = TypeVar("R", Customer, Interaction, Case)
 
 export = export_customer
 """A store's ``export``, read through its repositories."""
@@ -54,3 +57,41 @@ def check_id(value: object, field: str = "id") -> uuid.UUID:
     if not isinstance(value, uuid.UUID):
         raise ValidationError("expected a UUID", field=field)
     return value
+
+
+def decode_rows(cls: type[R], kind: Kind, rows: list[Any], place: str) -> list[R]:
+    """Records from rows whose first column is their stored JSON text.
+
+    Raises:
+        StorageError: a row is not what the library wrote (``place`` says
+            where: "file", "table"); the decoder's message is not chained, as
+            it may quote stored personal data.
+    """
+    from . import _codec
+
+    try:
+        return _codec.decode_many(cls, [row[0] for row in rows])
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise StorageError(
+            f"a stored {kind} could not be read ({type(exc).__name__}); "
+            f"the {place} was changed by something other than custservice"
+        ) from None
+
+
+def keyset_pages(
+    rows: list[Any],
+    decode: Callable[[list[Any]], list[R]],
+    page_after: Callable[[tuple[int, str]], list[Any]],
+    page_size: int,
+) -> Iterator[R]:
+    """Records page by page, oldest first: each next page is read after the last
+    record's ``(opened_at microseconds, id)``, so memory stays bounded."""
+    from ._codec import micros
+
+    while True:
+        records = decode(rows)
+        yield from records
+        if len(rows) < page_size:
+            return
+        last = records[-1]
+        rows = page_after((micros(opened(last)), str(last.id)))

@@ -409,13 +409,9 @@ class _Repository(Generic[R]):
         return self._follow(where, params, first)
 
     def _follow(self, where: list[str], params: list[Any], rows: list[Any]) -> Iterator[R]:
-        while True:
-            records = self._decode(rows)
-            yield from records
-            if len(rows) < PAGE:
-                return
-            last = records[-1]
-            rows = self._page(where, params, (_micros(_common.opened(last)), str(last.id)))
+        return _common.keyset_pages(
+            rows, self._decode, lambda after: self._page(where, params, after), PAGE
+        )
 
     def _page(
         self, where: list[str], params: list[Any], after: tuple[int, str] | None
@@ -429,14 +425,7 @@ class _Repository(Generic[R]):
             return conn.execute(sql, params).fetchall()
 
     def _decode(self, rows: list[Any]) -> list[R]:
-        try:
-            return _codec.decode_many(self._cls, [row[0] for row in rows])
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
-            # Not chained: the decoder's message may quote the stored personal data.
-            raise StorageError(
-                f"a stored {self._kind} could not be read ({type(exc).__name__}); "
-                "the file was changed by something other than custservice"
-            ) from None
+        return _common.decode_rows(self._cls, self._kind, rows, "file")
 
 
 class _Events:
