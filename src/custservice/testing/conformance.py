@@ -1271,6 +1271,14 @@ class StoreConformance(
         ...             yield store
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A behaviour the backend does not declare is not collected for it: it
+        # is no part of that backend's contract, so it is neither run nor skipped.
+        super().__init_subclass__(**kwargs)
+        for flag, names in _NEEDS.items():
+            for name in names:
+                setattr(cls, name, _KIT_TESTS[name] if getattr(cls, flag) else None)
+
 
 # --- the state machine ---------------------------------------------------------------------
 
@@ -1686,3 +1694,20 @@ class ReferenceMachine(RuleBasedStateMachine):
             raise
         if left and not self.failed:
             raise AssertionError(f"forget left records behind when emptying the store: {left}")
+
+
+_NEEDS = {
+    "thread_safe": (
+        "test_threads_sharing_a_store_lose_no_change",
+        "test_a_transaction_belongs_to_the_thread_that_opened_it",
+        "test_a_half_read_iterator_blocks_no_other_thread",
+    ),
+    "survives_reopen": ("test_everything_survives_close_and_reopen",),
+    "shared_between_stores": (
+        "test_stores_on_the_same_data_see_each_others_commits",
+        "test_a_stale_save_through_another_store_is_a_concurrency_error",
+    ),
+}
+"""The focused tests each capability flag brings in."""
+
+_KIT_TESTS = {name: getattr(StoreConformance, name) for names in _NEEDS.values() for name in names}
