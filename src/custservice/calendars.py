@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import pendulum
 
-from ._time import aware, duration, timezone
+from ._time import aware, duration, in_zone, timezone
 from ._validation import Problems
 from .errors import ValidationError
 
@@ -196,7 +196,7 @@ class BusinessCalendar:
         a = _instant(start, "start")
         want = _duration_us(duration)
         if want == 0:
-            return pendulum.instance(start).in_timezone(self.timezone)
+            return in_zone(start, self.timezone)
         return self._at(self._plan.deadline(a, want))
 
     def is_working(self, at: dt.datetime) -> bool:
@@ -243,7 +243,7 @@ class BusinessCalendar:
         return self._at(self._plan.deadline(a, 1) - 1)
 
     def _at(self, us: int) -> pendulum.DateTime:
-        return _datetime(us).in_timezone(self.timezone)
+        return in_zone(_datetime(us), self.timezone)
 
 
 # ----------------------------------------------------------------- validation

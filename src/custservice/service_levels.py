@@ -71,7 +71,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 import pendulum
 
-from ._time import aware, duration
+from ._time import aware, duration, in_zone
 from ._validation import Problems, member
 from .calendars import ALWAYS, BusinessCalendar
 from .cases import Case, CaseUpdate
@@ -313,7 +313,7 @@ class ServiceTarget:
         timeline = _Timeline(case, now, self.paused_in | _FINISHED)
         cycles = self._cycles(case, now)
         if not cycles:  # NEXT_RESPONSE before any customer message: nothing is owed
-            local_now = pendulum.instance(now).in_timezone(self.calendar.timezone)
+            local_now = in_zone(now, self.calendar.timezone)
             return TargetStatus(
                 self.metric, local_now, TargetState.ACHIEVED, None, _ZERO, _ZERO, None
             )
@@ -350,7 +350,7 @@ class ServiceTarget:
             verdict = self.band.classify(elapsed)
         return TargetStatus(
             self.metric,
-            pendulum.instance(now).in_timezone(self.calendar.timezone),
+            in_zone(now, self.calendar.timezone),
             state,
             self._local(start),
             elapsed,
@@ -362,9 +362,7 @@ class ServiceTarget:
         )
 
     def _local(self, value: dt.datetime | None) -> pendulum.DateTime | None:
-        return (
-            None if value is None else pendulum.instance(value).in_timezone(self.calendar.timezone)
-        )
+        return None if value is None else in_zone(value, self.calendar.timezone)
 
     def _deadline(self, start: dt.datetime, budget: int) -> dt.datetime:
         return _utc(self.calendar.deadline(start, dt.timedelta(microseconds=budget)))
