@@ -367,3 +367,10 @@ def test_round_trips_through_cattrs_with_time_and_date_hooks() -> None:
     data = converter.unstructure(desk)
     assert set(data) == {"timezone", "hours", "holidays"}
     assert converter.structure(data, BusinessCalendar) == desk
+
+
+def test_an_instant_with_no_local_time_before_the_year_10000_is_a_validation_error() -> None:
+    tokyo = BusinessCalendar("Asia/Tokyo", {0: [(dt.time(9), dt.time(17))]})
+    late = pendulum.datetime(9999, 12, 31, 20)  # already 1 January 10000 in Tokyo
+    with pytest.raises(ValidationError, match="year 10000"):
+        tokyo.deadline(late, pendulum.duration())

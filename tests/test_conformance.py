@@ -397,3 +397,17 @@ def test_the_example_plugin_passes_the_kit(installed_example: Path, tmp_path: Pa
     # jsonfile keeps one store per file: the tests of several stores at once are not its own
     assert "test_everything_survives_close_and_reopen" in kit
     assert "test_stores_on_the_same_data_see_each_others_commits" not in kit
+
+
+def test_a_backend_keeps_its_own_version_of_a_capability_test() -> None:
+    class TestOwnThreads(StoreConformance):
+        def test_threads_sharing_a_store_lose_no_change(self, store: Store) -> None:
+            """This backend checks threads its own way."""
+
+    class TestNoThreads(StoreConformance):
+        thread_safe = False
+
+    own = TestOwnThreads.test_threads_sharing_a_store_lose_no_change
+    assert own.__qualname__.endswith("TestOwnThreads.test_threads_sharing_a_store_lose_no_change")
+    assert TestNoThreads.test_threads_sharing_a_store_lose_no_change is None
+    assert callable(TestMemoryStore.test_threads_sharing_a_store_lose_no_change)

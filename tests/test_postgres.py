@@ -1149,3 +1149,14 @@ def test_eight_processes_racing_on_shared_customers_lose_no_update(
 
 # Side by side with the memory reference: the conformance kit's stateful test
 # (tests/test_conformance.py, tests/test_postgres_conformance.py).
+
+
+def test_a_password_in_the_options_is_never_shown() -> None:
+    from custservice.storage.registry import open_store, redact
+
+    url = "postgresql://someone:s3cret@127.0.0.1:1/db?password=s3cret&connect_timeout=2"
+    assert "s3cret" not in redact(url)
+    assert redact(url).endswith("?password=***&connect_timeout=2")
+    with pytest.raises(StorageError) as failed:
+        open_store(url)
+    assert "s3cret" not in str(failed.value)

@@ -219,7 +219,7 @@ def parse_datetime(text: object, field: str = "at") -> pendulum.DateTime:
     return pendulum.instance(value)
 
 
-def in_zone(value: dt.datetime, zone: str) -> pendulum.DateTime:
+def in_zone(value: dt.datetime, zone: str, field: str = "at") -> pendulum.DateTime:
     """The instant ``value`` (aware) as a ``pendulum.DateTime`` in the IANA ``zone``.
 
     What ``pendulum.instance(value).in_timezone(zone)`` gives, for a sixth of
@@ -229,7 +229,9 @@ def in_zone(value: dt.datetime, zone: str) -> pendulum.DateTime:
     try:
         v = value.astimezone(tz)
     except OverflowError:  # within a day of year 1 or 9999
-        return pendulum.instance(value).in_timezone(tz)
+        raise ValidationError(
+            f"{value.isoformat()} has no time in {zone} before the year 10000", field=field
+        ) from None
     return pendulum.DateTime(
         v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, tzinfo=tz, fold=v.fold
     )

@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from . import __version__
 from .errors import CustServiceError
@@ -90,8 +90,9 @@ def _parser() -> argparse.ArgumentParser:
         "--at",
         type=_instant,
         metavar="WHEN",
-        help="the instant to report at, ISO 8601 with an offset, such as "
-        "2027-01-05T08:00:00+00:00 (default: the latest change in the store)",
+        help="the instant targets, risks and follow-ups are evaluated at, ISO 8601 with an "
+        "offset, such as 2027-01-05T08:00:00+00:00 (default: the latest change in the "
+        "store); counts always cover every stored record",
     )
 
     commands.add_parser(
@@ -201,10 +202,9 @@ def _lifecycle(name: str) -> int:
 
 def _shown(url: str) -> str:
     """``url`` fit to print: any password hidden."""
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
-    return url
+    from .storage.registry import redact
+
+    return redact(url)
 
 
 def _open_existing(url: str) -> Store:

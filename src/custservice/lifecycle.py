@@ -323,12 +323,12 @@ def _sources(value: str | Iterable[str]) -> frozenset[str]:
         ) from None
 
 
-def _definition_items(value: object, what: str) -> tuple[Any, ...]:
+def _definition_items(value: object, what: str, *, hashed: bool = True) -> tuple[Any, ...]:
     """The items of a lifecycle definition's collection, refused when not one."""
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise LifecycleDefinitionError(f"the {what} must be a collection, got {value!r}")
     items = tuple(value)
-    for item in items:
+    for item in items if hashed else ():
         try:
             hash(item)
         except TypeError:
@@ -453,7 +453,7 @@ class Lifecycle:
         transitions: Iterable[Transition],
         final: Iterable[str] = (),
     ) -> None:
-        transitions = _definition_items(transitions, "transitions")
+        transitions = _definition_items(transitions, "transitions", hashed=False)
         final_set = frozenset(
             _definition_items((final,) if isinstance(final, str) else final, "final states")
         )
@@ -650,11 +650,11 @@ class Lifecycle:
                 "time never goes backwards in a history",
                 field="at",
             )
+        if reason is not None:
+            optional_text(reason, "reason")
         guard = transition.guard
         if guard is not None and not guard(state, at):
             raise self._refusal(current, event, f"guard {transition.guard_name!r} refused")
-        if reason is not None:
-            optional_text(reason, "reason")
         target = transition.target
         entry = (transition.event, current, target, at, reason)
         history = state.history

@@ -40,6 +40,7 @@ from .analytics import (
     plan_follow_ups,
     scorecard,
 )
+from .analytics.planner import _order as _planner_order
 from .cases import Case
 from .customers import Customer
 from .enums import CaseStatus, CustomerStage, Metric, Verdict
@@ -167,9 +168,13 @@ def build_report(
 
     Args:
         store: any store.
-        at: the instant the report describes; by default the latest change
-            recorded in the store (so the report of a store never depends
-            on the wall clock).
+        at: the instant service targets, risks and follow-ups are evaluated
+            at; by default the latest change recorded in the store (so the
+            report of a store never depends on the wall clock). Counts,
+            stages and verdicts always cover every stored record as it is
+            now: a store keeps each record's latest state, not its past, so
+            an earlier ``at`` asks "what was due then", not "how things
+            stood then".
         targets: the service targets evaluated on every case; the demo's
             by default.
 
@@ -308,15 +313,6 @@ def _tap(records: Iterable[R], plan: Callable[[list[R]], None]) -> Iterator[R]:
             chunk = []
         yield record
     plan(chunk)
-
-
-def _planner_order(f: FollowUp) -> tuple[float, str, str, str]:
-    return (
-        f.due_at.timestamp(),
-        f.kind.value,
-        str(f.customer_id),
-        "" if f.record_id is None else str(f.record_id),
-    )
 
 
 # --- text ---------------------------------------------------------------------------------

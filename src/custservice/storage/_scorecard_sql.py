@@ -248,10 +248,10 @@ class _Postgres(_Dialect):
         )
 
     def key(self, value: str) -> str | None:
+        if "u0001" in value:
+            return None  # U+0000 (or the text "\u0000") was read as U+0001: not exact
         decoded = json.loads(value)
-        if not isinstance(decoded, str) or "\x01" in decoded:
-            return None  # U+0000 was read as U+0001: not exact
-        return decoded
+        return decoded if isinstance(decoded, str) else None
 
 
 # --- SQL pieces ------------------------------------------------------------------

@@ -70,7 +70,7 @@ def open_store(url: str) -> Store:
     scheme = match.group(1).lower() if match else ""
     if not scheme:
         raise BackendNotFound(
-            "", available_backends(), f"{_safe(url)!r} has no scheme, such as sqlite:///file.db"
+            "", available_backends(), f"{redact(url)!r} has no scheme, such as sqlite:///file.db"
         )
     scheme = _ALIASES.get(scheme, scheme)
     ep = _entry_points().get(scheme)
@@ -88,7 +88,8 @@ def open_store(url: str) -> Store:
         raise
     except Exception as exc:
         raise StorageError(
-            f"the backend for {scheme!r} could not open {_safe(url)!r}: {type(exc).__name__}: {exc}"
+            f"the backend for {scheme!r} could not open {redact(url)!r}: "
+            f"{type(exc).__name__}: {exc}"
         ) from exc
     return store
 
@@ -99,8 +100,16 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 _ALIASES = {"postgres": "postgresql", "postgresql+psycopg": "postgresql"}
 
 
+_SECRET_OPTION = re.compile(r"(?i)([?&](?:password|passfile|sslpassword)=)[^&#]*")
+
+
+def redact(url: str) -> str:
+    """``url`` fit to print: any password hidden, in the user part or the options."""
+    return _SECRET_OPTION.sub(r"\1***", _safe(url))
+
+
 def _safe(url: str) -> str:
-    """The URL with any password hidden, for messages."""
+    """The URL with the password of its user part hidden."""
     try:
         parts = urlsplit(url)
     except ValueError:  # unparseable: show no more than its scheme

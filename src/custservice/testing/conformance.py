@@ -312,7 +312,7 @@ class _Kit:
     """One store can be shared by the threads of a process (a web application's).
 
     Set it to ``False`` for a backend whose documentation says a store
-    belongs to one thread; the thread tests are then skipped.
+    belongs to one thread; the thread tests are then not collected for it.
     """
 
     survives_reopen: ClassVar[bool] = False
@@ -364,14 +364,8 @@ class _Kit:
         )
 
     def _reopener(self, request: pytest.FixtureRequest, flag: str) -> Callable[[], Store]:
-        if not getattr(self, flag):
-            pytest.skip(f"the backend does not declare {flag}")
         opener: Callable[[], Store] = request.getfixturevalue("reopen")
         return opener
-
-    def _needs_threads(self) -> None:
-        if not self.thread_safe:
-            pytest.skip("the backend does not declare thread_safe")
 
     def _settings(self) -> settings:
         if self.hypothesis_settings is not None:
@@ -1069,7 +1063,6 @@ class _Threads(_Kit):
 
     def test_threads_sharing_a_store_lose_no_change(self, store: Store) -> None:
         """Threads adding, saving one record in turn and using transactions lose nothing."""
-        self._needs_threads()
         counter = store.customers.add(_customer("Counter"))
         n, rounds = 4, 15
         saves = [0] * n
@@ -1107,7 +1100,6 @@ class _Threads(_Kit):
     def test_a_transaction_belongs_to_the_thread_that_opened_it(self, store: Store) -> None:
         """Another thread's writes are not part of a block, nor undone with it, and it
         never reads the block's changes if the block fails."""
-        self._needs_threads()
         inside, outside = _customer("Inside"), _customer("Outside")
         seen: list[tuple[Any, ...]] = []
         errors_seen: list[BaseException] = []
@@ -1140,7 +1132,6 @@ class _Threads(_Kit):
 
     def test_a_half_read_iterator_blocks_no_other_thread(self, store: Store) -> None:
         """An iterator left half-read in one thread does not stop another thread writing."""
-        self._needs_threads()
         ada = store.customers.add(_customer())
         store.interactions.add_many(_interaction(ada.id, at=T0.add(minutes=m)) for m in range(6))
         rows = store.interactions.for_customer(ada.id)
@@ -1277,7 +1268,8 @@ class StoreConformance(
         super().__init_subclass__(**kwargs)
         for flag, names in _NEEDS.items():
             for name in names:
-                setattr(cls, name, _KIT_TESTS[name] if getattr(cls, flag) else None)
+                if name not in cls.__dict__:  # the author's own version stays
+                    setattr(cls, name, _KIT_TESTS[name] if getattr(cls, flag) else None)
 
 
 # --- the state machine ---------------------------------------------------------------------
