@@ -154,25 +154,9 @@ def pushed_and_streamed(store: Store, **options: Any) -> tuple[Scorecard, Scorec
 # --- the property --------------------------------------------------------------------
 
 
-@st.composite
-def records(draw: st.DrawFn) -> tuple[list[Customer], list[Interaction], list[Case]]:
+def records() -> st.SearchStrategy[tuple[list[Customer], list[Interaction], list[Case]]]:
     """A few customers, each with a few interactions and cases."""
-    customers = draw(st.lists(cst.customers(), min_size=1, max_size=3, unique_by=lambda c: c.id))
-    interactions: list[Interaction] = []
-    cases: list[Case] = []
-    for customer in customers:
-        interactions += draw(
-            st.lists(
-                cst.interactions(customer_id=customer.id), max_size=5, unique_by=lambda i: i.id
-            )
-        )
-        cases += draw(
-            st.lists(cst.cases(customer_id=customer.id), max_size=2, unique_by=lambda c: c.id)
-        )
-    # ids drawn independently may collide across customers; keep the first
-    interactions = list({i.id: i for i in interactions}.values())
-    cases = list({c.id: c for c in cases}.values())
-    return customers, interactions, cases
+    return cst.customer_records(max_interactions=5)
 
 
 CSAT_SCALES = st.sampled_from(

@@ -12,12 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from custservice import (
+    Case,
     Channel,
     Customer,
     CustomerStage,
     ExpectationBand,
     Factor,
     FixedClock,
+    Interaction,
     InvalidTransition,
     ValidationError,
 )
@@ -164,3 +166,18 @@ def test_text_that_cannot_be_stored_is_refused(clock: FixedClock) -> None:
     assert info.value.field == "name"
     with pytest.raises(ValidationError, match="unpaired surrogates"):
         Customer.new("Ada", clock=clock, hobbies={"\ud800"})
+
+
+@given(cst.customer_records(max_customers=4, max_interactions=3, max_cases=2))
+def test_customer_records_are_ready_to_store(
+    drawn: tuple[list[Customer], list[Interaction], list[Case]],
+) -> None:
+    people, calls, tickets = drawn
+    owners = {c.id for c in people}
+    ids = [r.id for r in (*people, *calls, *tickets)]
+    assert len(ids) == len(set(ids))
+    assert 1 <= len(people) <= 4
+    assert {r.customer_id for r in (*calls, *tickets)} <= owners
+    for owner in owners:
+        assert sum(c.customer_id == owner for c in calls) <= 3
+        assert sum(t.customer_id == owner for t in tickets) <= 2

@@ -287,18 +287,10 @@ def test_birthday_greetings_are_counted_never_listed() -> None:
 @st.composite
 def stores(draw: st.DrawFn) -> Store:
     store = open_store("memory://")
-    people = draw(st.lists(cst.customers(), min_size=1, max_size=6, unique_by=lambda c: c.id))
-    seen = {c.id for c in people}
+    people, calls, tickets = draw(cst.customer_records(max_customers=6, max_interactions=3))
     store.customers.add_many(people)
-    for customer in people:
-        for record in draw(st.lists(cst.interactions(customer_id=customer.id), max_size=3)):
-            if record.id not in seen:
-                seen.add(record.id)
-                store.interactions.add(record)
-        for record in draw(st.lists(cst.cases(customer_id=customer.id), max_size=2)):
-            if record.id not in seen:
-                seen.add(record.id)
-                store.cases.add(record)
+    store.interactions.add_many(calls)
+    store.cases.add_many(tickets)
     return store
 
 

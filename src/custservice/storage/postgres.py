@@ -763,13 +763,7 @@ class PostgresStore:
             finally:
                 local.depth -= 1
             return
-        conn = self._borrow()
-        try:
-            with self._guard():
-                conn.execute("BEGIN")
-        except BaseException:
-            self._give_back(conn)
-            raise
+        conn = self._begin("BEGIN")
         local.conn, local.depth = conn, 1
         try:
             yield
@@ -819,13 +813,7 @@ class PostgresStore:
         self._check_open()
         if local.conn is not None:
             return _common.export(self, customer_id)
-        conn = self._borrow()
-        try:
-            with self._guard():
-                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        except BaseException:
-            self._give_back(conn)
-            raise
+        conn = self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         local.conn, local.depth = conn, 1
         try:
             result = _common.export(self, customer_id)
@@ -869,13 +857,7 @@ class PostgresStore:
                     raise
                 conn.execute("RELEASE SAVEPOINT custservice_scorecard")
             return result
-        conn = self._borrow()
-        try:
-            with self._guard():
-                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        except BaseException:
-            self._give_back(conn)
-            raise
+        conn = self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         local.conn, local.depth = conn, 1
         try:
             with self._guard():
@@ -919,6 +901,18 @@ class PostgresStore:
         self._check_open()
         with self._guard():
             conn: psycopg.Connection[Any] = self._pool.getconn()
+        return conn
+
+    def _begin(self, statement: str) -> psycopg.Connection[Any]:
+        """A borrowed connection with a transaction begun by ``statement``; given back
+        to the pool if beginning fails."""
+        conn = self._borrow()
+        try:
+            with self._guard():
+                conn.execute(statement)
+        except BaseException:
+            self._give_back(conn)
+            raise
         return conn
 
     def _give_back(self, conn: psycopg.Connection[Any]) -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "aware_datetimes",
     "calendars",
     "cases",
+    "customer_records",
     "customers",
     "durations",
     "expectation_bands",
@@ -385,6 +386,36 @@ def target_statuses(draw: st.DrawFn) -> TargetStatus:
     case = draw(cases())
     target = draw(service_targets())
     return target.evaluate(case, at=case.opened_at + draw(durations(dt.timedelta(days=200))))
+
+
+@st.composite
+def customer_records(
+    draw: st.DrawFn,
+    *,
+    max_customers: int = 3,
+    max_interactions: int = 4,
+    max_cases: int = 2,
+) -> tuple[list[Customer], list[Interaction], list[Case]]:
+    """A few customers, each with up to ``max_interactions`` interactions and
+    ``max_cases`` cases of their own; every id is unique, ready to store."""
+    people = draw(st.lists(customers(), min_size=1, max_size=max_customers, unique_by=_id))
+    seen = {c.id for c in people}
+    calls: list[Interaction] = []
+    tickets: list[Case] = []
+    for person in people:
+        for call in draw(st.lists(interactions(customer_id=person.id), max_size=max_interactions)):
+            if call.id not in seen:  # ids drawn independently may collide: keep the first
+                seen.add(call.id)
+                calls.append(call)
+        for ticket in draw(st.lists(cases(customer_id=person.id), max_size=max_cases)):
+            if ticket.id not in seen:
+                seen.add(ticket.id)
+                tickets.append(ticket)
+    return people, calls, tickets
+
+
+def _id(record: Customer | Interaction | Case) -> uuid.UUID:
+    return record.id
 
 
 # --- lifecycles -----------------------------------------------------------------------
