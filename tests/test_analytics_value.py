@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 
 import pendulum
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests._wrong_kinds import anything, only_validation_errors
 
 from custservice._time import FixedClock
 from custservice.analytics import (
+    RevenueAtRisk,
     VerdictCounts,
     clv,
     latest_verdicts,
@@ -144,3 +147,67 @@ def test_latest_verdicts_keep_each_customers_last_word() -> None:
         Interaction.open(bo, "chat", clock=clock),
     ]
     assert latest_verdicts(iter(interactions)) == {ada: G, bo: D}
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        ((1e308, 0.8, 0.1), "margin"),  # 1e308 × 2.67 has no float value
+        ((-1e308, 0.9, 0.0), "margin"),
+        ((1e308, 0.8, 0.1, 1e308), "margin"),
+        ((100, 0.8, 0.1, 1e400), "acquisition_cost"),
+    ],
+)
+def test_clv_refuses_what_has_no_finite_value(args: tuple[float, ...], field: str) -> None:
+    with pytest.raises(ValidationError, match="finite") as exc:
+        clv(*args)
+    assert exc.value.field == field
+
+
+def test_revenue_at_risk_refuses_figures_with_no_finite_value() -> None:
+    with pytest.raises(ValidationError, match="finite") as exc:
+        revenue_at_risk([D, G], revenue_per_customer=1e308, conversion_rate=1.0)
+    assert exc.value.field == "revenue_per_customer"
+
+
+@given(st.data())
+def test_wrong_kinds_of_argument_raise_validation_error_and_nothing_else(
+    data: st.DataObject,
+) -> None:
+    def arg(valid: st.SearchStrategy[object]) -> object:
+        return data.draw(valid | anything)
+
+    rates = [arg(st.floats(0, 1)) for _ in range(3)]
+    margin = arg(st.floats(-1e6, 1e6))
+    for value in (
+        only_validation_errors(lambda: margin_multiple(*rates[:2])),  # type: ignore[arg-type]
+        only_validation_errors(lambda: clv(margin, *rates)),  # type: ignore[arg-type]
+    ):
+        assert value is None or math.isfinite(value)  # type: ignore[arg-type]
+    verdicts = arg(
+        st.lists(st.sampled_from(Verdict))
+        | st.dictionaries(st.sampled_from(Verdict), st.integers(0, 5))
+    )
+    revenue, conversion = arg(st.floats(0, 1e6)), arg(st.floats(0, 1))
+    risk = only_validation_errors(
+        lambda: revenue_at_risk(
+            verdicts,  # type: ignore[arg-type]
+            revenue_per_customer=revenue,  # type: ignore[arg-type]
+            conversion_rate=conversion,  # type: ignore[arg-type]
+            delighted_multiple=arg(st.floats(1, 3)),  # type: ignore[arg-type]
+            prospects_turned_away=arg(st.floats(0, 30)),  # type: ignore[arg-type]
+        )
+    )
+    if isinstance(risk, RevenueAtRisk):
+        assert all(
+            math.isfinite(getattr(risk, f))
+            for f in ("expected_revenue", "revenue_at_risk", "prospect_revenue_lost", "upside")
+        )
+    interactions = arg(st.just([]))
+    only_validation_errors(lambda: latest_verdicts(interactions))  # type: ignore[arg-type]
+
+
+def test_revenue_at_risk_refuses_counts_whose_revenue_no_float_holds() -> None:
+    with pytest.raises(ValidationError, match="finite") as exc:
+        revenue_at_risk({D: 10**400}, revenue_per_customer=1.0, conversion_rate=0.5)
+    assert exc.value.field == "revenue_per_customer"

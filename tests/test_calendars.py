@@ -374,3 +374,104 @@ def test_an_instant_with_no_local_time_before_the_year_10000_is_a_validation_err
     late = pendulum.datetime(9999, 12, 31, 20)  # already 1 January 10000 in Tokyo
     with pytest.raises(ValidationError, match="year 10000"):
         tokyo.deadline(late, pendulum.duration())
+
+
+# ------------------------------------------------------------ spans of millennia
+
+_FAR_ZONES = (
+    *ZONES,
+    "America/Santiago",  # southern hemisphere, rules that moved often
+    "Africa/Casablanca",  # changes listed one by one until 2087
+    "Pacific/Apia",  # skipped a whole day in 2011
+    "Europe/Dublin",  # negative daylight saving in the data
+)
+_ANY_TIME = st.datetimes(
+    dt.datetime(1, 1, 3), dt.datetime(9999, 4, 1), timezones=st.just(dt.UTC)
+).map(pendulum.instance)
+_DESK = {d: [(dt.time(8), dt.time(12)), (dt.time(13), dt.time(17, 30))] for d in range(5)}
+
+
+class _CountingLookups:
+    """Counts the calendar's reads of a zone's UTC offset; fails once past ``budget``."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, budget: int) -> None:
+        from custservice import calendars as module
+
+        self.count, self.budget = 0, budget
+        self._read = module._offset_at
+        for cache in ("_year_offsets", "_zone_offsets"):
+            if hasattr(module, cache):
+                getattr(module, cache).cache_clear()
+        monkeypatch.setattr(module, "_offset_at", self)
+
+    def __call__(self, zone: ZoneInfo, us: int) -> int:
+        self.count += 1
+        if self.count > self.budget:
+            raise AssertionError(f"more than {self.budget} zone lookups")
+        return self._read(zone, us)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "Australia/Lord_Howe", "America/Santiago"])
+def test_a_span_of_millennia_costs_lookups_in_proportion_to_its_years(
+    monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    desk = BusinessCalendar(zone, _DESK)
+    start, end = pendulum.datetime(2000, 1, 1), pendulum.datetime(7000, 1, 1)
+    lookups = _CountingLookups(monkeypatch, budget=10 * 5_000)  # cold: nothing known yet
+    first = desk.elapsed(start, end)
+    lookups.count = 0  # again: as cheap, however few years a cache holds
+    assert desk.elapsed(start, end) == first
+    lookups.count = 0
+    due = desk.deadline(start, first)
+    lookups.count = 0
+    assert _us(desk.elapsed(start, due)) == _us(first)
+    assert due.timestamp() <= end.timestamp()
+
+
+def _us(d: dt.timedelta) -> int:
+    # timedelta's own arithmetic: pendulum's Duration adds through floats, so long sums drift
+    return dt.timedelta.__floordiv__(d, dt.timedelta(microseconds=1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.sampled_from(_FAR_ZONES).flatmap(
+        lambda z: cst.calendars(
+            st.just(z), holidays_between=(dt.date(1, 1, 1), dt.date(9999, 1, 1))
+        )
+    ),
+    st.lists(_ANY_TIME, min_size=3, max_size=3, unique=True).map(sorted),
+)
+def test_elapsed_over_any_span_is_the_sum_of_its_pieces(
+    calendar: BusinessCalendar, instants: list[pendulum.DateTime]
+) -> None:
+    a, b, c = instants
+    whole = _us(calendar.elapsed(a, c))
+    assert whole == _us(calendar.elapsed(a, b)) + _us(calendar.elapsed(b, c))
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(_FAR_ZONES), _ANY_TIME)
+def test_the_offset_used_in_any_year_is_the_zones_own(zone: str, at: pendulum.DateTime) -> None:
+    # is_working reads the zone directly; elapsed reads the offsets it found for the year
+    desk = BusinessCalendar(zone, {d: [(dt.time(9), dt.time(9, 1))] for d in range(7)})
+    tick = dt.timedelta(seconds=1)
+    for moment in (at, at.add(hours=6), at.add(days=120), at.add(days=240)):
+        assert desk.is_working(moment) == (desk.elapsed(moment, moment + tick) == tick)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(_FAR_ZONES), st.integers(2, 9998))
+def test_clock_changes_in_any_year_count_as_the_reference_does(zone: str, year: int) -> None:
+    # Hours around the small hours and noon see a change of offset wherever it falls.
+    desk = BusinessCalendar(
+        zone, {d: [(dt.time(0), dt.time(4)), (dt.time(12, 30), dt.time(13))] for d in range(7)}
+    )
+    tz = ZoneInfo(zone)
+    days = [dt.datetime(year, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=n) for n in range(366)]
+    offsets = [d.astimezone(tz).utcoffset() for d in days]
+    changes = [days[n] for n in range(365) if offsets[n] != offsets[n + 1]][:3]
+    for day in changes:
+        a = pendulum.instance(day - dt.timedelta(days=1))
+        b = a.add(days=3)
+        assert desk.elapsed(a, b) == pendulum.duration(minutes=brute_force(desk, a, b))

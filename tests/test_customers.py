@@ -10,6 +10,7 @@ import pendulum
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests._wrong_kinds import JunkClock, anything, only_validation_errors
 
 from custservice import (
     Case,
@@ -93,9 +94,9 @@ def test_a_naive_clock_time_is_refused() -> None:
         def now(self) -> pendulum.DateTime:
             return pendulum.naive(2026, 1, 1)  # type: ignore[return-value]
 
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(ValidationError, match="naive") as info:
         Customer.new("Ada", clock=NaiveClock())
-    assert info.value.field == "at"
+    assert info.value.field == "clock"  # the argument that was wrong
 
 
 @given(cst.customers())
@@ -181,3 +182,53 @@ def test_customer_records_are_ready_to_store(
     for owner in owners:
         assert sum(c.customer_id == owner for c in calls) <= 3
         assert sum(t.customer_id == owner for t in tickets) <= 2
+
+
+_VALID_PHONES = st.from_regex(r"\+?[0-9][0-9 ()./-]{3,29}[0-9]", fullmatch=True)
+_SPACE_OR_CONTROL = st.one_of(
+    st.sampled_from(["\n", "\r\n", "\r", "\t", " ", "\x00", "\x85", "\u2028"]),
+    st.characters(categories=("Cc", "Zs", "Zl", "Zp")),
+)
+
+
+@given(email=st.emails(), phone=_VALID_PHONES, junk=_SPACE_OR_CONTROL, at_end=st.booleans())
+def test_contact_details_with_a_stray_space_or_control_character_are_refused(
+    email: str, phone: str, junk: str, at_end: bool
+) -> None:
+    clock = FixedClock(START)
+    ada = Customer.new("Ada", clock=clock, email=email, phone=phone)
+    assert (ada.email, ada.phone) == (email, phone)
+    for field, good in (("email", email), ("phone", phone)):
+        bad = good + junk if at_end else junk + good
+        with pytest.raises(ValidationError) as info:
+            Customer.new("Ada", clock=clock, **{field: bad})
+        assert info.value.field == field
+        assert bad not in str(info.value)  # personal data stays out of the message
+
+
+@given(st.data())
+def test_wrong_kinds_of_clock_or_profile_raise_validation_error_and_nothing_else(
+    data: st.DataObject,
+) -> None:
+    def arg(valid: st.SearchStrategy[object]) -> object:
+        return data.draw(valid | anything)
+
+    at = arg(st.just(START))
+    clock = arg(st.just(FixedClock(START)) | st.builds(JunkClock, st.just(START)))
+    fixed = only_validation_errors(lambda: FixedClock(at))  # type: ignore[arg-type]
+    if isinstance(fixed, FixedClock):
+        by = arg(st.just(dt.timedelta(hours=1)))
+        only_validation_errors(lambda: fixed.advance(by))  # type: ignore[arg-type]
+    field = data.draw(st.sampled_from(["email", "phone", "timezone", "segment", "hobbies"]))
+    profile = {field: arg(st.none())}
+    customer = only_validation_errors(lambda: Customer.new("Ada", clock=clock, **profile))  # type: ignore[arg-type]
+    customer_id = uuid.uuid4() if customer is None else customer.id  # type: ignore[attr-defined]
+    only_validation_errors(lambda: Case.open(customer_id, "Broken", clock=clock))  # type: ignore[arg-type]
+    only_validation_errors(lambda: Interaction.open(customer_id, Channel.CHAT, clock=clock))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("clock", [None, "now", FixedClock, JunkClock(None), JunkClock("2026")])
+def test_something_that_is_not_a_clock_is_refused_by_name(clock: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        Customer.new("Ada", clock=clock)  # type: ignore[arg-type]
+    assert info.value.field == "clock"

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import numbers
+from decimal import Decimal
+from fractions import Fraction
 
 import pendulum
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from tests._wrong_kinds import anything, only_validation_errors
 
 from custservice import (
     BINARY,
@@ -234,3 +238,119 @@ def test_verdicts_are_ordered_and_do_not_compare_with_strings() -> None:
     with pytest.raises(TypeError):
         _ = S < "delighted"  # type: ignore[operator]
     assert S != "satisfied"
+
+
+class _Meters:
+    """A user's own real number type: registered as ``numbers.Real``, convertible to float."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+
+numbers.Real.register(_Meters)
+
+
+@given(
+    cst.expectation_bands(kind="number"),
+    st.integers(-2000, 2000) | st.floats(-2e6, 2e6, allow_nan=False),
+)
+def test_any_finite_real_number_is_classified_like_its_value(
+    band: ExpectationBand, observed: float
+) -> None:
+    expected = band.classify(observed)
+    for same in (Fraction(observed), Decimal(observed), _Meters(observed)):
+        assert band.classify(same) is expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (Decimal("NaN"), "finite"),
+        (Decimal("sNaN"), "finite"),
+        (Decimal("Infinity"), "finite"),
+        (Decimal("-Infinity"), "finite"),
+        (float("inf"), "finite"),
+        (float("-inf"), "finite"),
+        (_Meters(float("nan")), "finite"),
+        (Decimal("1e400"), "range"),
+        (Fraction(10**400, 3), "range"),
+        (True, "got bool"),
+        ("2", "got str"),
+        (None, "got NoneType"),
+        (1 + 0j, "got complex"),
+        (pendulum.duration(hours=1), "got Duration"),
+    ],
+)
+def test_a_numeric_band_refuses_what_is_not_a_finite_number_and_says_why(
+    bad: object, message: str
+) -> None:
+    handoffs = ExpectationBand(Factor.SPEED, "handoffs", adequate=2, desired=0)
+    with pytest.raises(ValidationError, match=message) as info:
+        handoffs.classify(bad)  # type: ignore[arg-type]
+    assert info.value.field == "observed"
+
+
+def test_levels_may_be_any_finite_real_number_and_are_kept_as_int_or_float() -> None:
+    band = ExpectationBand(
+        Factor.SPEED, "wait_minutes", adequate=Decimal("7.5"), desired=Fraction(1, 2)
+    )
+    assert (band.adequate, band.desired) == (7.5, 0.5)
+    assert type(band.adequate) is float
+    assert type(band.desired) is float
+    assert band.classify(Decimal("7.5")) is S
+    assert band.classify(10**400) is D  # a whole number is compared exactly, however large
+
+
+@settings(max_examples=100)
+@given(st.data())
+def test_wrong_kinds_of_argument_raise_validation_error_and_nothing_else(
+    data: st.DataObject,
+) -> None:
+    def arg(valid: st.SearchStrategy[object]) -> object:
+        return data.draw(valid | anything)
+
+    scores = arg(st.lists(st.integers(0, 10), min_size=1))
+    value = only_validation_errors(lambda: nps(scores))  # type: ignore[arg-type]
+    assert value is None or -100 <= value <= 100  # type: ignore[operator]
+    scale = arg(cst.score_scales())
+    value = only_validation_errors(lambda: csat(scores, scale))  # type: ignore[arg-type]
+    assert value is None or 0 <= value <= 100  # type: ignore[operator]
+    score = arg(st.integers(0, 10))
+    if isinstance(scale, ScoreScale):
+        only_validation_errors(lambda: scale.classify(score))  # type: ignore[arg-type]
+        only_validation_errors(lambda: scale.check(score))
+    levels = [arg(st.integers(-5, 5)) for _ in range(4)]
+    only_validation_errors(
+        lambda: ScoreScale(*levels[:2], adequate=levels[2], desired=levels[3])  # type: ignore[arg-type]
+    )
+    factor, metric = arg(st.sampled_from(Factor)), arg(cst.metrics())
+    adequate, desired = arg(st.integers(3, 5)), arg(st.integers(0, 2))
+    better = arg(st.sampled_from(["lower", "higher"]))
+    band = only_validation_errors(
+        lambda: ExpectationBand(factor, metric, adequate=adequate, desired=desired, better=better)  # type: ignore[arg-type]
+    )
+    observed = arg(st.integers(-10, 10))
+    if isinstance(band, ExpectationBand):
+        only_validation_errors(lambda: band.classify(observed))  # type: ignore[arg-type]
+    defaults, segments = arg(st.lists(cst.expectation_bands(), max_size=2)), arg(st.just({}))
+    expectations = only_validation_errors(
+        lambda: Expectations(defaults=defaults, segments=segments)  # type: ignore[arg-type]
+    )
+    if not isinstance(expectations, Expectations):
+        expectations = Expectations(
+            defaults=[ExpectationBand(Factor.SPEED, "x", adequate=1, desired=0)]
+        )
+    segment, own = (
+        arg(st.none() | st.just("vip")),
+        arg(st.lists(cst.expectation_bands(), max_size=2)),
+    )
+    only_validation_errors(
+        lambda: expectations.band(factor, metric, segment=segment, own=own)  # type: ignore[arg-type]
+    )
+    only_validation_errors(
+        lambda: expectations.classify(factor, metric, observed, segment=segment, own=own),  # type: ignore[arg-type]
+        also=(NotFound,),
+    )

@@ -11,12 +11,14 @@ import datetime as dt
 import functools
 import re
 from typing import Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
 
 import pendulum
 
 from .errors import ValidationError
 
 __all__ = [
+    "PENDULUM_ZONES",
     "Clock",
     "FixedClock",
     "SystemClock",
@@ -25,12 +27,20 @@ __all__ = [
     "duration",
     "format_datetime",
     "format_duration",
+    "micros",
     "parse_datetime",
     "parse_duration",
+    "read_clock",
     "timezone",
 ]
 
 _UTC = pendulum.UTC
+
+_DateTime, _ZONE, _FIXED = pendulum.DateTime, pendulum.Timezone, pendulum.FixedTimezone
+
+PENDULUM_ZONES: frozenset[type[dt.tzinfo]] = frozenset({_ZONE, _FIXED})
+"""The zone types pendulum keeps arithmetic aware in: ``type(at.tzinfo) in PENDULUM_ZONES``
+is the fast check that an instant needs no normalising by :func:`aware`."""
 
 
 @runtime_checkable
@@ -93,16 +103,96 @@ class FixedClock:
 
 
 def aware(value: object, field: str) -> pendulum.DateTime:
-    """``value`` as an aware ``pendulum.DateTime``, or a ``ValidationError`` naming ``field``."""
-    if type(value) is pendulum.DateTime and value.tzinfo is not None:
-        return value
+    """``value`` as an aware ``pendulum.DateTime`` in a pendulum zone: how every instant comes in.
+
+    A ``pendulum.DateTime`` in a pendulum zone is returned as it is. Any other
+    aware datetime (a plain ``datetime``, or a ``pendulum.DateTime`` whose
+    zone is a standard-library ``tzinfo``) is rebuilt on the same wall clock
+    in a pendulum zone, because pendulum arithmetic on a foreign ``tzinfo``
+    gives naive results. The instant and its UTC offset are kept: a
+    ``zoneinfo.ZoneInfo`` becomes the pendulum zone of the same name, and any
+    other ``tzinfo`` (``datetime.timezone``, third-party zones) the fixed
+    offset it shows at that instant (``datetime.timezone.utc`` becomes UTC).
+
+    Args:
+        value: the datetime to check.
+        field: the name reported when it is refused.
+
+    Raises:
+        ValidationError: ``value`` is not a datetime, or is naive.
+    """
+    if type(value) is _DateTime and ((kind := type(value.tzinfo)) is _ZONE or kind is _FIXED):
+        return value  # the fast path: two identity checks
     if not isinstance(value, dt.datetime):
         raise ValidationError(
             f"expected a timezone-aware datetime, got {type(value).__name__}", field=field
         )
-    if value.tzinfo is None or value.utcoffset() is None:
+    offset = None if value.tzinfo is None else value.utcoffset()
+    if offset is None:
         raise ValidationError("naive datetime; give a timezone-aware one", field=field)
-    return pendulum.instance(value)
+    tz = value.tzinfo
+    if isinstance(tz, pendulum.Timezone | pendulum.FixedTimezone):
+        return _placed(value, tz, value.fold)
+    key = tz.key if isinstance(tz, ZoneInfo) else None
+    if key:
+        try:
+            zone = _zone(key)
+        except ValidationError:  # a zone pendulum cannot load: its offset still holds
+            pass
+        else:
+            placed = _placed(value, zone, value.fold)
+            if placed.utcoffset() == offset:
+                return placed
+    return _fixed_offset(value, offset, field)
+
+
+def _placed(value: dt.datetime, tz: dt.tzinfo, fold: int) -> pendulum.DateTime:
+    return pendulum.DateTime(
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+        tzinfo=tz,
+        fold=fold,
+    )
+
+
+def _fixed_offset(value: dt.datetime, offset: dt.timedelta, field: str) -> pendulum.DateTime:
+    """``value`` on its own wall clock, in the pendulum zone of its fixed UTC offset."""
+    if offset % dt.timedelta(seconds=1):  # pendulum's fixed zones count whole seconds
+        try:
+            return _placed(value.astimezone(dt.UTC), _UTC, 0)
+        except OverflowError:
+            raise ValidationError(
+                f"{value.isoformat()} has no UTC time within the years 1 to 9999", field=field
+            ) from None
+    return _placed(value, _fixed_zone(offset // dt.timedelta(seconds=1)), 0)
+
+
+@functools.lru_cache(maxsize=256)
+def _fixed_zone(seconds: int) -> pendulum.Timezone | pendulum.FixedTimezone:
+    return _UTC if seconds == 0 else pendulum.FixedTimezone(seconds)
+
+
+def read_clock(clock: object, field: str = "clock") -> pendulum.DateTime:
+    """The instant ``clock.now()`` shows, checked like every other instant.
+
+    Args:
+        clock: a :class:`Clock` instance.
+        field: the name reported when it is refused.
+
+    Raises:
+        ValidationError: ``clock`` is not a clock (no ``now()``, or a class
+            rather than an instance), or its ``now()`` is not an aware datetime.
+    """
+    now = getattr(clock, "now", None)
+    if isinstance(clock, type) or not callable(now):
+        kind = f"the class {clock.__name__}" if isinstance(clock, type) else type(clock).__name__
+        raise ValidationError(f"expected a Clock (with a now() method), got {kind}", field=field)
+    return aware(now(), field)
 
 
 def duration(value: object, field: str) -> pendulum.Duration:
@@ -124,6 +214,29 @@ def between(start: dt.datetime, end: dt.datetime) -> pendulum.Duration:
     The library compares instants for the same reason.
     """
     return duration(dt.datetime.__sub__(end.astimezone(dt.UTC), start.astimezone(dt.UTC)), "")
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+_sub = dt.datetime.__sub__  # the stdlib's: pendulum's own returns an Interval
+
+
+def micros(at: dt.datetime) -> int:
+    """The instant ``at`` (aware) as whole microseconds since 1970-01-01 UTC, exactly.
+
+    How the library compares and orders instants: ``timestamp()`` is a float,
+    which from about the year 2242 on cannot tell microseconds apart. The
+    difference to the epoch is taken as a ``timedelta`` (the stdlib applies
+    each side's UTC offset, fold included), so no year from 1 to 9999
+    overflows or rounds.
+
+    Args:
+        at: a timezone-aware datetime.
+
+    Raises:
+        TypeError: ``at`` is naive or not a datetime.
+    """
+    return _sub(at, _EPOCH) // _MICROSECOND
 
 
 def timezone(name: object, field: str) -> str:
@@ -240,17 +353,7 @@ def in_zone(value: dt.datetime, zone: str, field: str = "at") -> pendulum.DateTi
 def at_wall_time(value: dt.datetime, tz: pendulum.Timezone, field: str) -> pendulum.DateTime:
     """``value``'s wall time and offset, placed in zone ``tz`` without going through UTC."""
     for fold in (0, 1):
-        placed = pendulum.DateTime(
-            value.year,
-            value.month,
-            value.day,
-            value.hour,
-            value.minute,
-            value.second,
-            value.microsecond,
-            tz,
-            fold=fold,
-        )
+        placed = _placed(value, tz, fold)
         if placed.utcoffset() == value.utcoffset():
             return placed
     raise ValidationError(f"{value.isoformat()} is not a time of {tz.name}", field=field)

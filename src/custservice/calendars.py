@@ -27,19 +27,29 @@ with :meth:`~BusinessCalendar.elapsed` at every instant.
 time up to any wall-clock instant is a closed formula (whole weeks, the
 weekday's prefix, minus the holidays before it, found by bisection), applied
 once per stretch of constant UTC offset. A one-year span costs about what a
-one-hour span does. The zone's offset changes are found once per zone and
-year (by sampling every six hours, then bisecting to the second) and kept;
-a zone that changed its offset twice within six hours would be misread,
-and no zone in use does.
+one-hour span does, and a span of N years a few zone lookups per year,
+whatever is cached. The zone's offset changes come from its own TZif data:
+the changes it lists, then the POSIX rule zoneinfo applies after them, each
+checked against zoneinfo before use. Only a zone whose data cannot be read
+or checked is sampled every six hours and bisected to the second (a zone
+changing its offset twice within six hours would then be misread; none in
+use does).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib.resources
 import itertools
+import os
+import re
+import struct
+import zoneinfo
 from bisect import bisect_left, bisect_right
+from calendar import isleap
 from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -133,6 +143,10 @@ class BusinessCalendar:
         assert zone is not None
         self.__attrs_init__(zone, normalized, days_off)
         object.__setattr__(self, "_plan", _Plan(zone, normalized, days_off))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from the definition: the derived plan stays out of pickles and copies.
+        return (BusinessCalendar, (self.timezone, self.hours, self.holidays))
 
     def elapsed(self, start: dt.datetime, end: dt.datetime) -> pendulum.Duration:
         """The working time between two instants.
@@ -408,11 +422,60 @@ def _offset_at(zone: ZoneInfo, us: int) -> int:
 
 @functools.lru_cache(maxsize=4096)
 def _year_offsets(name: str, year: int) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
-    """The offset at the start of ``year`` (UTC), then when it changes in that year and to what."""
+    """The offset at the start of ``year`` (UTC), then when it changes in that year and to what.
+
+    A few zone lookups, whatever the year: the changes come from the zone's
+    own list (:func:`_zone_offsets`) or, past its end, from its rule; the
+    year is sampled only when neither can be read or checked.
+    """
     zone = _zoneinfo(name)
+    lo, end = _year_bounds(year)
+    known = _zone_offsets(name)
+    first = _offset_at(zone, lo)
+    if known is None:
+        return _scan_year(zone, lo, end, first)
+    i, j = bisect_right(known.when, lo), bisect_left(known.when, end)
+    changes = list(zip(known.when[i:j], known.to[i:j], strict=True))
+    if end > known.listed_until and not known.constant_after:
+        if known.rule is None:
+            return _scan_year(zone, lo, end, first)
+        floor = max(lo, known.listed_until)
+        changes += (c for c in known.rule.changes(year) if floor < c[0] < end)
+    merged: list[tuple[int, int]] = []
+    for at, offset in sorted(changes, key=lambda c: c[0]):  # stable: the rule's order at a tie
+        if merged and merged[-1][0] == at:  # two changes at one instant: the later one holds
+            merged[-1] = (at, offset)
+        else:
+            merged.append((at, offset))
+    when: list[int] = []
+    to: list[int] = []
+    current = first
+    for at, offset in merged:
+        if offset != current:
+            when.append(at)
+            to.append(offset)
+            current = offset
+    # Each change is checked against the zone: it holds from its instant, not a microsecond before.
+    before = first
+    for at, offset in zip(when, to, strict=True):
+        if _offset_at(zone, at) != offset or _offset_at(zone, at - 1) != before:
+            return _scan_year(zone, lo, end, first)
+        before = offset
+    return first, tuple(when), tuple(to)
+
+
+def _year_bounds(year: int) -> tuple[int, int]:
     lo = dt.date(year, 1, 1).toordinal() * _DAY
     end = (dt.date(year + 1, 1, 1).toordinal() if year < 9999 else _MAX_ORD) * _DAY
-    first = current = _offset_at(zone, lo)
+    return lo, end
+
+
+def _scan_year(
+    zone: ZoneInfo, lo: int, end: int, first: int
+) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    """The changes in ``[lo, end)`` found by sampling every six hours, then bisecting to the
+    second: the way of last resort, for a zone whose data cannot be read or checked."""
+    current = first
     when: list[int] = []
     to: list[int] = []
     while lo < end:
@@ -432,6 +495,189 @@ def _year_offsets(name: str, year: int) -> tuple[int, tuple[int, ...], tuple[int
             to.append(current)
         lo = hi
     return first, tuple(when), tuple(to)
+
+
+# ------------------------------------------------------------- a zone's changes
+#
+# A zone's TZif data lists its offset changes up to some instant, then gives a
+# POSIX rule (``GMT0BST,M3.5.0/1,M10.5.0``) that zoneinfo applies to every
+# later instant. Both are read here once per zone, so a year costs a few
+# lookups however far it lies; every change is checked against zoneinfo
+# itself before it is used, so the data read can only make a year slower
+# (sampled), never wrong.
+
+_EPOCH = dt.date(1970, 1, 1).toordinal() * _DAY
+_HMS = r"[+-]?\d{1,3}(?::\d{2}(?::\d{2})?)?"
+_NAME = r"(?:<[^>]*>|[A-Za-z]{3,})"
+_DATE = r"(?:J\d{1,3}|\d{1,3}|M\d{1,2}\.\d\.\d)"
+_FOOTER = re.compile(
+    rf"{_NAME}(?P<std>{_HMS})"
+    rf"(?:(?P<dst_name>{_NAME})(?P<dst>{_HMS})?"
+    rf"(?:,(?P<start>{_DATE})(?:/(?P<start_time>{_HMS}))?"
+    rf",(?P<end>{_DATE})(?:/(?P<end_time>{_HMS}))?)?)?"
+)
+
+
+class _ZoneData:
+    """A zone's listed offset changes and the rule that follows them."""
+
+    __slots__ = ("constant_after", "listed_until", "rule", "to", "when")
+
+    def __init__(
+        self,
+        when: tuple[int, ...],
+        to: tuple[int, ...],
+        listed_until: int,
+        rule: _Rule | None,
+        constant_after: bool,
+    ) -> None:
+        self.when, self.to = when, to
+        self.listed_until = listed_until  # the rule applies after this instant
+        self.rule = rule
+        self.constant_after = constant_after  # no rule, or one without daylight saving
+
+
+_RuleDate = tuple[str, int, int, int]
+"""A POSIX rule date, parsed: ``("M", month, week, weekday)``, ``("J", n, 0, 0)`` (1..365,
+never counting 29 February) or ``("", n, 0, 0)`` (0..365, counting it)."""
+
+
+class _Rule:
+    """A POSIX TZ rule with daylight saving: where its changes fall in a given year."""
+
+    __slots__ = ("dst", "end", "end_time", "start", "start_time", "std")
+
+    def __init__(
+        self, std: int, dst: int, start: str, start_time: int, end: str, end_time: int
+    ) -> None:
+        self.std, self.dst = std, dst
+        self.start, self.start_time = _rule_date(start), start_time
+        self.end, self.end_time = _rule_date(end), end_time
+
+    def changes(self, year: int) -> list[tuple[int, int]]:
+        """``(instant, offset)`` of the changes the rule makes in local years around ``year``."""
+        out = []
+        for y in range(max(year - 1, 1), min(year + 1, 9999) + 1):
+            start = _rule_day(self.start, y) * _DAY + self.start_time - self.std
+            end = _rule_day(self.end, y) * _DAY + self.end_time - self.dst
+            out += [(start, self.dst), (end, self.std)]
+        return out
+
+
+def _rule_date(text: str) -> _RuleDate:
+    if text[0] == "M":
+        month, week, weekday = (int(x) for x in text[1:].split("."))
+        return ("M", month, week, weekday)
+    if text[0] == "J":
+        return ("J", int(text[1:]), 0, 0)
+    return ("", int(text), 0, 0)
+
+
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _rule_day(rule: _RuleDate, year: int) -> int:
+    """The date ordinal a POSIX rule date names in ``year``."""
+    kind, n, week, weekday = rule
+    if kind == "M":  # weekday (0 = Sunday) of week 1..5 (5 = the last) of month n
+        first = dt.date(year, n, 1)
+        day = 1 + (weekday - first.weekday() - 1) % 7 + 7 * (week - 1)
+        length = _MONTH_DAYS[n] + (n == 2 and isleap(year))
+        while day > length:
+            day -= 7
+        return first.toordinal() + day - 1
+    jan1 = dt.date(year, 1, 1).toordinal()
+    if kind == "J":  # 1..365, never counting 29 February
+        return jan1 + n - 1 + (n >= 60 and isleap(year))
+    return jan1 + n  # 0..365, counting 29 February
+
+
+def _seconds(text: str) -> int:
+    sign = -1 if text[0] == "-" else 1
+    parts = [int(p) for p in text.lstrip("+-").split(":")] + [0, 0]
+    return sign * ((parts[0] * 60 + parts[1]) * 60 + parts[2])
+
+
+@functools.cache
+def _zone_offsets(name: str) -> _ZoneData | None:
+    """The zone's offset changes and rule, read from its TZif data; ``None`` if unreadable."""
+    data = _tzif(name)
+    if data is None:
+        return None
+    parsed = _parse_tzif(data)
+    if parsed is None:
+        return None
+    times, footer = parsed
+    zone = _zoneinfo(name)
+    listed = [_EPOCH + t * _US for t in times]
+    listed = [t for t in listed if _DAY < t < _MAX_ORD * _DAY]
+    when: list[int] = []
+    to: list[int] = []
+    if listed:
+        current = _offset_at(zone, listed[0] - 1)
+        for at in listed:
+            if _offset_at(zone, at - 1) != current:  # not the data zoneinfo reads
+                return None
+            offset = _offset_at(zone, at)
+            if offset != current:
+                when.append(at)
+                to.append(offset)
+                current = offset
+    listed_until = _EPOCH + times[-1] * _US if times else 0
+    match = _FOOTER.fullmatch(footer)
+    rule = None
+    if match and match["start"]:
+        std = -_seconds(match["std"]) * _US
+        dst = -_seconds(match["dst"]) * _US if match["dst"] else std + 3600 * _US
+        rule = _Rule(
+            std,
+            dst,
+            match["start"],
+            _seconds(match["start_time"] or "2") * _US,
+            match["end"],
+            _seconds(match["end_time"] or "2") * _US,
+        )
+    constant_after = rule is None and (not footer or bool(match and not match["dst_name"]))
+    return _ZoneData(tuple(when), tuple(to), listed_until, rule, constant_after)
+
+
+def _tzif(name: str) -> bytes | None:
+    """The TZif data zoneinfo reads for ``name``: the first file on its path, else the
+    ``tzdata`` package's."""
+    if name.startswith("/") or ".." in name.split("/"):
+        return None
+    for root in zoneinfo.TZPATH:
+        path = os.path.join(root, name)
+        if os.path.isfile(path):
+            try:
+                with open(path, "rb") as f:
+                    return f.read()
+            except OSError:
+                return None
+    try:
+        return importlib.resources.files("tzdata.zoneinfo").joinpath(*name.split("/")).read_bytes()
+    except (ImportError, OSError):
+        return None
+
+
+def _parse_tzif(data: bytes) -> tuple[tuple[int, ...], str] | None:
+    """The transition times (seconds since 1970, UTC) and the footer rule of TZif data."""
+    if data[:4] != b"TZif" or len(data) < 44:
+        return None
+    try:
+        counts = struct.unpack(">6l", data[20:44])
+        if data[4] < ord("2"):  # version 1: 32-bit times and no rule
+            return struct.unpack(f">{counts[3]}l", data[44 : 44 + 4 * counts[3]]), ""
+        isut, isstd, leap, n, types, chars = counts
+        data = data[44 + 5 * n + 6 * types + chars + 8 * leap + isstd + isut :]
+        if data[:4] != b"TZif":
+            return None
+        isut, isstd, leap, n, types, chars = struct.unpack(">6l", data[20:44])
+        times = struct.unpack(f">{n}q", data[44 : 44 + 8 * n])
+        footer = data[44 + 9 * n + 6 * types + chars + 12 * leap + isstd + isut :]
+    except struct.error:
+        return None
+    return times, footer.decode("ascii", "replace").strip()
 
 
 def _year_of(us: int) -> int:

@@ -13,7 +13,7 @@ import pendulum
 
 from ._ids import new_id
 from ._records import SENSITIVE, check_identity, replace, text_set
-from ._time import Clock, aware, timezone
+from ._time import Clock, aware, read_clock, timezone
 from ._validation import Problems, email, member, optional_text, phone, text
 from .enums import Channel, CustomerStage
 from .errors import ValidationError
@@ -161,8 +161,9 @@ class Customer:
                 ``preferred_channel``, ``expectations``.
 
         Raises:
-            ValidationError: a field is invalid (every problem is listed), or
-                ``profile`` names an unknown field.
+            ValidationError: a field is invalid (every problem is listed),
+                ``profile`` names an unknown field, or ``clock`` is not a
+                :class:`Clock` showing an aware datetime.
 
         Examples:
             >>> clock = FixedClock(pendulum.datetime(2026, 1, 5, 9))
@@ -175,7 +176,7 @@ class Customer:
             raise ValidationError(
                 f"unknown profile fields: {', '.join(sorted(unknown))}", field="profile"
             )
-        at = clock.now()
+        at = read_clock(clock)
         return cls(
             id if id is not None else new_id(at, rng),
             name,
@@ -187,7 +188,7 @@ class Customer:
     @property
     def stage(self) -> CustomerStage:
         """Where the customer stands in the customer lifecycle."""
-        return CustomerStage(self.lifecycle.current)
+        return CustomerStage(str(self.lifecycle.current))
 
     def advance(self, event: str, *, at: pendulum.DateTime, reason: str | None = None) -> Customer:
         """The customer after a lifecycle event (``"acquire"``, ``"churn"``, ...).

@@ -16,7 +16,7 @@ from typing import Literal, TypeAlias
 
 import attrs
 
-from ._validation import Problems, integer, member, number
+from ._validation import Problems, collection, integer, member, number
 from .enums import Factor, Metric, Verdict
 from .errors import ValidationError
 
@@ -72,8 +72,10 @@ class ExpectationBand:
         factor: the service factor this expectation belongs to.
         metric: what is measured: a :class:`Metric` or a name such as
             ``"handoffs"`` or ``"rating"``.
-        adequate: the level the customer will accept.
-        desired: the level the customer hopes for.
+        adequate: the level the customer will accept: a finite real number
+            (kept as an ``int`` or ``float``; a ``bool`` is refused) or a
+            duration.
+        desired: the level the customer hopes for, of the same kind.
         better: ``"lower"`` when less is better (times, handoffs),
             ``"higher"`` when more is better (scores).
 
@@ -118,6 +120,8 @@ class ExpectationBand:
             )
         object.__setattr__(self, "factor", factor)
         object.__setattr__(self, "metric", metric)
+        object.__setattr__(self, "adequate", adequate)  # numbers of any kind as int or float
+        object.__setattr__(self, "desired", desired)
         object.__setattr__(self, "_lower", lower)
 
     @property
@@ -131,20 +135,29 @@ class ExpectationBand:
         At or better than ``desired`` is ``DELIGHTED``; at or better than
         ``adequate`` is ``SATISFIED``; worse is ``DISSATISFIED``.
 
+        A numeric band takes any finite real number: ``int``, ``float``,
+        ``fractions.Fraction``, ``decimal.Decimal``, ``numpy.float64`` or any
+        other ``numbers.Real``; a non-integer is compared as its nearest
+        ``float``, an integer exactly. A ``bool`` is not a measurement and is
+        refused.
+
+        Args:
+            observed: the value measured: a number for a numeric band, a
+                duration for a duration band.
+
         Raises:
-            ValidationError: ``observed`` is not of the band's kind (a number
-                for a numeric band, a duration for a duration band), or not finite.
+            ValidationError: ``observed`` is not of the band's kind, is NaN or
+                infinite, or is a non-integer beyond the range of a float.
         """
         # The type check is one isinstance against the kind of the levels; it
         # keeps a duration from being compared with a number by accident.
         if isinstance(self.desired, dt.timedelta):
             if not isinstance(observed, dt.timedelta):
                 raise ValidationError("expected a duration", field="observed")
-        elif (
-            type(observed) is not int and type(observed) is not float
-        ) or observed != observed:  # observed != observed: NaN
-            number(observed, "observed")
-            raise ValidationError("expected a finite number", field="observed")
+        elif (type(observed) is not float and type(observed) is not int) or observed - observed:
+            # observed - observed is 0 for a finite int or float, NaN (true) for NaN and the
+            # infinities: they, and every other kind of number, take the full check
+            observed = number(observed, "observed")
         if self._lower:
             if observed <= self.desired:  # type: ignore[operator]
                 return _G
@@ -329,12 +342,25 @@ class Expectations:
             metric: what is measured.
             segment: the customer's segment, if any.
             own: the customer's own bands (``customer.expectations``).
+
+        Raises:
+            ValidationError: an argument is of the wrong kind: ``factor`` is
+                not a factor, ``metric`` not a metric name, ``segment`` not a
+                string or ``None``, ``own`` not a collection of bands.
         """
         key = (member(Factor, factor, "factor"), metric_key(metric))
-        for band in own:
+        for i, band in enumerate(collection(own, "own")):
+            if not isinstance(band, ExpectationBand):
+                raise ValidationError(
+                    f"expected an ExpectationBand, got {type(band).__name__}", field=f"own[{i}]"
+                )
             if band.key == key:
                 return band
         if segment is not None:
+            if not isinstance(segment, str):
+                raise ValidationError(
+                    f"expected a segment name, got {type(segment).__name__}", field="segment"
+                )
             found = self.segments.get(segment, {}).get(key)
             if found is not None:
                 return found
@@ -351,8 +377,18 @@ class Expectations:
     ) -> Verdict:
         """Judge ``observed`` with the band that applies.
 
+        Args:
+            factor: the factor asked about.
+            metric: what is measured.
+            observed: the value measured, of the band's kind.
+            segment: the customer's segment, if any.
+            own: the customer's own bands (``customer.expectations``).
+
         Raises:
             NotFound: no band applies to ``(factor, metric)``.
+            ValidationError: an argument is of the wrong kind (see :meth:`band`),
+                or ``observed`` does not fit the band (see
+                :meth:`ExpectationBand.classify`).
         """
         from .errors import NotFound
 
@@ -369,18 +405,22 @@ def _percent(part: int, whole: int) -> float:
 def nps(scores: Iterable[int]) -> float:
     """Net Promoter Score: percent promoters (9–10) minus percent detractors (0–6).
 
+    Args:
+        scores: answers on the 0–10 scale (any iterable, read once).
+
     Returns:
         A value in ``[-100, 100]``.
 
     Raises:
-        ValidationError: a score is not a whole number in 0–10, or there are no scores.
+        ValidationError: ``scores`` is not a collection, a score is not a whole
+            number in 0–10, or there are no scores.
 
     Examples:
         >>> nps([10, 9, 8, 3])
         25.0
     """
     total = promoters = detractors = 0
-    for i, score in enumerate(scores):
+    for i, score in enumerate(collection(scores, "scores")):
         if score not in NPS_SCALE:
             NPS_SCALE.check(score, f"scores[{i}]")
         verdict = NPS_SCALE.classify(score)
@@ -397,18 +437,25 @@ def nps(scores: Iterable[int]) -> float:
 def csat(scores: Iterable[int], scale: ScoreScale = CSAT_5) -> float:
     """Customer satisfaction: percent of scores at or above the scale's ``adequate`` level.
 
+    Args:
+        scores: answers on ``scale`` (any iterable, read once).
+        scale: the scale they were given on.
+
     Returns:
         A value in ``[0, 100]``.
 
     Raises:
-        ValidationError: a score is off the scale, or there are no scores.
+        ValidationError: ``scores`` is not a collection, ``scale`` is not a
+            :class:`ScoreScale`, a score is off the scale, or there are no scores.
 
     Examples:
         >>> csat([5, 4, 2, 1])
         50.0
     """
+    if not isinstance(scale, ScoreScale):
+        raise ValidationError(f"expected a ScoreScale, got {type(scale).__name__}", field="scale")
     total = satisfied = 0
-    for i, score in enumerate(scores):
+    for i, score in enumerate(collection(scores, "scores")):
         if score not in scale:
             scale.check(score, f"scores[{i}]")
         total += 1

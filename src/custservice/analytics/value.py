@@ -21,12 +21,13 @@ about priorities, every one a parameter to replace with your own evidence.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterable, Mapping
 
 import attrs
 
-from .._validation import number
+from .._validation import collection, number
 from ..enums import Verdict
 from ..errors import ValidationError
 from ..interactions import Interaction
@@ -83,7 +84,9 @@ def clv(margin: float, retention: float, discount: float, acquisition_cost: floa
         acquisition_cost: what acquiring the customer cost, ``AC >= 0``.
 
     Raises:
-        ValidationError: an argument is not a finite number or out of range.
+        ValidationError: an argument is not a finite number or out of range,
+            or the value is too large to have a finite float value (a margin
+            near the float limit).
 
     Examples:
         >>> from custservice.analytics import clv
@@ -94,7 +97,12 @@ def clv(margin: float, retention: float, discount: float, acquisition_cost: floa
     cost = _rate(acquisition_cost, "acquisition_cost")
     if cost < 0:
         raise ValidationError("must not be negative", field="acquisition_cost")
-    return m * margin_multiple(retention, discount) - cost
+    value = m * margin_multiple(retention, discount) - cost
+    if not math.isfinite(value):  # each input finite, the product beyond a float's range
+        raise ValidationError(
+            "too large: the lifetime value has no finite value as a float", field="margin"
+        )
+    return value
 
 
 @attrs.frozen
@@ -163,7 +171,9 @@ def revenue_at_risk(
             away; ``>= 0``.
 
     Raises:
-        ValidationError: an argument is out of range, or an item is not a verdict.
+        ValidationError: an argument is of the wrong kind or out of range, an
+            item is not a verdict, or a figure is too large to have a finite
+            float value.
 
     Examples:
         >>> from custservice.analytics import revenue_at_risk
@@ -174,7 +184,12 @@ def revenue_at_risk(
         >>> risk.expected_revenue, risk.prospect_revenue_lost, risk.revenue_at_risk
         (500.0, 100.0, 200.0)
     """
-    counts = verdicts if isinstance(verdicts, VerdictCounts) else VerdictCounts.of(verdicts)
+    if isinstance(verdicts, VerdictCounts):
+        counts = verdicts
+    else:
+        if not isinstance(verdicts, Mapping):
+            collection(verdicts, "verdicts")
+        counts = VerdictCounts.of(verdicts)
     revenue = _rate(revenue_per_customer, "revenue_per_customer")
     conversion = _rate(conversion_rate, "conversion_rate")
     multiple = _rate(delighted_multiple, "delighted_multiple")
@@ -187,12 +202,18 @@ def revenue_at_risk(
         raise ValidationError("must be at least 1", field="delighted_multiple")
     if turned < 0:
         raise ValidationError("must not be negative", field="prospects_turned_away")
-    at_risk = counts.dissatisfied * revenue
-    prospects = counts.dissatisfied * turned
-    lost = prospects * conversion * revenue
-    expected = (counts.dissatisfied + counts.satisfied) * revenue + counts.delighted * (
-        revenue * multiple
-    )
+    try:  # counts are ints of any size: a product may not fit a float at all
+        at_risk = counts.dissatisfied * revenue
+        prospects = counts.dissatisfied * turned
+        lost = prospects * conversion * revenue
+        expected = (counts.dissatisfied + counts.satisfied) * revenue + counts.delighted * (
+            revenue * multiple
+        )
+        upside = counts.satisfied * revenue * (multiple - 1.0)
+    except OverflowError:
+        raise _too_large() from None
+    if not all(map(math.isfinite, (at_risk, prospects, lost, expected, at_risk + lost, upside))):
+        raise _too_large()
     return RevenueAtRisk(
         customers=counts.total,
         verdicts=counts,
@@ -202,7 +223,14 @@ def revenue_at_risk(
         prospects_turned_away=prospects,
         prospect_revenue_lost=lost,
         revenue_at_risk=at_risk + lost,
-        upside=counts.satisfied * revenue * (multiple - 1.0),
+        upside=upside,
+    )
+
+
+def _too_large() -> ValidationError:
+    return ValidationError(
+        "too large: the revenue figures have no finite value as floats",
+        field="revenue_per_customer",
     )
 
 
@@ -212,13 +240,25 @@ def latest_verdicts(interactions: Iterable[Interaction]) -> dict[uuid.UUID, Verd
     Streams the interactions once and keeps one verdict per customer. Ties
     in the time feedback was given go to the interaction read last.
 
+    Args:
+        interactions: any iterable of interactions, read once.
+
+    Raises:
+        ValidationError: ``interactions`` is not a collection, or an item is
+            not an :class:`~custservice.Interaction`.
+
     Examples:
         >>> from custservice.analytics import latest_verdicts
         >>> latest_verdicts([])
         {}
     """
     latest: dict[uuid.UUID, tuple[float, Verdict]] = {}
-    for interaction in interactions:
+    for i, interaction in enumerate(collection(interactions, "interactions")):
+        if not isinstance(interaction, Interaction):
+            raise ValidationError(
+                f"expected an Interaction, got {type(interaction).__name__}",
+                field=f"interactions[{i}]",
+            )
         fb = interaction.feedback
         if fb is None:
             continue
