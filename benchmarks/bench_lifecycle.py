@@ -3,14 +3,20 @@
 1. CUSTOMER_LIFECYCLE driven along a fixed cyclic path of valid events, in ns per
    transition, against a plain dict lookup (the floor), `transitions` and
    python-statemachine driving the same path.
-2. Firing on a state with 10,000 past changes against firing on a fresh one.
-3. Creating 10,000 customer lifecycle states against creating 10,000 machines.
+2. Firing on a state with 10,000 past changes against firing on a fresh one; and
+   firing from an older position (one the caller kept, half-way back along
+   10,000 changes: every such firing branches) against the same on a fresh state
+   and on a position 44 changes in.
+3. Recording a case update and handing an interaction off, on records with
+   20,000 updates (handoffs) against records with none.
+4. Creating 10,000 customer lifecycle states against creating 10,000 machines.
 
 Run: .venv/bin/python benchmarks/run.py lifecycle
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from functools import partial
 
@@ -18,6 +24,7 @@ import _harness
 import pendulum
 from _harness import best_of, report
 
+from custservice import Case, Channel, FixedClock, Interaction
 from custservice.lifecycle import Lifecycle, LifecycleState
 from custservice.lifecycles import CUSTOMER_LIFECYCLE
 
@@ -167,6 +174,105 @@ def bench_history_length() -> None:
     )
 
 
+def interleaved(
+    one: Callable[[], object], other: Callable[[], object], *, repeat: int = 7
+) -> tuple[float, float]:
+    """The best times of ``one`` and ``other``, run in turn, so that the machine's moods
+    (other processes, the allocator) hit both alike."""
+    ones, others = [], []
+    for _ in range(repeat):
+        ones.append(best_of(one, repeat=1))
+        others.append(best_of(other, repeat=1))
+    return min(ones), min(others)
+
+
+def fire_each(lifecycle: Lifecycle, states: list[LifecycleState], event: str) -> None:
+    fire = lifecycle.fire
+    for state in states:
+        fire(state, event, at=AT)
+
+
+def bench_older_position() -> None:
+    """Firing from a position the log has moved on from: each firing branches."""
+    count = 2_000 if _harness.QUICK else 20_000
+    long_path = path(10_000 // len(CYCLE) + 1)
+    states = [CUSTOMER_LIFECYCLE.start(AT)]
+    fire = CUSTOMER_LIFECYCLE.fire
+    for event in long_path:
+        states.append(fire(states[-1], event, at=AT))
+    fresh = states[2]  # two changes in: "acquire", "retain"
+    half = len(states) // 2
+    kept = states[half - (half - 2) % len(CYCLE)]  # half-way back, where fresh stands
+    assert kept.current == fresh.current  # the same event is allowed from both
+    assert len(kept.history) >= 5_000
+    event = sorted(CUSTOMER_LIFECYCLE.allowed(fresh))[0]
+    on_kept, on_fresh = interleaved(
+        partial(fire_each, CUSTOMER_LIFECYCLE, [kept] * count, event),
+        partial(fire_each, CUSTOMER_LIFECYCLE, [fresh] * count, event),
+    )
+    report(
+        f"fire from a kept position {len(kept.history):,} changes in, ns",
+        on_kept / count * 1e9,
+        "ns",
+        baseline="fresh state",
+        baseline_value=on_fresh / count * 1e9,
+        aim="~1x",
+    )
+    # Past a few dozen changes a branch no longer copies the log's newest entries: against
+    # a kept position 44 changes in, both sides branch alike and only the length differs.
+    near = states[44]
+    assert near.current == fresh.current
+    on_kept, on_near = interleaved(
+        partial(fire_each, CUSTOMER_LIFECYCLE, [kept] * count, event),
+        partial(fire_each, CUSTOMER_LIFECYCLE, [near] * count, event),
+    )
+    report(
+        f"fire from a kept position {len(kept.history):,} changes in, ns",
+        on_kept / count * 1e9,
+        "ns",
+        baseline=f"{len(near.history)} in",
+        baseline_value=on_near / count * 1e9,
+        aim="~1x",
+    )
+
+
+def bench_growing_records() -> None:
+    """A case update and a handoff on records holding 20,000 of them, against none."""
+    count = 2_000 if _harness.QUICK else 20_000
+    grown = 20_000
+    clock = FixedClock(AT)
+    case = Case.open(uuid.UUID(int=1), "many messages", clock=clock).advance("open", at=AT)
+    call = Interaction.open(uuid.UUID(int=1), Channel.CHAT, clock=clock)
+    empty_case, empty_call = case, call
+    for i in range(grown):
+        case = case.record_update(at=AT, from_customer=i % 2 == 0)
+        call = call.handoff(f"desk {i % 5}", at=AT)
+
+    def updates(record: Case) -> None:
+        update = record.record_update
+        for _ in range(count):
+            update(at=AT)
+
+    def handoffs(record: Interaction) -> None:
+        hand = record.handoff
+        for _ in range(count):
+            hand("billing", at=AT)
+
+    for name, run, full, empty in (
+        ("record_update", updates, case, empty_case),
+        ("handoff", handoffs, call, empty_call),
+    ):
+        with_many, with_none = interleaved(partial(run, full), partial(run, empty))
+        report(
+            f"{name} with {grown:,} before it, us",
+            with_many / count * 1e6,
+            "us",
+            baseline="none before",
+            baseline_value=with_none / count * 1e6,
+            aim="~1x",
+        )
+
+
 def bench_creation() -> None:
     from transitions import Machine
 
@@ -217,6 +323,8 @@ def bench_creation() -> None:
 def main() -> None:
     bench_path()
     bench_history_length()
+    bench_older_position()
+    bench_growing_records()
     bench_creation()
 
 

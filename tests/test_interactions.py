@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import tracemalloc
 import uuid
+from collections.abc import Callable
+from functools import partial
 
+import attrs
 import pendulum
 import pytest
 from hypothesis import given
@@ -23,10 +28,15 @@ from custservice import (
     ServiceArea,
     ValidationError,
     Verdict,
+    from_dict,
+    from_json,
+    to_dict,
+    to_json,
 )
 from custservice.testing import strategies as cst
 
 MINUTE = dt.timedelta(minutes=1)
+SECOND = dt.timedelta(seconds=1)
 
 
 @pytest.fixture
@@ -119,3 +129,81 @@ def test_generated_interactions_are_consistent(interaction: Interaction) -> None
     )
     if interaction.handoffs:
         assert interaction.agent == interaction.handoffs[-1].to
+
+
+def allocated(fn: Callable[[], object]) -> int:
+    """The most memory ``fn`` held at once while it ran, in bytes (its result included).
+
+    Counting bytes, not timing, shows whether a call copies what came before:
+    a copy of ``n`` handoffs is at least ``8 * n`` bytes, whatever the machine.
+    """
+    costs = []
+    for _ in range(3):  # the least of three: a first call may fill a cache
+        gc.collect()
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            kept = fn()
+            costs.append(tracemalloc.get_traced_memory()[1] - base)
+        finally:
+            tracemalloc.stop()
+        del kept
+    return min(costs)
+
+
+def handed_off(clock: FixedClock, n: int) -> Interaction:
+    call = _helping(clock)
+    for i in range(n):
+        call = call.handoff(f"desk {i % 7}", at=clock.advance(SECOND), reason=f"turn {i}")
+    return call
+
+
+def test_a_handoff_allocates_the_same_at_any_length(clock: FixedClock) -> None:
+    costs = []
+    for n in (0, 20_000):
+        call = handed_off(clock, n)
+        costs.append(allocated(partial(call.handoff, "billing", at=clock.now())))
+        # and again from the same interaction, as a retry would
+        costs.append(allocated(partial(call.handoff, "refunds", at=clock.now())))
+    # Bounded, not proportional: at most 32 items are ever copied (a few hundred bytes);
+    # copying 20,000 would be 160,000 bytes.
+    assert max(costs[2:]) <= max(costs[:2]) + 512, costs
+
+
+def test_handoffs_behave_as_the_tuple_they_are_documented_as(clock: FixedClock) -> None:
+    call = handed_off(clock, 4)
+    items = tuple(call.handoffs)
+    handoffs = call.handoffs
+    assert handoffs == items
+    assert items == handoffs
+    assert hash(handoffs) == hash(items)
+    assert handoffs != list(items)
+    assert len(handoffs) == 4
+    assert [handoffs[i] for i in range(-4, 4)] == list(items) * 2
+    assert handoffs[1:3] == items[1:3]
+    assert list(reversed(handoffs)) == list(reversed(items))
+    assert items[2] in handoffs
+    assert repr(handoffs) == repr(items)
+    assert not _helping(clock).handoffs
+    one = call.handoff("x", at=clock.now())
+    two = call.handoff("y", at=clock.now())  # a second child of call
+    assert one.handoffs[:4] == two.handoffs[:4] == items
+    assert (one.agent, two.agent) == ("x", "y")
+    assert attrs.evolve(call, handoffs=list(items)) == call
+    for record in (call, one, two):
+        assert from_dict(Interaction, to_dict(record)) == record
+        assert from_json(Interaction, to_json(record)) == record
+
+
+def test_a_handoff_a_microsecond_in_the_past_is_refused_in_any_year() -> None:
+    for year in (2026, 2300, 9000):
+        at = pendulum.datetime(year, 6, 1, 12, 0, 0, 1, tz="Asia/Kathmandu")
+        clock = FixedClock(at)
+        call = Interaction.open(uuid.uuid4(), Channel.CHAT, clock=clock).handoff("a", at=at)
+        before = (at - dt.timedelta(microseconds=1)).in_timezone("America/New_York")
+        with pytest.raises(ValidationError, match="earlier"):
+            call.handoff("b", at=before)
+        assert call.handoff("b", at=at.in_timezone("UTC")).agent == "b"
+        with pytest.raises(ValidationError, match="earlier"):
+            call.advance("receive", at=at).handoff("c", at=before)

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import gc
+import json
 import sys
 import threading
+import tracemalloc
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pendulum
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from tests._diagrams import awkward_lifecycles, parse_diagram
 
+from custservice import from_dict, from_json, to_dict, to_json
 from custservice.enums import CustomerStage
 from custservice.errors import InvalidTransition, LifecycleDefinitionError, ValidationError
 from custservice.lifecycle import History, Lifecycle, LifecycleState, StateChange, Transition
@@ -502,24 +512,323 @@ def test_mermaid_diagram_of_a_small_lifecycle() -> None:
     assert ORDER.to_mermaid() == "\n".join(
         [
             "stateDiagram-v2",
-            "    [*] --> placed",
-            "    placed --> paid: pay",
-            "    paid --> shipped: ship [paid]",
-            "    placed --> cancelled: cancel",
-            "    paid --> cancelled: cancel",
-            "    shipped --> delivered: deliver",
-            "    cancelled --> [*]",
-            "    delivered --> [*]",
+            '    state "placed" as s0',
+            '    state "paid" as s1',
+            '    state "shipped" as s2',
+            '    state "cancelled" as s3',
+            '    state "delivered" as s4',
+            "    [*] --> s0",
+            "    s0 --> s1: pay",
+            "    s1 --> s2: ship [paid]",
+            "    s0 --> s3: cancel",
+            "    s1 --> s3: cancel",
+            "    s2 --> s4: deliver",
+            "    s3 --> [*]",
+            "    s4 --> [*]",
         ]
     )
 
 
-def test_mermaid_aliases_states_that_are_not_identifiers() -> None:
-    lifecycle = Lifecycle("odd", "to do", [Transition("start", "to do", 'say "hi"')])
+def test_mermaid_names_that_look_like_syntax_stay_labels() -> None:
+    lifecycle = Lifecycle(
+        "awkward",
+        "s1",
+        [
+            Transition("a;b", "s1", "state"),
+            Transition("line\nbreak", "state", "note"),
+            Transition('say "hi" [now]: #1;', ["note", "s1"], "default"),
+            Transition("direction TB", "default", "s0"),
+        ],
+    )
     assert lifecycle.to_mermaid().splitlines() == [
         "stateDiagram-v2",
-        '    state "to do" as s0',
-        '    state "say #quot;hi#quot;" as s1',
+        '    state "s1" as s0',
+        '    state "state" as s1',
+        '    state "note" as s2',
+        '    state "default" as s3',
+        '    state "s0" as s4',
         "    [*] --> s0",
-        "    s0 --> s1: start",
+        "    s0 --> s1: a#59;b",
+        "    s1 --> s2: line#10;break",
+        "    s0 --> s3: say #34;hi#34; #91;now#93;#58; #35;1#59;",
+        "    s2 --> s3: say #34;hi#34; #91;now#93;#58; #35;1#59;",
+        "    s3 --> s4: #100;irection TB",
     ]
+
+
+@given(lifecycle=awkward_lifecycles())
+def test_every_valid_lifecycle_draws_exactly_its_states_and_transitions(
+    lifecycle: Lifecycle,
+) -> None:
+    states, initial, moves, ends = parse_diagram(lifecycle.to_mermaid())
+    assert states == list(lifecycle.states)
+    assert initial == lifecycle.initial
+    assert moves == {(s, t.event, t.target) for t in lifecycle.transitions for s in t.sources}
+    assert ends == set(lifecycle.final)
+
+
+# --- states that are members of a plain Enum -----------------------------------------
+
+
+class Light(enum.Enum):
+    """Plain enum states, one of them with a value JSON cannot hold."""
+
+    RED = 1
+    GREEN = "green"
+    AMBER = (3, "blink")
+
+
+def traffic() -> Lifecycle:
+    """Plain enum states and a string state in one lifecycle."""
+    return Lifecycle(
+        "traffic",
+        Light.RED,
+        [
+            Transition("go", Light.RED, Light.GREEN),
+            Transition("slow", Light.GREEN, Light.AMBER),
+            Transition("stop", [Light.AMBER, Light.GREEN], Light.RED),
+            Transition("park", Light.RED, "parked"),
+        ],
+        final=["parked"],
+    )
+
+
+def test_plain_enum_states_are_kept_fired_and_named_by_member_name() -> None:
+    lights = traffic()
+    assert lights.states == (Light.RED, Light.GREEN, Light.AMBER, "parked")
+    state = lights.fire(lights.start(T0), "go", at=later(1))
+    assert state.current is Light.GREEN
+    assert state.history[0].source is Light.RED
+    assert lights.allowed(state) == frozenset({"slow", "stop"})
+    with pytest.raises(InvalidTransition) as caught:
+        lights.fire(state, "park", at=later(2))
+    assert caught.value.state == "GREEN"
+    assert "in state 'GREEN'" in str(caught.value)
+    assert lights.validate(state) is state
+
+
+def test_plain_enum_states_round_trip_exactly_through_dicts_and_json() -> None:
+    lights = traffic()
+    state = lights.start(T0)
+    for i, event in enumerate(["go", "slow", "stop", "park"]):
+        state = lights.fire(state, event, at=later(i), reason=f"step {i}")
+    data = to_dict(state)
+    json.dumps(data)  # plain data, nothing JSON cannot hold
+    for restored in (from_dict(LifecycleState, data), from_json(LifecycleState, to_json(state))):
+        assert restored == state
+        assert restored.current == "parked"
+        assert [c.source for c in restored.history] == [
+            Light.RED,
+            Light.GREEN,
+            Light.AMBER,
+            Light.RED,
+        ]
+        for mine, theirs in zip(restored.history, state.history, strict=True):
+            assert type(mine.target) is type(theirs.target)
+        assert lights.validate(restored) is restored
+    green = lights.fire(lights.start(T0), "go", at=later(1))
+    again = from_json(LifecycleState, to_json(green))
+    assert again.current is Light.GREEN
+    assert lights.fire(again, "slow", at=later(2)) == lights.fire(green, "slow", at=later(2))
+
+
+class Signal(enum.Enum):
+    """Plain enum states that no lifecycle in the process is built with."""
+
+    ON = 1
+    OFF = 0
+
+
+def test_a_member_of_an_imported_enum_is_found_without_a_lifecycle() -> None:
+    state = LifecycleState(Signal.OFF, T0, [StateChange("switch", Signal.ON, Signal.OFF, T0)])
+    data = to_dict(state)
+    assert data["current"] == {"enum": f"{__name__}.Signal", "name": "OFF"}
+    restored = from_dict(LifecycleState, data)
+    assert restored.current is Signal.OFF
+    assert restored.history[0].source is Signal.ON
+
+
+def test_a_plain_enum_state_of_an_unknown_enum_is_refused_with_its_path() -> None:
+    lights = traffic()
+    data = to_dict(lights.fire(lights.start(T0), "go", at=later(1)))
+    data["current"] = {"enum": "nowhere.Nothing", "name": "GREEN"}
+    data["history"][0]["source"] = {"enum": data["history"][0]["source"]["enum"], "name": "BLUE"}
+    with pytest.raises(ValidationError) as caught:
+        from_dict(LifecycleState, data)
+    paths = [p.path for p in caught.value.problems]
+    assert "$.current" in paths
+    assert any(p.startswith("$.history") and p.endswith(".source") for p in paths)
+
+
+# --- firing from an older position costs the same at any length ----------------------
+
+
+def allocated(fn: Callable[[], object]) -> int:
+    """The most memory ``fn`` held at once while it ran, in bytes (its result included).
+
+    Counting bytes, not timing, shows whether a call copies the past: a copy of
+    ``n`` changes is at least ``8 * n`` bytes, whatever the machine's speed.
+    """
+    costs = []
+    for _ in range(3):  # the least of three: a first call may fill a cache
+        gc.collect()
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            kept = fn()
+            costs.append(tracemalloc.get_traced_memory()[1] - base)
+        finally:
+            tracemalloc.stop()
+        del kept
+    return min(costs)
+
+
+def next_event(state: LifecycleState) -> str:
+    return "go" if state.current == "a" else "back"
+
+
+def fire_next(state: LifecycleState) -> LifecycleState:
+    return LOOP.fire(state, next_event(state), at=state.since)
+
+
+def branched_at_every_step(n: int) -> LifecycleState:
+    """``n`` changes, each fired from a position an earlier child had already moved on from."""
+    state = LOOP.start(T0)
+    for i in range(n):
+        event = next_event(state)
+        LOOP.fire(state, event, at=later(i), reason="the first child")
+        state = LOOP.fire(state, event, at=later(i), reason=f"kept {i}")
+    return state
+
+
+def older_position(n: int, where: str) -> LifecycleState:
+    if where == "branched at every step":
+        state = branched_at_every_step(n)
+        fire_next(state)  # so that firing from it again branches once more
+        return state
+    states = [LOOP.start(T0)]
+    for i in range(n):
+        states.append(LOOP.fire(states[-1], next_event(states[-1]), at=later(i)))
+    if where == "a retry from the newest":
+        newest = states[-1]
+        LOOP.fire(newest, next_event(newest), at=newest.since)  # now newest has a child
+        return newest
+    return states[n // 2]  # a position the caller kept, half-way back
+
+
+@pytest.mark.parametrize(
+    "where", ["a retry from the newest", "a kept position", "branched at every step"]
+)
+def test_firing_from_an_older_position_allocates_the_same_at_any_length(where: str) -> None:
+    costs = []
+    for n in (10, 10_000):
+        base = older_position(n, where)
+        costs.append(allocated(partial(fire_next, base)))
+    short, long = costs
+    # Bounded, not proportional: a branch may copy up to 32 entries of the newest log
+    # segment (a few hundred bytes); copying 10,000 changes' past would be 80,000 bytes.
+    assert long <= short + 512, f"{long} bytes with 10,000 changes, {short} with 10"
+
+
+def test_a_history_branched_at_every_step_reads_back_exactly() -> None:
+    state = branched_at_every_step(2_000)
+    expected = [
+        StateChange(
+            "go" if i % 2 == 0 else "back",
+            "a" if i % 2 == 0 else "b",
+            "b" if i % 2 == 0 else "a",
+            later(i),
+            f"kept {i}",
+        )
+        for i in range(2_000)
+    ]
+    history = state.history
+    assert len(history) == 2_000
+    assert list(history) == expected
+    assert [history[i] for i in range(-2_000, 2_000)] == expected * 2
+    assert history[10:20] == tuple(expected[10:20])
+    assert history[::-7] == tuple(expected[::-7])
+    assert list(reversed(history)) == expected[::-1]
+    assert history == History(expected)
+    assert hash(history) == hash(History(expected))
+    assert LOOP.validate(state) is state
+    with pytest.raises(IndexError):
+        history[2_000]
+
+
+# --- arguments of the wrong kind -----------------------------------------------------
+
+NOT_A_STATE = st.one_of(
+    st.none(),
+    st.integers(),
+    st.text(),
+    st.binary(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+    st.sampled_from([object(), T0, ORDER, StateChange("go", "a", "b", T0), History()]),
+)
+
+
+@given(value=NOT_A_STATE)
+def test_a_wrong_kind_of_state_is_a_validation_error_naming_it(value: object) -> None:
+    with pytest.raises(ValidationError) as fired:
+        ORDER.fire(value, "pay", at=later(1))  # type: ignore[arg-type]
+    assert fired.value.field == "state"
+    assert type(value).__name__ in str(fired.value)
+    with pytest.raises(ValidationError) as asked:
+        ORDER.allowed(value)  # type: ignore[arg-type]
+    assert asked.value.field == "state"
+
+
+@given(value=NOT_A_STATE.filter(lambda v: not isinstance(v, str)))
+def test_a_wrong_kind_of_event_is_a_validation_error_naming_it(value: object) -> None:
+    with pytest.raises(ValidationError) as caught:
+        ORDER.fire(ORDER.start(T0), value, at=later(1))  # type: ignore[arg-type]
+    assert caught.value.field == "event"
+
+
+@given(value=NOT_A_STATE.filter(lambda v: not isinstance(v, dt.datetime)))
+def test_a_wrong_kind_of_time_is_a_validation_error_naming_it(value: object) -> None:
+    with pytest.raises(ValidationError) as fired:
+        ORDER.fire(ORDER.start(T0), "pay", at=value)  # type: ignore[arg-type]
+    assert fired.value.field == "at"
+    with pytest.raises(ValidationError) as started:
+        ORDER.start(value)  # type: ignore[arg-type]
+    assert started.value.field == "at"
+
+
+@given(value=NOT_A_STATE.filter(lambda v: v is not None and not isinstance(v, str)))
+def test_a_wrong_kind_of_reason_is_a_validation_error_naming_it(value: object) -> None:
+    with pytest.raises(ValidationError) as caught:
+        ORDER.fire(ORDER.start(T0), "pay", at=later(1), reason=value)  # type: ignore[arg-type]
+    assert caught.value.field == "reason"
+
+
+# --- time is compared exactly --------------------------------------------------------
+
+FAR = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(9999, 12, 30))
+ZONES = st.sampled_from(["UTC", "Europe/Paris", "Asia/Kathmandu", "America/New_York", "Etc/GMT+12"])
+
+
+@given(naive=FAR, zone=ZONES, other=ZONES)
+def test_firing_a_microsecond_before_since_is_refused_in_any_year(
+    naive: dt.datetime, zone: str, other: str
+) -> None:
+    since = pendulum.instance(naive, tz="UTC").in_timezone(zone)
+    earlier = (since - dt.timedelta(microseconds=1)).in_timezone(other)
+    state = LifecycleState("placed", since)
+    with pytest.raises(ValidationError) as caught:
+        ORDER.fire(state, "pay", at=earlier)
+    assert caught.value.field == "at"
+    fired = ORDER.fire(state, "pay", at=since.in_timezone(other))
+    # (in UTC: Python calls an instant in a repeated hour unequal to any other zone's)
+    assert fired.since.in_timezone("UTC") == since.in_timezone("UTC")
+    with pytest.raises(ValidationError) as restoring:
+        History(
+            [
+                StateChange("pay", "placed", "paid", since),
+                StateChange("cancel", "paid", "cancelled", earlier),
+            ]
+        )
+    assert restoring.value.field == "[1].at"

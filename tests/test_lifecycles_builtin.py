@@ -13,7 +13,7 @@ import pytest
 
 from custservice.enums import CaseStatus, CustomerStage, InteractionStage
 from custservice.errors import InvalidTransition
-from custservice.lifecycle import Lifecycle, LifecycleState
+from custservice.lifecycle import Lifecycle, LifecycleState, Transition
 from custservice.lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,8 +107,23 @@ def test_a_customer_can_always_be_won_back() -> None:
 MERMAID = re.compile(r"^```mermaid\n(.*?)\n^```", re.S | re.M)
 
 
-def test_the_concepts_page_draws_each_built_in_exactly() -> None:
+AWKWARD = Lifecycle(
+    "awkward",
+    "s1",
+    [
+        Transition("next; then", "s1", "state"),
+        Transition('say "hi"', "state", "note"),
+        Transition("go [now]: #1", ["note", "s1"], "default"),
+    ],
+    final=["default"],
+)
+"""The lifecycle with awkward names the concepts page draws (the browser test renders it)."""
+
+
+def test_the_concepts_page_draws_each_built_in_and_the_awkward_names_exactly() -> None:
     page = (ROOT / "docs" / "concepts" / "lifecycles.md").read_text(encoding="utf-8")
     diagrams = MERMAID.findall(page)
-    expected = [lc.to_mermaid() for lc in (CUSTOMER_LIFECYCLE, INTERACTION_CYCLE, CASE_LIFECYCLE)]
+    expected = [
+        lc.to_mermaid() for lc in (CUSTOMER_LIFECYCLE, INTERACTION_CYCLE, CASE_LIFECYCLE, AWKWARD)
+    ]
     assert diagrams == expected

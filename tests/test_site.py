@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 import pytest
+from hypothesis import given, settings
+from tests._diagrams import awkward_lifecycles, mermaid_text
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -132,3 +134,68 @@ def test_search_finds_zone_of_tolerance(browser: object, site_url: str) -> None:
     hrefs = page.eval_on_selector_all(".md-search-result__link", "els => els.map(e => e.href)")
     assert any("concepts/expectations" in h for h in hrefs)
     page.close()
+
+
+def test_awkward_state_and_event_names_render_as_labels(browser: object, site_url: str) -> None:
+    """States named like Mermaid's own words and events holding its punctuation draw as
+    themselves (the concepts page's fourth diagram)."""
+    page = browser.new_page()  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(urljoin(site_url, "concepts/lifecycles/"), wait_until="networkidle")
+    svgs = page.locator(".mermaid svg")
+    svgs.nth(3).wait_for(state="attached", timeout=15_000)
+    drawn = svgs.nth(3).text_content() or ""
+    for label in ("s1", "state", "note", "default", "next; then", 'say "hi"', "go [now]: #1"):
+        assert label in drawn, label
+    assert "Syntax error" not in drawn
+    assert errors == []
+    page.close()
+
+
+# Mermaid's own parser, as the site loads it: the states (alias -> label) and the
+# transitions (alias, alias, label) a diagram's text holds.
+PARSE = """async (text) => {
+  try {
+    const db = (await mermaid.mermaidAPI.getDiagramFromText(text)).db;
+    const states = db.getStates();
+    const entries = states instanceof Map ? [...states.entries()] : Object.entries(states);
+    return {
+      states: entries.map(([id, s]) => [id, s.descriptions]),
+      moves: db.getRelations().map(r => [r.id1, r.id2, r.relationTitle || ""]),
+    };
+  } catch (e) { return {error: String(e)}; }
+}"""
+
+
+def test_mermaid_reads_every_lifecycle_diagram_as_drawn(browser: object, site_url: str) -> None:
+    """Whatever its states and events are named, a lifecycle's diagram parses in the
+    site's Mermaid into exactly its states and transitions."""
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(urljoin(site_url, "concepts/lifecycles/"), wait_until="networkidle")
+
+    @settings(max_examples=150, deadline=None)
+    @given(lifecycle=awkward_lifecycles())
+    def parses_as_drawn(lifecycle: Any) -> None:
+        parsed = page.evaluate(PARSE, lifecycle.to_mermaid())
+        assert "error" not in parsed, parsed
+        labels = {
+            alias: mermaid_text(descriptions[0])
+            for alias, descriptions in parsed["states"]
+            if descriptions
+        }
+        assert sorted(labels.values()) == sorted(str(s) for s in lifecycle.states)
+        moves = sorted(
+            (labels[a], mermaid_text(label), labels[b])
+            for a, b, label in parsed["moves"]
+            if a in labels and b in labels
+        )
+        assert moves == sorted(
+            (str(s), t.event, str(t.target)) for t in lifecycle.transitions for s in t.sources
+        )
+
+    try:
+        parses_as_drawn()
+    finally:
+        page.close()

@@ -11,6 +11,8 @@ import os
 import random
 import uuid
 
+from ._time import micros
+
 _MS_MASK = (1 << 48) - 1
 
 
@@ -21,8 +23,12 @@ def new_id(at: dt.datetime, rng: random.Random | None = None) -> uuid.UUID:
         at: the creation time (timezone-aware).
         rng: a seeded generator for reproducible ids (simulations, tests);
             the operating system's randomness otherwise.
+
+    Raises:
+        TypeError: ``at`` is naive or not a datetime.
     """
-    ms = int(at.timestamp() * 1000) & _MS_MASK
+    # Whole milliseconds, floored exactly: a float timestamp rounds in later centuries.
+    ms = micros(at) // 1000 & _MS_MASK
     bits = rng.getrandbits(74) if rng is not None else int.from_bytes(os.urandom(10)) >> 6
     rand_a, rand_b = bits >> 62, bits & ((1 << 62) - 1)
     return uuid.UUID(int=(ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 
 import attrs
 import pendulum
 
 from ._ids import new_id
+from ._persistent import Chain, chain_of
 from ._records import check_identity, replace
-from ._time import Clock, aware
+from ._time import Clock, aware, micros, read_clock
 from ._validation import Problems, member, text
 from .enums import CaseStatus, ServiceArea
 from .errors import ValidationError
-from .lifecycle import LifecycleState
+from .lifecycle import LifecycleState, _earlier
 from .lifecycles import CASE_LIFECYCLE
 
 __all__ = ["Case", "CaseUpdate"]
@@ -53,7 +55,11 @@ class Case:
         opened_at: when the case was opened.
         lifecycle: the position in ``CASE_LIFECYCLE``.
         promised_by: the date and time promised to the customer, if any.
-        updates: every public message, oldest first.
+        updates: every public message, oldest first: an immutable sequence
+            that reads and compares as a tuple of :class:`CaseUpdate`
+            (``case.updates == (update, ...)``), and grows without copying,
+            so recording an update costs the same however many came before.
+            Give a tuple or a list when building a case.
         root_cause: where a failure's cause lies, when one is tagged.
         version: 0 until stored.
     """
@@ -64,7 +70,7 @@ class Case:
     opened_at: pendulum.DateTime
     lifecycle: LifecycleState
     promised_by: pendulum.DateTime | None = attrs.field(default=None, kw_only=True)
-    updates: tuple[CaseUpdate, ...] = attrs.field(default=(), kw_only=True)
+    updates: Sequence[CaseUpdate] = attrs.field(default=(), kw_only=True)
     root_cause: ServiceArea | None = attrs.field(default=None, kw_only=True)
     version: int = attrs.field(default=0, kw_only=True)
 
@@ -82,7 +88,7 @@ class Case:
         promised_by = None
         if self.promised_by is not None:
             promised_by = problems.run(aware, self.promised_by, "promised_by")
-        if not isinstance(self.updates, tuple | list) or not all(
+        if not isinstance(self.updates, tuple | list | Chain) or not all(
             isinstance(u, CaseUpdate) for u in self.updates
         ):
             problems.add("updates", "expected a sequence of CaseUpdate")
@@ -91,13 +97,13 @@ class Case:
             root_cause = problems.run(member, ServiceArea, self.root_cause, "root_cause")
         problems.raise_if_any()
         assert opened_at is not None
-        times = [u.at.timestamp() for u in self.updates]
-        if times and (times[0] < opened_at.timestamp() or times != sorted(times)):
+        times = [micros(u.at) for u in self.updates]
+        if times and (times[0] < micros(opened_at) or times != sorted(times)):
             problems.add("updates", "must be in time order, after opened_at")
         problems.raise_if_any()
         object.__setattr__(self, "opened_at", opened_at)
         object.__setattr__(self, "promised_by", promised_by)
-        object.__setattr__(self, "updates", tuple(self.updates))
+        object.__setattr__(self, "updates", chain_of(self.updates))
         object.__setattr__(self, "root_cause", root_cause)
 
     @classmethod
@@ -122,7 +128,7 @@ class Case:
             >>> case.status
             <CaseStatus.NEW: 'new'>
         """
-        at = clock.now()
+        at = read_clock(clock)
         return cls(
             id if id is not None else new_id(at, rng),
             customer_id,
@@ -135,7 +141,7 @@ class Case:
     @property
     def status(self) -> CaseStatus:
         """The case's status."""
-        return CaseStatus(self.lifecycle.current)
+        return CaseStatus(str(self.lifecycle.current))
 
     def advance(self, event: str, *, at: pendulum.DateTime, reason: str | None = None) -> Case:
         """The case after a lifecycle event (``"open"``, ``"solve"``, ``"reopen"``, ...).
@@ -150,17 +156,27 @@ class Case:
     def record_update(self, *, at: pendulum.DateTime, from_customer: bool = False) -> Case:
         """Record a public message: an agent's reply or status update, or the customer writing in.
 
+        Costs the same however many updates the case has, and from any
+        version of the case (recording twice from one case gives two cases,
+        each with its own newest update).
+
+        Args:
+            at: when the message was sent; timezone-aware.
+            from_customer: ``True`` when the customer wrote in.
+
         Raises:
-            ValidationError: the case is closed, or ``at`` is earlier than the
-                last update or the opening.
+            ValidationError: the case is closed, an argument is invalid, or
+                ``at`` is earlier than the last update or the opening.
         """
         update = CaseUpdate(at, from_customer)
-        if self.status is CaseStatus.CLOSED:
+        if self.lifecycle.current == CaseStatus.CLOSED:
             raise ValidationError("a closed case takes no more updates", field="status")
-        latest = self.updates[-1].at if self.updates else self.opened_at
-        if update.at.timestamp() < latest.timestamp():
+        updates = chain_of(self.updates)
+        # The updates are in time order, so the newest alone bounds the next.
+        latest = updates[-1].at if updates else self.opened_at
+        if _earlier(update.at, latest):
             raise ValidationError("earlier than the case's last update", field="at")
-        return replace(self, updates=(*self.updates, update))
+        return replace(self, updates=updates.appended(update))
 
     def tag_root_cause(self, area: ServiceArea | str) -> Case:
         """Tag where the cause of a service failure lies."""

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 
 import attrs
 import pendulum
 
 from ._ids import new_id
+from ._persistent import Chain, chain_of
 from ._records import check_identity, replace
-from ._time import Clock, aware, between
+from ._time import Clock, aware, between, micros, read_clock
 from ._validation import Problems, member, optional_text, text
 from .enums import Channel, InteractionStage, ServiceArea
 from .errors import InvalidTransition, ValidationError
 from .feedback import Feedback
-from .lifecycle import LifecycleState
+from .lifecycle import LifecycleState, _earlier
 from .lifecycles import INTERACTION_CYCLE
 
 __all__ = ["Handoff", "Interaction"]
@@ -48,10 +50,12 @@ class Handoff:
         object.__setattr__(self, "at", at)
 
 
-def _handoffs(value: object) -> tuple[Handoff, ...]:
-    if not isinstance(value, tuple | list) or not all(isinstance(v, Handoff) for v in value):
+def _handoffs(value: object) -> Chain[Handoff]:
+    if not isinstance(value, tuple | list | Chain) or not all(
+        isinstance(v, Handoff) for v in value
+    ):
         raise ValidationError("expected a sequence of Handoff", field="handoffs")
-    return tuple(value)
+    return chain_of(value)
 
 
 @attrs.frozen
@@ -73,7 +77,10 @@ class Interaction:
         topic: what it is about.
         case_id: the case it belongs to, if any.
         agent: who is handling it now.
-        handoffs: every handoff, oldest first.
+        handoffs: every handoff, oldest first: an immutable sequence that
+            reads and compares as a tuple of :class:`Handoff` and grows
+            without copying, so a handoff costs the same however many came
+            before. Give a tuple or a list when building an interaction.
         resolved_at: when the customer's need was met, if it was.
         feedback: what the customer said about it, if they did.
         root_cause: where a failure's cause lies, when one is tagged.
@@ -88,7 +95,7 @@ class Interaction:
     topic: str | None = attrs.field(default=None, kw_only=True)
     case_id: uuid.UUID | None = attrs.field(default=None, kw_only=True)
     agent: str | None = attrs.field(default=None, kw_only=True)
-    handoffs: tuple[Handoff, ...] = attrs.field(default=(), kw_only=True)
+    handoffs: Sequence[Handoff] = attrs.field(default=(), kw_only=True)
     resolved_at: pendulum.DateTime | None = attrs.field(default=None, kw_only=True)
     feedback: Feedback | None = attrs.field(default=None, kw_only=True)
     root_cause: ServiceArea | None = attrs.field(default=None, kw_only=True)
@@ -120,10 +127,10 @@ class Interaction:
             root_cause = problems.run(member, ServiceArea, self.root_cause, "root_cause")
         problems.raise_if_any()
         assert opened_at is not None
-        if resolved_at is not None and resolved_at.timestamp() < opened_at.timestamp():
+        if resolved_at is not None and micros(resolved_at) < micros(opened_at):
             problems.add("resolved_at", "earlier than opened_at")
-        times = [h.at.timestamp() for h in handoffs or ()]
-        if times and (times[0] < opened_at.timestamp() or times != sorted(times)):
+        times = [micros(h.at) for h in handoffs or ()]
+        if times and (times[0] < micros(opened_at) or times != sorted(times)):
             problems.add("handoffs", "must be in time order, after opened_at")
         problems.raise_if_any()
         object.__setattr__(self, "channel", channel)
@@ -156,7 +163,7 @@ class Interaction:
             >>> call.stage
             <InteractionStage.READY: 'ready'>
         """
-        at = clock.now()
+        at = read_clock(clock)
         return cls(
             id if id is not None else new_id(at, rng),
             customer_id,
@@ -171,14 +178,20 @@ class Interaction:
     @property
     def stage(self) -> InteractionStage:
         """Where the interaction stands in the interaction cycle."""
-        return InteractionStage(self.lifecycle.current)
+        return InteractionStage(str(self.lifecycle.current))
 
     @property
     def wait(self) -> pendulum.Duration | None:
         """Time in the queue: from opening to ``receive``; ``None`` until received."""
+        received = self.received_at
+        return None if received is None else between(self.opened_at, received)
+
+    @property
+    def received_at(self) -> pendulum.DateTime | None:
+        """When the desk took it from the queue (``receive``); ``None`` until then."""
         for change in self.lifecycle.history:
             if change.event == "receive":
-                return between(self.opened_at, change.at)
+                return change.at
         return None
 
     @property
@@ -207,7 +220,13 @@ class Interaction:
         """Pass the interaction to ``to``; it becomes the handling agent.
 
         Each handoff counts against first-contact resolution: files passed
-        from desk to desk lose customers.
+        from desk to desk lose customers. Costs the same however many
+        handoffs came before, and from any version of the interaction.
+
+        Args:
+            to: who takes it over.
+            at: when; timezone-aware.
+            reason: why, if said.
 
         Raises:
             ValidationError: the interaction is closed, ``at`` is earlier than
@@ -215,10 +234,12 @@ class Interaction:
         """
         record = Handoff(to, at, reason)
         self._check_open("handoff")
-        latest = self.handoffs[-1].at if self.handoffs else self.opened_at
-        if record.at.timestamp() < max(latest.timestamp(), self.lifecycle.since.timestamp()):
+        handoffs = chain_of(self.handoffs)
+        # The handoffs are in time order, so the newest alone bounds the next.
+        latest = handoffs[-1].at if handoffs else self.opened_at
+        if _earlier(record.at, latest) or _earlier(record.at, self.lifecycle.since):
             raise ValidationError("earlier than the interaction's last change", field="at")
-        return replace(self, handoffs=(*self.handoffs, record), agent=record.to)
+        return replace(self, handoffs=handoffs.appended(record), agent=record.to)
 
     def resolve(self, *, at: pendulum.DateTime) -> Interaction:
         """Record that the customer's need was met at ``at``.
@@ -245,7 +266,7 @@ class Interaction:
         lifecycle = self.lifecycle
         if self.stage is InteractionStage.HELPING:
             lifecycle = INTERACTION_CYCLE.fire(lifecycle, "keep", at=at)
-        elif at.timestamp() < lifecycle.since.timestamp():
+        elif _earlier(at, lifecycle.since):
             raise ValidationError("earlier than the interaction's last change", field="at")
         return replace(self, lifecycle=lifecycle, resolved_at=at)
 
@@ -257,7 +278,7 @@ class Interaction:
         """
         if not isinstance(feedback, Feedback):
             raise ValidationError("expected a Feedback", field="feedback")
-        if feedback.at.timestamp() < self.opened_at.timestamp():
+        if _earlier(feedback.at, self.opened_at):
             raise ValidationError("given before the interaction opened", field="feedback.at")
         return replace(self, feedback=feedback)
 
@@ -266,5 +287,5 @@ class Interaction:
         return replace(self, root_cause=member(ServiceArea, area, "root_cause"))
 
     def _check_open(self, action: str) -> None:
-        if self.stage is InteractionStage.CLOSED:
+        if self.lifecycle.current == InteractionStage.CLOSED:
             raise ValidationError(f"a closed interaction cannot take a {action}", field="stage")

@@ -183,7 +183,7 @@ class _Timeline:
         history = case.lifecycle.history
         n = bisect_right(history, at, key=_change_at)
         opened = _utc(case.opened_at)
-        status = CaseStatus(history[0].source if len(history) else case.lifecycle.current)
+        status = CaseStatus(str(history[0].source if len(history) else case.lifecycle.current))
         since = opened
         finished_since = opened if status in _FINISHED else None
         running: list[_Interval] = []
@@ -191,7 +191,7 @@ class _Timeline:
             t = max(_utc(change.at), opened)
             if status not in stopped:
                 _append(running, since, t)
-            new = CaseStatus(change.target)
+            new = CaseStatus(str(change.target))
             if new in _FINISHED and status not in _FINISHED:
                 finished_since = t
             status, since = new, t

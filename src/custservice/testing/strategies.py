@@ -11,7 +11,9 @@ Examples:
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
+import itertools
 import random
 import uuid
 from typing import Any, Literal
@@ -431,30 +433,72 @@ def even_history(state: LifecycleState, at: pendulum.DateTime) -> bool:
     return len(state.history) % 2 == 0
 
 
+_ENUM_NUMBERS = itertools.count()
+_MEMBER_NAMES = st.from_regex(r"[A-Z][A-Z0-9]{0,5}", fullmatch=True)
+
+
+def _state_values(draw: st.DrawFn, names: list[str], kind: str) -> list[Any]:
+    """The states for ``names``: the names themselves, or members of enums made for them."""
+    if kind == "text":
+        return names
+    number = next(_ENUM_NUMBERS)  # a name of its own, so its members round-trip to it
+    members = draw(st.lists(_MEMBER_NAMES, min_size=len(names), max_size=len(names), unique=True))
+    # Values of assorted kinds (JSON cannot hold a tuple); never two alike, which would alias.
+    values = [draw(st.sampled_from([i, f"v{i}", (i, "x")])) for i in range(len(names))]
+    plain = enum.Enum(  # type: ignore[misc]
+        f"GeneratedStates{number}", list(zip(members, values, strict=True)), module=__name__
+    )
+    if kind == "enum":
+        return list(plain)
+    text = enum.StrEnum(  # type: ignore[misc]
+        f"GeneratedTextStates{number}", list(zip(members, names, strict=True)), module=__name__
+    )
+    choices = [draw(st.sampled_from(["text", "enum", "str_enum"])) for _ in names]
+    by_kind: dict[str, list[Any]] = {"text": names, "enum": list(plain), "str_enum": list(text)}
+    return [by_kind[choice][i] for i, choice in enumerate(choices)]
+
+
 @st.composite
-def lifecycles(draw: st.DrawFn, *, max_states: int = 6) -> Lifecycle:
+def lifecycles(
+    draw: st.DrawFn,
+    *,
+    max_states: int = 6,
+    states: Literal["text", "enum", "any"] = "text",
+) -> Lifecycle:
     """Valid lifecycle definitions: every state reachable, no ambiguous event, final
-    states that are leaves, and some transitions guarded by :func:`even_history`."""
+    states that are leaves, and some transitions guarded by :func:`even_history`.
+
+    Args:
+        max_states: the most states a lifecycle has.
+        states: what the states are: ``"text"`` (strings), ``"enum"`` (members of a
+            plain, not str-valued, ``Enum`` made for the lifecycle) or ``"any"`` (a
+            mix of strings and members of plain and str-valued enums).
+    """
     names = draw(st.lists(_STATE_NAMES, min_size=1, max_size=max_states, unique=True))
-    edges: dict[tuple[str, str], str] = {}
-    for i, child in enumerate(names[1:], start=1):  # a spanning tree: all reachable
-        parent = names[draw(st.integers(0, i - 1))]
+    values = _state_values(draw, names, states)
+    order = {value: i for i, value in enumerate(values)}  # states of mixed kinds do not sort
+    edges: dict[tuple[Any, str], Any] = {}
+    for i, child in enumerate(values[1:], start=1):  # a spanning tree: all reachable
+        parent = values[draw(st.integers(0, i - 1))]
         free = [e for e in _EVENT_POOL if (parent, e) not in edges]
         edges[parent, draw(st.sampled_from(free))] = child
-    extra = st.tuples(st.sampled_from(names), st.sampled_from(_EVENT_POOL), st.sampled_from(names))
+    extra = st.tuples(
+        st.sampled_from(values), st.sampled_from(_EVENT_POOL), st.sampled_from(values)
+    )
     for source, event, target in draw(st.lists(extra, max_size=10)):
         edges.setdefault((source, event), target)  # first come wins: never ambiguous
-    leaves = [n for n in names[1:] if all(s != n for s, _ in edges)]
+    leaves = [n for n in values[1:] if all(s != n for s, _ in edges)]
     final = draw(st.sets(st.sampled_from(leaves))) if leaves else set()
-    guarded = draw(st.sets(st.sampled_from(sorted(edges)))) if edges else set()
-    groups: dict[tuple[str, str, bool], set[str]] = {}
+    edge_order = sorted(edges, key=lambda edge: (order[edge[0]], edge[1]))
+    guarded = draw(st.sets(st.sampled_from(edge_order))) if edges else set()
+    groups: dict[tuple[str, Any, bool], set[Any]] = {}
     for (source, event), target in edges.items():
         groups.setdefault((event, target, (source, event) in guarded), set()).add(source)
     transitions = [
         Transition(event, sources, target, guard=even_history if has_guard else None)
         for (event, target, has_guard), sources in groups.items()
     ]
-    return Lifecycle(draw(_STATE_NAMES), names[0], draw(st.permutations(transitions)), final)
+    return Lifecycle(draw(_STATE_NAMES), values[0], draw(st.permutations(transitions)), final)
 
 
 @st.composite
