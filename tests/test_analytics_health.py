@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import tempfile
+from typing import Any
+
 import attrs
 import pendulum
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from custservice import LifecycleState, open_store
 from custservice._time import FixedClock
 from custservice.analytics import HealthWeights, SuggestedEvent, health
 from custservice.cases import Case
@@ -203,12 +209,204 @@ def test_score_is_bounded_explained_and_suggestions_allowed(
     assert 0.0 <= h.risk <= 100.0
     unclamped = weights.baseline + sum(r.weight for r in h.reasons)
     assert h.risk == min(max(unclamped, 0.0), 100.0)
-    allowed = CUSTOMER_LIFECYCLE.allowed(c.lifecycle)
+    then = position_at(c, at)
+    allowed = CUSTOMER_LIFECYCLE.allowed(then)
     assert {s.event for s in h.suggestions} <= allowed
     assert ("flag_risk" in {s.event for s in h.suggestions}) == (
         h.level == "high" and "flag_risk" in allowed
     )
-    assert h.stage is c.stage
+    assert h.stage is CustomerStage(then.current)
     assert h.stage in CustomerStage
     assert health(c, interactions, cases, at=at, targets=[FIRST_RESPONSE]) == h  # pure
     assert attrs.asdict(h)  # a plain attrs value
+
+
+# --- what health reads, whatever the source ---------------------------------------------
+
+
+def utc(at: dt.datetime) -> dt.datetime:
+    """``at`` in UTC: instants in one fixed zone compare exactly, whatever their own zones."""
+    return at.astimezone(dt.UTC)
+
+
+def position_at(c: Customer, at: dt.datetime) -> LifecycleState:
+    """Where ``c`` stood at ``at``: its history replayed from its creation up to ``at``."""
+    state = CUSTOMER_LIFECYCLE.start(c.created_at)
+    for change in c.lifecycle.history:
+        if utc(change.at) <= utc(at):
+            state = CUSTOMER_LIFECYCLE.fire(state, change.event, at=change.at)
+    return state
+
+
+def test_a_long_quiet_after_sees_the_last_contact_in_a_store() -> None:
+    ada = customer("acquire", "retain")
+    contact = rated(ada, 8, 200)  # before the two 90-day windows, within a year
+    patient = HealthWeights(quiet_after=pendulum.duration(days=365))
+    from_list = health(ada, [contact], at=AT, weights=patient)
+    assert from_list.last_contact == contact.opened_at
+    assert "quiet" not in {r.code for r in from_list.reasons}
+    with open_store("memory://") as store:
+        store_customer = store.customers.add(ada)
+        store.interactions.add(contact)
+        assert health(store_customer, store, at=AT, weights=patient) == from_list
+
+
+def test_a_contact_beyond_every_setting_is_not_read_from_a_list_either() -> None:
+    """Health reads the last two windows or ``quiet_after``, whichever reaches further."""
+    ada = customer("acquire", "retain")
+    old = rated(ada, 8, 200)
+    h = health(ada, [old], at=AT)  # reaches back 180 days
+    assert h.last_contact is None
+    assert "quiet" in {r.code for r in h.reasons}
+    reaching = HealthWeights(quiet_after=pendulum.duration(days=200))
+    assert health(ada, [old], at=AT, weights=reaching).last_contact == old.opened_at
+
+
+WEIGHTS = st.builds(
+    HealthWeights,
+    baseline=st.floats(0, 100),
+    dissatisfied=st.floats(0, 60),
+    delighted=st.floats(0, 60),
+    trend=st.floats(-30, 30),
+    quiet=st.floats(0, 50),
+    quiet_after=st.timedeltas(dt.timedelta(0), dt.timedelta(days=4000)),
+    breach=st.floats(0, 20),
+    stage=st.dictionaries(st.sampled_from(CustomerStage), st.floats(-50, 50)),
+    champion_after=st.integers(1, 4),
+    reward_after=st.timedeltas(dt.timedelta(0), dt.timedelta(days=800)),
+    retain_after=st.timedeltas(dt.timedelta(0), dt.timedelta(days=800)),
+    recover_after=st.integers(1, 4),
+)
+WINDOWS = st.timedeltas(dt.timedelta(seconds=1), dt.timedelta(days=400))
+TARGET_SETS = st.sampled_from([(), (FIRST_RESPONSE,)]) | st.lists(
+    cst.service_targets(), max_size=2, unique_by=lambda t: t.metric
+).map(tuple)
+
+
+@st.composite
+def records(draw: st.DrawFn) -> tuple[Customer, list[Interaction], list[Case]]:
+    """A customer with interactions (some with feedback) and cases, every id unique."""
+    c = draw(cst.customers())
+    seen = {c.id}
+    interactions = []
+    for i in draw(st.lists(cst.interactions(customer_id=c.id), max_size=6)):
+        if i.id not in seen:
+            seen.add(i.id)
+            interactions.append(i)
+    cases = []
+    for case in draw(st.lists(cst.cases(customer_id=c.id), max_size=3)):
+        if case.id not in seen:
+            seen.add(case.id)
+            cases.append(case)
+    return c, interactions, cases
+
+
+@st.composite
+def instants_near(draw: st.DrawFn, interactions: list[Interaction]) -> pendulum.DateTime:
+    """Instants anywhere, or up to about ten years after one of the interactions opened."""
+    if not interactions or draw(st.booleans()):
+        return draw(cst.aware_datetimes())
+    opened = draw(st.sampled_from(interactions)).opened_at
+    after = draw(st.timedeltas(-dt.timedelta(days=30), dt.timedelta(days=4000)))
+    return pendulum.instance(opened + after).in_timezone(draw(cst.timezones()))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data(), records(), WEIGHTS, WINDOWS, TARGET_SETS)
+def test_a_store_gives_the_same_health_as_the_records_for_every_setting(
+    data: st.DataObject,
+    given_records: tuple[Customer, list[Interaction], list[Case]],
+    weights: HealthWeights,
+    window: dt.timedelta,
+    targets: tuple[ServiceTarget, ...],
+) -> None:
+    c, interactions, cases = given_records
+    at = data.draw(instants_near(interactions))
+    args: dict[str, Any] = {"at": at, "window": window, "weights": weights, "targets": targets}
+    expected = health(c, interactions, cases, **args)
+    with tempfile.TemporaryDirectory() as tmp:
+        urls = ("memory://", "sqlite:///" + os.path.join(tmp, "health.db"))
+        for url in urls:
+            with open_store(url) as store:
+                store.customers.add(c)
+                store.interactions.add_many(interactions)
+                store.cases.add_many(cases)
+                assert health(c, store, **args) == expected, url
+                # cases given beside a store are used instead of the stored ones
+                assert health(c, store, cases, **args) == expected, url
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), records())
+def test_health_at_an_instant_uses_the_stage_at_that_instant(
+    data: st.DataObject, given_records: tuple[Customer, list[Interaction], list[Case]]
+) -> None:
+    c, interactions, cases = given_records
+    moments = [c.created_at, *(change.at for change in c.lifecycle.history)]
+    base = data.draw(st.sampled_from(moments))
+    shift = data.draw(
+        st.just(dt.timedelta(0)) | st.timedeltas(-dt.timedelta(days=40), dt.timedelta(days=40))
+    )
+    at = pendulum.instance(base + shift).in_timezone(data.draw(cst.timezones()))
+    then = position_at(c, at)
+    truncated = attrs.evolve(c, lifecycle=then)
+    args: dict[str, Any] = {"at": at, "targets": [FIRST_RESPONSE]}
+    h = health(c, interactions, cases, **args)
+    assert h.stage is CustomerStage(then.current)
+    assert h == health(truncated, interactions, cases, **args)
+    assert {s.event for s in h.suggestions} <= CUSTOMER_LIFECYCLE.allowed(then)
+
+
+def test_health_before_a_stage_was_reached_uses_the_stage_then() -> None:
+    ada = customer("acquire", at=T0).advance("churn", at=AT)
+    before = health(ada, [], at=AT - DAY)
+    assert before.stage is CustomerStage.NEW
+    assert {r.code: r.weight for r in before.reasons}["stage"] == W.stage[CustomerStage.NEW]
+    assert health(ada, [], at=AT).stage is CustomerStage.CHURNED  # a change at ``at`` counts
+    assert health(ada, [], at=T0 - DAY).stage is CustomerStage.PROSPECT
+
+
+class _Recording:
+    """A repository that records the windows it is asked for, and answers from another."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.asked: list[tuple[Any, Any]] = []
+
+    def for_customer(self, customer_id: Any, since: Any = None, until: Any = None) -> Any:
+        self.asked.append((since, until))
+        return self.inner.for_customer(customer_id, since, until)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class _RecordingStore:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.interactions = _Recording(inner.interactions)
+        self.cases = _Recording(inner.cases)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_from_a_store_only_what_health_reads_is_fetched() -> None:
+    ada = customer("acquire", "retain")
+    with open_store("memory://") as inner:
+        inner.customers.add(ada)
+        inner.interactions.add_many(rated(ada, 8, d) for d in (1, 100, 300, 1000))
+        inner.cases.add(late_case(ada))
+        store = _RecordingStore(inner)
+        year = HealthWeights(quiet_after=pendulum.duration(days=365))
+        health(ada, store, at=AT, weights=year)  # type: ignore[arg-type]
+        assert store.interactions.asked == [
+            (AT - 365 * DAY, AT + pendulum.duration(microseconds=1))
+        ]
+        assert store.cases.asked == []  # no targets: no case can change the score
+        health(ada, store, at=AT, targets=[FIRST_RESPONSE])  # type: ignore[arg-type]
+        assert store.interactions.asked[-1] == (
+            AT - 180 * DAY,
+            AT + pendulum.duration(microseconds=1),
+        )
+        assert store.cases.asked == [(None, AT + pendulum.duration(microseconds=1))]

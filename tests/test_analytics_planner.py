@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pendulum
 import pytest
@@ -19,6 +22,7 @@ from custservice.errors import ValidationError
 from custservice.expectations import CSAT_5
 from custservice.feedback import Feedback
 from custservice.interactions import Interaction
+from custservice.lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE
 from custservice.service_levels import ServiceTarget
 from custservice.storage.memory import MemoryStore
 from custservice.testing import strategies as cst
@@ -341,3 +345,205 @@ def test_consecutive_windows_split_the_plan(
         return plan_follow_ups(customers, interactions, cases, window_start=a, window_end=b)
 
     assert plan(start, middle) + plan(middle, end) == plan(start, end)
+
+
+# --- the zone an instant is written in changes nothing -------------------------------
+
+LONDON = "Europe/London"
+ZERO = dt.timedelta(0)
+
+
+def in_zone(at: dt.datetime, zone: str) -> pendulum.DateTime:
+    """The same instant, written in ``zone`` (placed by the standard library, fold and all)."""
+    local = at.astimezone(ZoneInfo(zone))
+    moved = pendulum.DateTime(
+        *local.timetuple()[:6], local.microsecond, tzinfo=pendulum.timezone(zone), fold=local.fold
+    )
+    assert dt.datetime.__sub__(moved, at) == ZERO  # (== is False for a repeated hour)
+    return moved
+
+
+def test_a_win_back_offer_is_due_the_same_instant_whatever_the_zone_of_the_churn() -> None:
+    churned_at = pendulum.datetime(2026, 3, 1, 12)  # 30 days later, London is on summer time
+    week = {
+        "window_start": pendulum.datetime(2026, 3, 28),
+        "window_end": pendulum.datetime(2026, 4, 4),
+    }
+    plans = [
+        plan_follow_ups([person().advance("churn", at=in_zone(churned_at, zone))], **week)
+        for zone in ("UTC", LONDON, "Australia/Lord_Howe")
+    ]
+    for (offer,) in plans:
+        assert offer.kind is K.WIN_BACK_OFFER
+        assert offer.due_at == churned_at + dt.timedelta(days=30)  # exact elapsed time
+        assert "left 30 days ago" in offer.why
+    # the zone the churn was written in is kept
+    assert plans[1][0].due_at.isoformat() == "2026-03-31T13:00:00+01:00"
+
+
+def test_feedback_and_recovery_delays_are_exact_elapsed_time() -> None:
+    resolved_at = in_zone(pendulum.datetime(2026, 3, 28, 23, 30), LONDON)  # before the change
+    ada = person()
+    (request,) = plan_follow_ups(
+        [], [resolved(ada, resolved_at)], [], **utc_day(2026, 3, 29), policy=FollowUpPolicy()
+    )
+    assert request.due_at == pendulum.datetime(2026, 3, 29, 23, 30)  # 24 hours, not 23
+    flagged = in_zone(pendulum.datetime(2026, 10, 24, 12), LONDON)
+    at_risk = person().advance("retain", at=T0).advance("flag_risk", at=flagged)
+    (contact,) = plan_follow_ups([at_risk], **utc_day(2026, 10, 25))
+    assert contact.due_at == pendulum.datetime(2026, 10, 25, 12)
+
+
+@st.composite
+def scripts(draw: st.DrawFn) -> dict[str, Any]:
+    """Customers, interactions and cases as plain data, with every instant in UTC.
+
+    :func:`build` makes the records from it with each instant written in any zone.
+    """
+    # Weeks before the daylight-saving changes of March, April, September and October,
+    # so that delays cross them.
+    base = pendulum.datetime(
+        draw(st.integers(2010, 2030)),
+        draw(st.sampled_from([2, 3, 9, 10])),
+        draw(st.integers(1, 28)),
+        draw(st.integers(0, 23)),
+        draw(st.integers(0, 59)),
+    )
+    steps = st.timedeltas(dt.timedelta(0), dt.timedelta(days=60))
+    people = []
+    for n in range(draw(st.integers(1, 3))):
+        walk = draw(st.lists(st.tuples(steps, st.integers(0, 5)), max_size=6))
+        people.append(
+            {
+                "id": uuid.UUID(int=n + 1),
+                "birthday": draw(st.none() | st.dates(dt.date(1950, 1, 1), dt.date(2005, 12, 31))),
+                "timezone": draw(st.none() | cst.timezones()),
+                "created": base + draw(steps),
+                "walk": walk,
+            }
+        )
+    calls = []
+    tickets = []
+    for who in people:
+        for _ in range(draw(st.integers(0, 2))):
+            calls.append(
+                {
+                    "customer": who["id"],
+                    "opened": base + draw(steps),
+                    "resolved_after": draw(st.none() | steps),
+                    "rated": draw(st.booleans()),
+                }
+            )
+        for _ in range(draw(st.integers(0, 2))):
+            moves = st.sampled_from(["agent", "customer", "open", "await_customer", "resume"])
+            tickets.append(
+                {
+                    "customer": who["id"],
+                    "opened": base + draw(steps),
+                    "moves": draw(st.lists(st.tuples(steps, moves), max_size=5)),
+                }
+            )
+    return {"base": base, "people": people, "calls": calls, "tickets": tickets}
+
+
+def build(
+    script: dict[str, Any], zone: Callable[[], str]
+) -> tuple[list[Customer], list[Interaction], list[Case]]:
+    """The records of ``script``, each instant written in the zone ``zone()`` names next."""
+
+    def at(instant: dt.datetime) -> pendulum.DateTime:
+        return in_zone(instant, zone())
+
+    people = []
+    for who in script["people"]:
+        when = who["created"]
+        c = Customer.new(
+            "Zebulon Quux",
+            clock=FixedClock(at(when)),
+            id=who["id"],
+            birthday=who["birthday"],
+            timezone=who["timezone"],
+        )
+        for step, choice in who["walk"]:
+            when += step
+            allowed = sorted(CUSTOMER_LIFECYCLE.allowed(c.lifecycle))
+            c = c.advance(allowed[choice % len(allowed)], at=at(when))
+        people.append(c)
+    calls = []
+    for n, call in enumerate(script["calls"]):
+        opened = call["opened"]
+        i = Interaction.open(
+            call["customer"], Channel.CHAT, clock=FixedClock(at(opened)), id=uuid.UUID(int=n + 1)
+        )
+        if call["resolved_after"] is not None:
+            for event in ("receive", "understand", "help"):
+                i = i.advance(event, at=at(opened))
+            i = i.resolve(at=at(opened + call["resolved_after"]))
+        if call["rated"]:
+            i = i.record_feedback(Feedback(4, CSAT_5, at=at(opened)))
+        calls.append(i)
+    tickets = []
+    for n, ticket in enumerate(script["tickets"]):
+        when = ticket["opened"]
+        case = Case.open(
+            ticket["customer"], "where is it", clock=FixedClock(at(when)), id=uuid.UUID(int=n + 1)
+        )
+        for step, move in ticket["moves"]:
+            when += step
+            if move in ("agent", "customer"):
+                case = case.record_update(at=at(when), from_customer=move == "customer")
+            elif move in CASE_LIFECYCLE.allowed(case.lifecycle):
+                case = case.advance(move, at=at(when))
+        tickets.append(case)
+    return people, calls, tickets
+
+
+DELAYS = st.sampled_from(
+    [dt.timedelta(days=1), dt.timedelta(days=7), dt.timedelta(days=30), dt.timedelta(hours=1)]
+) | st.timedeltas(dt.timedelta(0), dt.timedelta(days=90))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    scripts(),
+    st.lists(cst.timezones(), min_size=1, max_size=5),
+    st.timedeltas(-dt.timedelta(days=40), dt.timedelta(days=200)),
+    st.timedeltas(dt.timedelta(days=400), dt.timedelta(days=600))  # all of it
+    | st.timedeltas(dt.timedelta(hours=1), dt.timedelta(days=60)),
+    st.builds(
+        FollowUpPolicy,
+        feedback_delay=DELAYS,
+        update_lead=DELAYS,
+        recovery_delay=DELAYS,
+        win_back_delay=DELAYS,
+    ),
+)
+def test_the_same_instants_in_other_zones_give_the_same_plan(
+    script: dict[str, Any],
+    zones: list[str],
+    offset: dt.timedelta,
+    length: dt.timedelta,
+    policy: FollowUpPolicy,
+) -> None:
+    """Every due instant is exact elapsed time from the record's instants (birthdays are in
+    the customer's own zone, status updates in the target's calendar): written in UTC or in
+    any mix of zones, the same records and window give the same plan."""
+    turn = iter(range(10**9))
+    start = script["base"] + (offset if length < dt.timedelta(days=400) else min(offset, ZERO))
+    targets = [PERIODIC, ServiceTarget(Metric.PERIODIC_UPDATE, pendulum.duration(days=2))]
+
+    def plan(zone: Callable[[], str]) -> list[tuple[object, ...]]:
+        records = build(script, zone)
+        follow_ups = plan_follow_ups(
+            *records,
+            window_start=in_zone(start, zone()),
+            window_end=in_zone(start + length, zone()),
+            targets=targets,
+            policy=policy,
+        )
+        return [
+            (f.kind, f.customer_id, f.record_id, f.due_at.astimezone(dt.UTC), f.why)
+            for f in follow_ups
+        ]
+
+    assert plan(lambda: zones[next(turn) % len(zones)]) == plan(lambda: "UTC")

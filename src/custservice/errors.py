@@ -20,6 +20,7 @@ the field that was wrong, not its value.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
 import attrs
 
@@ -39,6 +40,21 @@ __all__ = [
 
 class CustServiceError(Exception):
     """Base class of every error raised by ``custservice``."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default calls __init__ again with the message alone, which most subclasses
+        # refuse: an error raised in a worker process could then not reach its caller.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+E = TypeVar("E", bound=CustServiceError)
+
+
+def _restore(cls: type[E], args: tuple[object, ...], state: dict[str, Any]) -> E:
+    """An error rebuilt from its ``args`` and attributes, without running ``__init__``."""
+    error = cls.__new__(cls, *args)
+    error.__dict__.update(state)
+    return error
 
 
 @attrs.frozen

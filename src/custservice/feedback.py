@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 
 import attrs
 import pendulum
 
+from ._mapping import own
 from ._time import aware
 from ._validation import Problems, member, optional_text
 from .enums import Factor, Verdict
@@ -17,15 +17,15 @@ __all__ = ["Feedback"]
 
 
 def _ratings(value: object) -> Mapping[Factor, int]:
-    # Read-only, keyed by Factor in Factor order, so equal feedback reads the
-    # same. Keys that are not factors are kept for __attrs_post_init__ to
-    # report together with every other problem.
+    # Read-only (and picklable), keyed by Factor in Factor order, so equal
+    # feedback reads the same. Keys that are not factors are kept for
+    # __attrs_post_init__ to report together with every other problem.
     if not isinstance(value, Mapping):
         return value  # type: ignore[return-value]
     known = {f.value: f for f in Factor}
     items = {known.get(k, k) if isinstance(k, str) else k: v for k, v in value.items()}
     ordered = {f: items.pop(f) for f in Factor if f in items}
-    return MappingProxyType({**ordered, **items})
+    return own({**ordered, **items})
 
 
 @attrs.frozen
@@ -37,7 +37,8 @@ class Feedback:
         scale: the survey scale the scores are on (``SATISFACTION_10``, ``NPS_SCALE``, ...).
         at: when the customer gave it (timezone-aware).
         comment: what they wrote, if anything.
-        ratings: optional scores per :class:`Factor`, on the same scale.
+        ratings: optional scores per :class:`Factor`, on the same scale; kept
+            read-only (and picklable, like the whole value).
 
     Raises:
         ValidationError: a score off its scale, a naive ``at``, an unknown
@@ -62,7 +63,7 @@ class Feedback:
         problems = Problems()
         if not isinstance(self.ratings, Mapping):
             problems.add("ratings", "expected a mapping of Factor to score")
-            object.__setattr__(self, "ratings", MappingProxyType({}))
+            object.__setattr__(self, "ratings", own({}))
         for key in self.ratings:
             if not isinstance(key, Factor):
                 problems.run(member, Factor, key, f"ratings.{key}")

@@ -28,7 +28,7 @@ from typing import TypeVar
 import attrs
 import pendulum
 
-from ._time import aware
+from ._time import aware, between
 from .analytics import (
     FollowUp,
     FollowUpKind,
@@ -62,6 +62,7 @@ FUNNEL = (
     CustomerStage.ADVOCATE,
 )
 _CURRENT = frozenset(CustomerStage) - {CustomerStage.PROSPECT, CustomerStage.CHURNED}
+_ZERO = dt.timedelta(0)
 _SHOWN = 10
 # Listed by name and due date, these would tell a customer's birthday: they are only counted.
 _UNLISTED = frozenset({FollowUpKind.BIRTHDAY_GREETING})
@@ -211,13 +212,15 @@ def build_report(
         stage = customer.stage
         stages[stage] += 1
         history = customer.lifecycle.history
-        seen = {CustomerStage(c.target) for c in history}
+        seen = {CustomerStage(str(c.target)) for c in history}
         seen.update((CustomerStage.PROSPECT, stage))
         reached.update(s for s in FUNNEL if s in seen)
         won_back += any(c.event == "win_back" for c in history)
-        if stage not in _CURRENT:
-            continue
+        if stage not in _CURRENT and between(customer.lifecycle.since, when) >= _ZERO:
+            continue  # not current now, and no change since ``when``: not current then
         h = health(customer, store, at=when, targets=chosen)
+        if h.stage not in _CURRENT:  # health judges the stage the customer was in at ``when``
+            continue
         entry = (h.risk, -customer.id.int, customer.name, h)
         if len(worst) < _SHOWN:
             heapq.heappush(worst, entry)

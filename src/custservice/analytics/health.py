@@ -19,11 +19,13 @@ from these signals, each weighted by a field of :class:`HealthWeights`:
   adds ``quiet`` points;
 * **open breaches**: each open case on which a service target has breached
   adds ``breach`` points, up to ``breach_cap``;
-* **lifecycle stage**: ``stage`` points per :class:`~custservice.CustomerStage`.
+* **lifecycle stage**: ``stage`` points per :class:`~custservice.CustomerStage`,
+  for the stage the customer was in at the instant judged (read from the
+  lifecycle history).
 
 Nothing is read from a clock and nothing is changed: the result suggests
 lifecycle events as data (:class:`SuggestedEvent`), and only events the
-customer lifecycle allows from the customer's current stage. Firing one is
+customer lifecycle allows from that stage. Firing one is
 the caller's decision (``customer.advance(s.event, at=..., reason=s.reason)``).
 The texts name no personal data, so they can be logged and shown to agents.
 """
@@ -32,20 +34,22 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from types import MappingProxyType
 from typing import Literal
 
 import attrs
 import pendulum
 
-from .._time import aware
+from .._mapping import own
+from .._time import aware, micros
 from .._validation import integer, number
 from ..cases import Case
 from ..customers import Customer
 from ..enums import CaseStatus, CustomerStage, TargetState
 from ..errors import ValidationError
 from ..interactions import Interaction
+from ..lifecycle import LifecycleState, StateChange
 from ..lifecycles import CUSTOMER_LIFECYCLE
 from ..service_levels import ServiceTarget
 from ..storage.protocols import Store
@@ -71,7 +75,7 @@ def _stage_weights(value: object) -> Mapping[CustomerStage, float]:
         except ValueError:
             raise ValidationError(f"not a customer stage: {stage!r}", field="stage") from None
         out[key] = float(number(points, f"stage.{key.value}"))
-    return MappingProxyType(out)
+    return own(out)
 
 
 _DEFAULT_STAGE = {
@@ -89,6 +93,7 @@ class HealthWeights:
 
     Points are on the 0–100 risk scale. Change any with
     ``attrs.evolve(HealthWeights(), quiet=20)`` or ``HealthWeights(quiet=20)``.
+    ``stage`` is read-only; the weights hash, pickle and copy as values.
 
     Args:
         baseline: the risk of a customer about whom nothing is known.
@@ -185,7 +190,7 @@ class SuggestedEvent:
 
     Attributes:
         event: the event (``"flag_risk"``, ``"recover"``, ``"champion"``, ...);
-            always allowed from the customer's current stage.
+            always allowed from the stage the health was judged in.
         reason: why, as a sentence with no personal data; suitable as the
             ``reason`` of ``customer.advance``.
     """
@@ -201,7 +206,8 @@ class Health:
     Attributes:
         customer_id: whose health it is.
         at: the instant it describes.
-        stage: the customer's lifecycle stage.
+        stage: the customer's lifecycle stage at ``at`` (a change made at
+            ``at`` counts).
         risk: the churn-risk score in ``[0, 100]``.
         level: ``"low"``, ``"medium"`` or ``"high"``, by the thresholds of
             :class:`HealthWeights`.
@@ -212,8 +218,10 @@ class Health:
         recent: the verdicts of the recent window.
         earlier: the verdicts of the window before it.
         open_breaches: open cases on which a service target has breached.
-        last_contact: when the latest interaction up to ``at`` opened;
-            ``None`` when there was none in the interactions given.
+        last_contact: when the latest interaction up to ``at`` opened, among
+            those :func:`health` reads (the last two windows or the last
+            ``quiet_after``, whichever reaches further); ``None`` when there
+            was none.
     """
 
     customer_id: uuid.UUID
@@ -250,16 +258,22 @@ def health(
 ) -> Health:
     """How likely a customer is to leave, at ``at``, and why.
 
-    Only what was known at ``at`` counts: interactions opened later, and
-    feedback given later, are ignored. Verdicts are dated by the opening of
-    the interaction they are about.
+    Only what was known at ``at`` counts: interactions opened later, feedback
+    given later and lifecycle changes made later are ignored (the customer is
+    judged in the stage they were in at ``at``; a change made at ``at``
+    counts). Verdicts are dated by the opening of the interaction they are
+    about.
+
+    Health reads the same records whatever they come from: the interactions
+    opened in the last two windows or in the last ``weights.quiet_after``,
+    whichever reaches further back (older ones can change nothing), and the
+    cases opened by ``at``. From a store, only those are fetched.
 
     Args:
         customer: the customer.
-        interactions: the customer's interactions (any iterable, read once;
-            only the last two windows matter), or a store: then the
-            customer's interactions from the last two windows and all their
-            cases are read from it.
+        interactions: the customer's interactions (any iterable, read once),
+            or a store: then the customer's interactions are read from it,
+            and so are their cases unless ``cases`` are given.
         cases: the customer's cases, for open service-target breaches.
         at: the instant to judge at; timezone-aware.
         targets: the service targets whose breaches count.
@@ -290,38 +304,35 @@ def health(
     if not isinstance(weights, HealthWeights):
         raise ValidationError("expected HealthWeights", field="weights")
     chosen = tuple(targets)
+    reading = _Reading(customer, when, window, weights)
     if isinstance(interactions, Store):
         store = interactions
-        interactions = store.interactions.for_customer(customer.id, since=when - 2 * window)
-        cases = store.cases.for_customer(customer.id) if cases == () else cases
-    now = when.timestamp()
-    recent_from = now - window.total_seconds()
-    earlier_from = now - 2 * window.total_seconds()
+        if cases == ():
+            cases = reading.stored_cases(store) if chosen else ()
+        interactions = reading.stored_interactions(store)
     recent, earlier = [0, 0, 0], [0, 0, 0]
     last_contact: pendulum.DateTime | None = None
-    for interaction in interactions:
-        _own(interaction, customer, "interactions")
-        opened = interaction.opened_at.timestamp()
-        if opened > now:
-            continue
-        if last_contact is None or opened > last_contact.timestamp():
-            last_contact = interaction.opened_at
+    last_us = 0
+    for interaction in reading.interactions(interactions):
+        opened = micros(interaction.opened_at)
+        if last_contact is None or opened > last_us:
+            last_contact, last_us = interaction.opened_at, opened
         fb = interaction.feedback
-        if fb is None or fb.at.timestamp() > now or opened < earlier_from:
+        if fb is None or micros(fb.at) > reading.now or opened < reading.earlier_from:
             continue
-        (recent if opened >= recent_from else earlier)[fb.verdict.rank] += 1
+        (recent if opened >= reading.recent_from else earlier)[fb.verdict.rank] += 1
     breaches = 0
-    for case in cases:
-        _own(case, customer, "cases")
-        if case.opened_at.timestamp() > now or not chosen:
-            continue
-        if not _open_at(case, when):
+    for case in reading.cases(cases):
+        if not chosen or not _open_at(case, when):
             continue
         if any(t.evaluate(case, at=when).state is TargetState.BREACHED for t in chosen):
             breaches += 1
+    stage, since = _position(customer, reading.now)
     return _judge(
-        customer,
+        customer.id,
         when,
+        stage,
+        since,
         VerdictCounts(*recent),
         VerdictCounts(*earlier),
         breaches,
@@ -330,15 +341,100 @@ def health(
     )
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US = dt.timedelta(microseconds=1)
+_per_us = dt.timedelta.__floordiv__  # exact, whatever pendulum.Duration does with its fields
+
+
+def _instant(us: int) -> pendulum.DateTime | None:
+    """The instant ``us`` microseconds after 1970, in UTC; ``None`` beyond year 1 or 9999."""
+    try:
+        v = _EPOCH + dt.timedelta(microseconds=us)
+    except OverflowError:
+        return None  # no record can lie beyond: the bound is not needed
+    return pendulum.DateTime(
+        v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, tzinfo=pendulum.UTC
+    )
+
+
+class _Reading:
+    """Which records :func:`health` reads at one instant: one rule for iterables and stores.
+
+    Interactions opened in ``[first, now]``, where ``first`` reaches back two
+    windows or ``quiet_after``, whichever is longer: the verdicts need the two
+    windows and the last contact matters only within ``quiet_after`` (and is
+    reported within the reach). Cases opened by ``now``. A store is asked for
+    exactly these, and every record passes the same filter whatever its source.
+    """
+
+    __slots__ = ("customer", "earlier_from", "first", "now", "recent_from")
+
+    def __init__(
+        self, customer: Customer, at: dt.datetime, window: dt.timedelta, w: HealthWeights
+    ) -> None:
+        self.customer = customer
+        self.now = micros(at)
+        span = _per_us(window, _US)
+        self.recent_from = self.now - span
+        self.earlier_from = self.now - 2 * span
+        self.first = self.now - max(2 * span, _per_us(w.quiet_after, _US))
+
+    def stored_interactions(self, store: Store) -> Iterable[Interaction]:
+        return store.interactions.for_customer(
+            self.customer.id, since=_instant(self.first), until=_instant(self.now + 1)
+        )
+
+    def stored_cases(self, store: Store) -> Iterable[Case]:
+        return store.cases.for_customer(self.customer.id, until=_instant(self.now + 1))
+
+    def interactions(self, records: Iterable[Interaction]) -> Iterable[Interaction]:
+        for record in records:
+            _own(record, self.customer, "interactions")
+            if self.first <= micros(record.opened_at) <= self.now:
+                yield record
+
+    def cases(self, records: Iterable[Case]) -> Iterable[Case]:
+        for record in records:
+            _own(record, self.customer, "cases")
+            if micros(record.opened_at) <= self.now:
+                yield record
+
+
+def _position(customer: Customer, now: int) -> tuple[CustomerStage, pendulum.DateTime]:
+    """The stage the customer was in at ``now`` (microseconds), and since when.
+
+    Found by bisecting the history (its times never go backwards), so the cost
+    does not grow with its length. Before the first change, the customer was in
+    that change's source stage since they were created.
+    """
+    state = customer.lifecycle
+    history = state.history
+    n = bisect_right(history, now, key=_change_us)
+    if n == len(history):
+        return _stage(state.current), state.since
+    if n == 0:
+        return _stage(history[0].source), customer.created_at
+    change = history[n - 1]
+    return _stage(change.target), change.at
+
+
+def _stage(state: object) -> CustomerStage:
+    return state if isinstance(state, CustomerStage) else CustomerStage(str(state))
+
+
+def _change_us(change: StateChange) -> int:
+    return micros(change.at)
+
+
 def _open_at(case: Case, at: pendulum.DateTime) -> bool:
     """Whether the case was neither solved nor closed at ``at`` (walks back only past ``at``)."""
     status = case.lifecycle.current
-    t = at.timestamp()
+    t = micros(at)
     for change in reversed(case.lifecycle.history):
-        if change.at.timestamp() <= t:
+        if micros(change.at) <= t:
             break
         status = change.source
-    return CaseStatus(status) not in _FINISHED
+    return status not in _FINISHED  # CaseStatus members are the strings they stand for
 
 
 def _own(record: Interaction | Case, customer: Customer, field: str) -> None:
@@ -347,8 +443,10 @@ def _own(record: Interaction | Case, customer: Customer, field: str) -> None:
 
 
 def _judge(
-    customer: Customer,
+    customer_id: uuid.UUID,
     at: pendulum.DateTime,
+    stage: CustomerStage,
+    since: pendulum.DateTime,
     recent: VerdictCounts,
     earlier: VerdictCounts,
     breaches: int,
@@ -388,10 +486,7 @@ def _judge(
                 -w.trend * change / 2,
             )
         )
-    quiet = (
-        last_contact is None
-        or at.timestamp() - last_contact.timestamp() > w.quiet_after.total_seconds()
-    )
+    quiet = last_contact is None or micros(at) - micros(last_contact) > _per_us(w.quiet_after, _US)
     if quiet and w.quiet:
         reasons.append(
             Reason(
@@ -408,7 +503,6 @@ def _judge(
                 min(w.breach * breaches, w.breach_cap),
             )
         )
-    stage = customer.stage
     points = w.stage.get(stage, 0.0)
     if points:
         reasons.append(
@@ -421,9 +515,9 @@ def _judge(
     reasons.sort(key=lambda r: (-abs(r.weight), r.code))
     risk = min(max(w.baseline + sum(r.weight for r in reasons), 0.0), 100.0)
     level: RiskLevel = "high" if risk >= w.high_risk else "low" if risk < w.low_risk else "medium"
-    suggestions = _suggest(customer, at, risk, recent, earlier, breaches, w)
+    suggestions = _suggest(stage, since, at, risk, recent, earlier, breaches, w)
     return Health(
-        customer.id,
+        customer_id,
         at,
         stage,
         risk,
@@ -438,7 +532,8 @@ def _judge(
 
 
 def _suggest(
-    customer: Customer,
+    stage: CustomerStage,
+    since: pendulum.DateTime,
     at: pendulum.DateTime,
     risk: float,
     recent: VerdictCounts,
@@ -446,9 +541,8 @@ def _suggest(
     breaches: int,
     w: HealthWeights,
 ) -> tuple[SuggestedEvent, ...]:
-    allowed = CUSTOMER_LIFECYCLE.allowed(customer.lifecycle)
-    stage = customer.stage
-    in_stage = at.timestamp() - customer.lifecycle.since.timestamp()
+    allowed = CUSTOMER_LIFECYCLE.allowed(LifecycleState(stage, since))
+    in_stage = micros(at) - micros(since)
     calm = breaches == 0 and recent.dissatisfied == 0
     declining = (
         earlier.total > 0
@@ -488,7 +582,7 @@ def _suggest(
             stage is _C.ACTIVE
             and calm
             and recent.total > 0
-            and in_stage >= w.reward_after.total_seconds()
+            and in_stage >= _per_us(w.reward_after, _US)
         ):
             out.append(
                 SuggestedEvent(
@@ -501,7 +595,7 @@ def _suggest(
             stage is _C.NEW
             and calm
             and recent.total > 0
-            and in_stage >= w.retain_after.total_seconds()
+            and in_stage >= _per_us(w.retain_after, _US)
         ):
             out.append(
                 SuggestedEvent(

@@ -21,6 +21,12 @@ returns the actions due in ``[window_start, window_end)``:
 * **win-back offer** for ``CHURNED`` customers, ``win_back_delay`` after
   they churned (30 days by default).
 
+Every delay is exact elapsed time (a day is 24 hours), counted from the
+instant a record holds, so the zone an instant happens to be written in never
+moves a due instant: the same churn written in UTC or in Europe/London gives
+the same offer at the same instant. Only the birthday greeting follows a
+calendar, the customer's own (see above).
+
 An action is proposed once per window: actions with the same
 ``(kind, customer_id, record_id)`` (:attr:`FollowUp.key`) are merged, the
 earliest kept. So a window longer than a year proposes one birthday
@@ -44,7 +50,7 @@ from collections.abc import Iterable
 import attrs
 import pendulum
 
-from .._time import aware, between, duration
+from .._time import aware, duration, micros
 from .._time import timezone as _check_timezone
 from ..cases import Case
 from ..customers import Customer
@@ -77,7 +83,8 @@ class FollowUp:
         kind: what to do.
         customer_id: the customer it is for.
         due_at: when it is due; in the customer's time zone for a birthday
-            greeting, else in the zone of the time it derives from.
+            greeting, else written in the zone of the time it derives from
+            (the instant does not depend on that zone).
         record_id: the interaction (feedback request) or case (status
             update) it is about; ``None`` for the customer as a whole.
         why: the reason, as a sentence with no personal data.
@@ -159,15 +166,51 @@ DEFAULT_POLICY = FollowUpPolicy()
 """The policy :func:`plan_follow_ups` uses unless told otherwise."""
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US = dt.timedelta(microseconds=1)
+_per_us = dt.timedelta.__floordiv__  # exact, whatever pendulum.Duration does with its fields
+_plus = dt.timedelta.__add__
+
+
+def _after(at: pendulum.DateTime, delay: dt.timedelta) -> pendulum.DateTime | None:
+    """The instant exactly ``delay`` after ``at`` (before, if negative), in ``at``'s zone.
+
+    Counted in UTC: pendulum adds days by the wall clock of the zone an instant
+    is written in, which would make the due instant depend on that zone (a day
+    across a daylight-saving change would last 23 or 25 hours). ``None`` when
+    the instant lies outside years 1 to 9999, where no window reaches.
+    """
+    try:
+        due = _EPOCH + _plus(dt.datetime.__sub__(at, _EPOCH), delay)
+    except OverflowError:
+        return None
+    zone = at.tzinfo
+    try:
+        local = due.astimezone(zone)  # the standard library places the instant, fold and all
+    except OverflowError:  # within a day of year 1 or 9999 in that zone
+        return None
+    return pendulum.DateTime(
+        local.year,
+        local.month,
+        local.day,
+        local.hour,
+        local.minute,
+        local.second,
+        local.microsecond,
+        tzinfo=zone,
+        fold=local.fold,
+    )
+
+
 class _Window:
     __slots__ = ("end", "start", "t0", "t1")
 
     def __init__(self, start: pendulum.DateTime, end: pendulum.DateTime) -> None:
         self.start, self.end = start, end
-        self.t0, self.t1 = start.timestamp(), end.timestamp()
+        self.t0, self.t1 = micros(start), micros(end)
 
     def __contains__(self, at: dt.datetime) -> bool:
-        return self.t0 <= at.timestamp() < self.t1
+        return self.t0 <= micros(at) < self.t1
 
 
 def _birthday(
@@ -243,7 +286,7 @@ def plan_follow_ups(
     """
     start = aware(window_start, "window_start")
     end = aware(window_end, "window_end")
-    if end.timestamp() <= start.timestamp():
+    if micros(end) <= micros(start):
         raise ValidationError("must be after window_start", field="window_end")
     if not isinstance(policy, FollowUpPolicy):
         raise ValidationError("expected a FollowUpPolicy", field="policy")
@@ -258,7 +301,7 @@ def plan_follow_ups(
 
     def propose(follow_up: FollowUp) -> None:
         seen = found.get(follow_up.key)
-        if seen is None or follow_up.due_at.timestamp() < seen.due_at.timestamp():
+        if seen is None or micros(follow_up.due_at) < micros(seen.due_at):
             found[follow_up.key] = follow_up
 
     for customer in customers:
@@ -271,8 +314,8 @@ def plan_follow_ups(
             raise ValidationError("expected an Interaction", field="interactions")
         if interaction.resolved_at is None or interaction.feedback is not None:
             continue
-        due = interaction.resolved_at + policy.feedback_delay
-        if due in window:
+        due = _after(interaction.resolved_at, policy.feedback_delay)
+        if due is not None and due in window:
             propose(
                 FollowUp(
                     FollowUpKind.FEEDBACK_REQUEST,
@@ -297,9 +340,9 @@ def _target(value: object) -> ServiceTarget:
     return value
 
 
-def _order(f: FollowUp) -> tuple[float, str, str, str]:
+def _order(f: FollowUp) -> tuple[int, str, str, str]:
     return (
-        f.due_at.timestamp(),
+        micros(f.due_at),
         f.kind.value,
         str(f.customer_id),
         "" if f.record_id is None else str(f.record_id),
@@ -321,8 +364,8 @@ def _for_customer(
     stage = customer.stage
     since = customer.lifecycle.since
     if stage is _C.AT_RISK:
-        due = since + policy.recovery_delay
-        if due in window:
+        due = _after(since, policy.recovery_delay)
+        if due is not None and due in window:
             yield FollowUp(
                 FollowUpKind.RECOVERY_CONTACT,
                 customer.id,
@@ -331,9 +374,9 @@ def _for_customer(
                 "The customer was flagged at risk of leaving: contact them to put things right.",
             )
     elif stage is _C.CHURNED:
-        due = since + policy.win_back_delay
-        if due in window:
-            days = between(since, due).days
+        due = _after(since, policy.win_back_delay)
+        if due is not None and due in window:
+            days = policy.win_back_delay.days  # exactly the time since the churn
             yield FollowUp(
                 FollowUpKind.WIN_BACK_OFFER,
                 customer.id,
@@ -347,15 +390,16 @@ def _for_customer(
 def _status_updates(
     case: Case, targets: tuple[ServiceTarget, ...], window: _Window, policy: FollowUpPolicy
 ) -> Iterable[FollowUp]:
-    if not targets or case.opened_at.timestamp() >= window.t1:
+    opened = micros(case.opened_at)
+    if not targets or opened >= window.t1:
         return
-    at = window.start if case.opened_at.timestamp() < window.t0 else case.opened_at
+    at = window.start if opened < window.t0 else case.opened_at
     for target in targets:
         status = target.evaluate(case, at=at)
         if status.achieved_at is not None or status.due_at is None:
             continue  # nothing owed, or the clock is paused
-        due = status.due_at - policy.update_lead
-        if due.timestamp() < at.timestamp():
+        due = _after(status.due_at, -policy.update_lead)
+        if due is None or micros(due) < micros(at):
             due = at
         if due in window:
             yield FollowUp(
