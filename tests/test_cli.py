@@ -221,6 +221,20 @@ def test_demo_on_postgresql_reports_as_on_sqlite(demo: Demo, pg_url: str) -> Non
     assert ok(cli("report", "--store", pg_url, "--at", at)) == the_report(demo.stdout)
 
 
+@pytest.mark.postgres
+def test_report_on_a_mistyped_postgresql_schema_is_refused_and_creates_nothing(
+    pg_url: str,
+) -> None:
+    import psycopg
+
+    schema = urlsplit(pg_url).query.rpartition("schema=")[2]
+    result = cli("report", "--store", pg_url)
+    assert_one_line_error(result, f"schema '{schema}' does not exist")
+    with psycopg.connect(SERVER, autocommit=True) as admin:
+        found = admin.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+        assert found.fetchone() is None
+
+
 # --- the HTML report in a browser ------------------------------------------------------
 
 
@@ -311,6 +325,15 @@ BAD = {
     ),
     "empty file": (("report", "--store", "sqlite:///empty.db"), ("empty", "not a custservice")),
     "a directory": (("report", "--store", "sqlite:///folder"), ("folder",)),
+    "a memory store": (("report", "--store", "memory://"), ("memory://", "new, empty")),
+    "a private sqlite database": (
+        ("report", "--store", "sqlite:///:memory:"),
+        (":memory:", "new, empty"),
+    ),
+    "missing file, scheme in capitals": (
+        ("report", "--store", "SQLite:///missing.db"),
+        ("no such", "missing.db"),
+    ),
     "unreachable server": (
         ("report", "--store", "postgresql://nobody@127.0.0.1:1/nothing"),
         ("PostgreSQL",),
@@ -367,8 +390,13 @@ def test_backends_lists_each_scheme_and_where_it_comes_from() -> None:
     lines = ok(cli("backends")).splitlines()
     table = dict(line.split(maxsplit=1) for line in lines)
     assert table["memory"] == "custservice: custservice.storage.memory:open_memory_store"
-    assert table["sqlite"] == "custservice: custservice.storage.sqlite:open_sqlite_store"
-    assert table["postgresql"] == "custservice: custservice.storage.postgres:open_postgres_store"
+    assert table["sqlite"] == "custservice: custservice.storage.sql.sqlite:open_sqlite_store"
+    assert table["postgresql"] == (
+        "custservice: custservice.storage.sql.postgresql:open_postgres_store"
+    )
+    assert table["mariadb"] == table["mysql"] == (
+        "custservice: custservice.storage.sql.mysql:open_mysql_store"
+    )
     assert list(table) == sorted(table)
 
 
@@ -376,9 +404,11 @@ def test_lifecycle_prints_mermaid() -> None:
     out = ok(cli("lifecycle", "customer"))
     assert out == custservice.CUSTOMER_LIFECYCLE.to_mermaid() + "\n"
     assert out.startswith("stateDiagram-v2\n")
-    assert "prospect --> new: acquire" in out
-    assert "open --> pending: await_customer" in ok(cli("lifecycle", "case"))
-    assert "receiving --> understanding: understand" in ok(cli("lifecycle", "interaction"))
+    assert 'state "prospect" as s0' in out
+    assert "s0 --> s1: acquire" in out
+    assert 'state "pending" as s2' in ok(cli("lifecycle", "case"))
+    assert "s1 --> s2: await_customer" in ok(cli("lifecycle", "case"))
+    assert "s1 --> s2: understand" in ok(cli("lifecycle", "interaction"))
 
 
 def test_help_names_every_command() -> None:

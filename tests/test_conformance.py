@@ -25,11 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from custservice import NotFound, Store, open_store
+from custservice import Customer, FixedClock, NotFound, StorageError, Store, open_store
 from custservice._records import replace
 from custservice.storage.memory import MemoryStore
 from custservice.testing import StoreConformance
+from custservice.testing.conformance import T0
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "custservice-jsonfile"
@@ -411,3 +414,99 @@ def test_a_backend_keeps_its_own_version_of_a_capability_test() -> None:
     assert own.__qualname__.endswith("TestOwnThreads.test_threads_sharing_a_store_lose_no_change")
     assert TestNoThreads.test_threads_sharing_a_store_lose_no_change is None
     assert callable(TestMemoryStore.test_threads_sharing_a_store_lose_no_change)
+
+
+# --- opening by URL: what every backend shares ----------------------------------------------
+
+
+def mixed_case(text: str) -> st.SearchStrategy[str]:
+    """``text`` with each letter in either case."""
+    return st.tuples(*(st.sampled_from(sorted({c.lower(), c.upper()})) for c in text)).map("".join)
+
+
+def test_any_case_of_the_scheme_opens_the_same_store(tmp_path: Path) -> None:
+    """Schemes are case-insensitive (RFC 3986): ``SQLite:///f.db`` is ``sqlite:///f.db``,
+    through ``open_store`` and through the backend's own opener alike."""
+    from custservice.storage.memory import open_memory_store
+    from custservice.storage.sql.sqlite import open_sqlite_store
+
+    path = tmp_path / "store.db"
+    with open_store(f"sqlite:///{path}") as store:
+        ada = store.customers.add(Customer.new("Ada", clock=FixedClock(T0)))
+
+    @settings(max_examples=30)
+    @given(scheme=mixed_case("sqlite"), direct=st.booleans())
+    def sqlite(scheme: str, direct: bool) -> None:
+        opener = open_sqlite_store if direct else open_store
+        with opener(f"{scheme}:///{path}") as again:
+            assert again.customers.get(ada.id) == ada
+
+    @settings(max_examples=30)
+    @given(scheme=mixed_case("memory"), direct=st.booleans(), slashes=st.sampled_from(["", "//"]))
+    def memory(scheme: str, direct: bool, slashes: str) -> None:
+        opener = open_memory_store if direct else open_store
+        with opener(f"{scheme}:{slashes}") as fresh:
+            assert isinstance(fresh, MemoryStore)
+            assert fresh.customers.count() == 0
+
+    sqlite()
+    memory()
+
+
+def test_opening_only_an_existing_store_creates_nothing(tmp_path: Path) -> None:
+    """``open_store(url, create=False)`` (what ``custservice report`` asks) refuses a store
+    that does not exist with a ``StorageError`` naming it, and makes nothing."""
+    missing = tmp_path / "missing.db"
+    with pytest.raises(StorageError, match="no such SQLite database file"):
+        open_store(f"sqlite:///{missing}", create=False)
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with pytest.raises(StorageError, match="empty: not a custservice database"):
+        open_store(f"SQLITE:///{empty}", create=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["empty.db"]
+    assert empty.read_bytes() == b""
+    for url in ("memory://", "sqlite:///:memory:"):
+        with pytest.raises(StorageError, match="new, empty"):
+            open_store(url, create=False)
+    made = tmp_path / "made.db"
+    with open_store(f"sqlite:///{made}") as store:
+        ada = store.customers.add(Customer.new("Ada", clock=FixedClock(T0)))
+    with open_store(f"sqlite:///{made}", create=False) as store:
+        assert store.customers.get(ada.id) == ada
+
+
+def test_create_is_passed_only_to_backends_that_take_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plugin's opener that takes no ``create`` keyword is called as before, with the
+    URL alone (whether opening creates anything is then up to it); one that takes it is
+    told."""
+    from custservice.storage import registry
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def plain(url: str) -> Store:
+        calls.append((url, {}))
+        return MemoryStore()
+
+    def careful(url: str, *, create: bool = True) -> Store:
+        calls.append((url, {"create": create}))
+        return MemoryStore()
+
+    class Found:
+        def __init__(self, factory: Callable[..., Store]) -> None:
+            self.factory = factory
+            self.value = f"tests:{factory.__name__}"
+
+        def load(self) -> Callable[..., Store]:
+            return self.factory
+
+    found = {"plain": Found(plain), "careful": Found(careful)}
+    monkeypatch.setattr(registry, "_entry_points", lambda: found)
+    for create in (True, False):
+        open_store("PLAIN://x", create=create).close()
+        open_store("Careful://x", create=create).close()
+    assert calls == [
+        ("plain://x", {}),
+        ("careful://x", {"create": True}),
+        ("plain://x", {}),
+        ("careful://x", {"create": False}),
+    ]

@@ -15,6 +15,11 @@ entry per successful change.
 
 Duration: ``CUSTSERVICE_LOAD_SECONDS`` (default 3) per test. The figures of a
 run are printed (``pytest -rP`` shows them).
+
+Sixteen threads also plan follow-ups and build the service report at once on
+one small store, every backend, PostgreSQL with a pool of one connection and
+of two: the analytics nest iterations in one thread, which must never need a
+second pooled connection.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ from tests._reliability import (
 )
 
 from custservice import Customer, FixedClock, Store, open_store
+from custservice.analytics import plan_follow_ups
+from custservice.report import build_report, latest_change
+from custservice.simulation import DEMO_TARGETS, simulate
 
 SECONDS = env_float("CUSTSERVICE_LOAD_SECONDS", 3.0)
 THREADS = 16
@@ -173,6 +181,71 @@ def pg_url(admin: Any) -> Iterator[str]:
 def test_sixteen_threads_share_a_postgres_store(pg_url: str) -> None:
     with open_store(pg_url) as store:
         print("PostgreSQL, 16 threads:", run_threads(store))
+
+
+# --- many callers of the analytics on one store -------------------------------------------
+
+
+CALLERS = 16
+"""Threads that plan follow-ups and build the report at once."""
+
+SMALL_BASE = {"customers": 30, "months": 3, "seed": 11}
+"""A small simulated customer base: every caller reads all of it several times."""
+
+
+def plan_and_report(store: Store) -> tuple[Any, ...]:
+    """What an application asks of a store: the follow-ups due and the service report."""
+    at = latest_change(store)
+    assert at is not None
+    due = plan_follow_ups(store, window_start=at, window_end=at.add(days=30), targets=DEMO_TARGETS)
+    return due, build_report(store, at=at)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql, a pool of 1", "postgresql, a pool of 2"])
+def small_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A store holding :data:`SMALL_BASE`; PostgreSQL with a pool of one or two connections."""
+    if request.param == "memory":
+        url = "memory://"
+    elif request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'small.db'}"
+    else:
+        size = 1 if request.param.endswith("1") else 2
+        url = with_options(request.getfixturevalue("pg_url"), max_size=size, timeout=60)
+    with open_store(url) as store:
+        simulate(store, **SMALL_BASE)
+        yield store
+
+
+def test_sixteen_callers_plan_and_report_at_once_on_any_pool(small_store: Store) -> None:
+    """Each caller reads in nested iterations (the report asks for a customer's history
+    while it walks the customers; the planner walks three kinds at once). On PostgreSQL no
+    thread may hold more than one pooled connection: with a pool of one or two, sixteen
+    such callers must all finish, with the answers of the in-memory reference."""
+    with open_store("memory://") as reference:
+        simulate(reference, **SMALL_BASE)
+        expected = plan_and_report(reference)
+    assert expected[0], "the window holds follow-ups to compare"
+    barrier = threading.Barrier(CALLERS)
+    results: list[tuple[Any, ...]] = []
+    failures: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            barrier.wait(60)
+            results.append(plan_and_report(small_store))
+        except BaseException as exc:
+            failures.append(exc)
+
+    callers = [threading.Thread(target=call) for _ in range(CALLERS)]
+    for c in callers:
+        c.start()
+    for c in callers:
+        c.join(300)
+        assert not c.is_alive(), "a caller never finished: waiting on the pool?"
+    assert failures == []
+    assert len(results) == CALLERS
+    for result in results:
+        assert result == expected
 
 
 # --- processes ---------------------------------------------------------------------------

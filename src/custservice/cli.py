@@ -1,10 +1,10 @@
 """The ``custservice`` command line: the demo, reports, backends and lifecycles.
 
-Errors a user can cause (a bad option, a bad URL, a missing file, a store
-that is not a custservice database) print one line on stderr and exit with
-status 2; nothing prints a traceback. An interrupted run exits with 130, and
-output cut short by a closed pipe (``custservice report ... | head``) ends
-quietly with 141, as if killed by ``SIGPIPE``.
+Errors a user can cause (a bad option, a bad URL, a store to report on that
+does not exist, a store that is not a custservice database) print one line
+on stderr and exit with status 2; nothing prints a traceback. An interrupted
+run exits with 130, and output cut short by a closed pipe (``custservice
+report ... | head``) ends quietly with 141, as if killed by ``SIGPIPE``.
 
 The report goes to stdout; the progress bar and its notes go to stderr, and
 only when stderr is a terminal (``--quiet`` turns them off there too).
@@ -21,7 +21,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
-from urllib.parse import unquote
 
 from . import __version__
 from .errors import CustServiceError
@@ -208,22 +207,15 @@ def _shown(url: str) -> str:
 
 
 def _open_existing(url: str) -> Store:
-    """Open a store to report on; a SQLite URL must name an existing, non-empty file.
+    """Open a store to report on, only if it exists.
 
-    (SQLite would otherwise create the file, and the report would describe
-    an empty store made by mistake.)
+    Every backend is asked not to create one (``create=False``): a mistyped
+    file name or schema would otherwise make an empty store, and the report
+    would describe it.
     """
     from .storage.registry import open_store
 
-    if url.startswith("sqlite:///"):
-        name = unquote(url.partition("?")[0].removeprefix("sqlite:///"))
-        path = Path(name)
-        if name and name != ":memory:":
-            if not path.exists():
-                raise FileNotFoundError(2, "no such store file", name)
-            if path.is_file() and path.stat().st_size == 0:
-                raise CustServiceError(f"{name!r} is empty: not a custservice database")
-    return open_store(url)
+    return open_store(url, create=False)
 
 
 def _html_target(html: str | None) -> Path | None:

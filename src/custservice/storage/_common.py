@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._time import aware
 from ..cases import Case
@@ -14,14 +14,35 @@ from ..errors import StorageError, ValidationError
 from ..interactions import Interaction
 from .protocols import Kind, export_customer
 
+if TYPE_CHECKING:
+    import logging
+
 Record = Customer | Interaction | Case
 R = TypeVar("R", Customer, Interaction, Case)
+T = TypeVar("T")
 
 export = export_customer
 """A store's ``export``, read through its repositories."""
 
 KIND_OF: dict[type, Kind] = {Customer: "customer", Interaction: "interaction", Case: "case"}
 TYPE_OF: dict[Kind, type] = {kind: cls for cls, kind in KIND_OF.items()}
+
+
+def logger(name: str) -> logging.Logger:
+    """The logger a module of the library logs on (pass its ``__name__``).
+
+    Every such logger is below ``custservice``, which is given a
+    :class:`logging.NullHandler` here, where a module first asks for a
+    logger (so ``import custservice`` does not load :mod:`logging`): the
+    library says nothing on stderr unless the application configures
+    logging, and then its records propagate as usual.
+    """
+    import logging
+
+    root = logging.getLogger("custservice")
+    if not any(isinstance(h, logging.NullHandler) for h in root.handlers):
+        root.addHandler(logging.NullHandler())
+    return logging.getLogger(name)
 
 
 def check_record(record: object, cls: type) -> None:
@@ -78,19 +99,40 @@ def decode_rows(cls: type[R], kind: Kind, rows: list[Any], place: str) -> list[R
         ) from None
 
 
+def while_open(items: Iterable[T], check_open: Callable[[], None]) -> Iterator[T]:
+    """``items``, one at a time, while the store is open.
+
+    Every step, the one that would end the iteration included, first calls
+    ``check_open``: an iterator resumed after its store was closed raises
+    :class:`StorageError`, as any other use of a closed store does, even with
+    items read ahead still unread.
+    """
+    for item in items:
+        check_open()
+        yield item
+    check_open()
+
+
 def keyset_pages(
     rows: list[Any],
     decode: Callable[[list[Any]], list[R]],
     page_after: Callable[[tuple[int, str]], list[Any]],
     page_size: int,
+    check_open: Callable[[], None] | None = None,
 ) -> Iterator[R]:
     """Records page by page, oldest first: each next page is read after the last
-    record's ``(opened_at microseconds, id)``, so memory stays bounded."""
+    record's ``(opened_at microseconds, id)``, so memory stays bounded.
+
+    Nothing is held between pages (each page is one query, on a connection
+    taken only for it), so an iterator left half-read holds nothing, and
+    iterations nest freely. With ``check_open``, every step first calls it
+    (see :func:`while_open`); without, the caller checks.
+    """
     from ._codec import micros
 
     while True:
         records = decode(rows)
-        yield from records
+        yield from records if check_open is None else while_open(records, check_open)
         if len(rows) < page_size:
             return
         last = records[-1]

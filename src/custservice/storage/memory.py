@@ -1,8 +1,11 @@
 """The in-memory backend (``memory://``): the reference every other backend is checked against.
 
 Nothing is written anywhere; every ``open_store("memory://")`` gives a new,
-empty store. One lock serialises changes, so threads can share a store; a
-transaction holds the lock until it ends.
+empty store (so ``open_store("memory://", create=False)``, which asks for an
+existing one, is refused). One lock serialises changes, so threads can share
+a store; a transaction holds the lock until it ends. Iterators read a copy
+taken when they are made; one resumed after :meth:`MemoryStore.close` raises
+:class:`StorageError`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 from .._records import replace
+from .._time import micros
 from .._validation import integer
 from ..cases import Case
 from ..customers import Customer
@@ -27,14 +31,27 @@ __all__ = ["MemoryStore", "open_memory_store"]
 R = TypeVar("R", Customer, Interaction, Case)
 
 
-def open_memory_store(url: str = "memory://") -> MemoryStore:
+def open_memory_store(url: str = "memory://", *, create: bool = True) -> MemoryStore:
     """Open a new, empty in-memory store (the ``memory://`` entry point).
 
+    Args:
+        url: ``memory://`` (or ``memory:``); the scheme in any case.
+        create: ``False`` asks for an existing store, which ``memory://``
+            never names: each opening makes a new one.
+
     Raises:
-        StorageError: the URL is anything but ``memory://`` (it takes no options).
+        StorageError: the URL is anything but ``memory://`` (it takes no
+            options), or ``create`` is ``False``.
     """
-    if url not in ("memory://", "memory:"):
+    scheme, colon, rest = url.partition(":") if isinstance(url, str) else ("", "", "")
+    # Schemes are case-insensitive (RFC 3986).
+    if scheme.lower() != "memory" or not colon or rest not in ("//", ""):
         raise StorageError(f"malformed memory URL {url!r}: expected memory://")
+    if not create:
+        raise StorageError(
+            "memory:// makes a new, empty store each time it is opened: "
+            "there is no existing store to open"
+        )
     return MemoryStore()
 
 
@@ -104,7 +121,7 @@ class _Repository(Generic[R]):
     def all(self) -> Iterator[R]:
         with self._store._reading():
             rows = sorted(self._rows.values(), key=_order)
-        return iter(rows)
+        return _common.while_open(rows, self._store._check_open)
 
     def for_customer(
         self,
@@ -117,13 +134,16 @@ class _Repository(Generic[R]):
         with self._store._reading():
             rows = [self._rows[i] for i in self._owned.get(customer_id, ())]
         rows.sort(key=_order)
-        low = None if since is None else since.timestamp()
-        high = None if until is None else until.timestamp()
-        return (
-            r
-            for r in rows
-            if (low is None or _common.opened(r).timestamp() >= low)
-            and (high is None or _common.opened(r).timestamp() < high)
+        low = None if since is None else micros(since)
+        high = None if until is None else micros(until)
+        return _common.while_open(
+            (
+                r
+                for r in rows
+                if (low is None or micros(_common.opened(r)) >= low)
+                and (high is None or micros(_common.opened(r)) < high)
+            ),
+            self._store._check_open,
         )
 
     # -- changes, each with its undo ------------------------------------------
@@ -156,9 +176,9 @@ class _Repository(Generic[R]):
         self._store._journal(undo)
 
 
-def _order(record: Customer | Interaction | Case) -> tuple[float, int]:
-    # Instants, not wall clocks: see _time.between.
-    return (_common.opened(record).timestamp(), record.id.int)
+def _order(record: Customer | Interaction | Case) -> tuple[int, int]:
+    # Instants, not wall clocks (see _time.between), in exact microseconds as SQL orders them.
+    return (micros(_common.opened(record)), record.id.int)
 
 
 class _Events:
@@ -170,7 +190,7 @@ class _Events:
         integer(position, "position")
         with self._store._reading():
             rows = [e for e in self._log if e.position > position]
-        return iter(rows)
+        return _common.while_open(rows, self._store._check_open)
 
     def latest(self) -> int:
         with self._store._reading():

@@ -1,13 +1,21 @@
 """Choosing a backend by URL: the ``custservice.backends`` entry-point group.
 
-The built-in ``memory`` and ``sqlite`` backends register through the same
-group as third-party packages, and a backend's module is imported only
-when its scheme is first opened.
+The built-in ``memory``, ``sqlite`` and ``postgresql`` backends register
+through the same group as third-party packages, and a backend's module is
+imported only when its scheme is first opened.
+
+A backend's entry point names a callable ``(url: str) -> Store``. The URL it
+is given has its scheme in lower case (schemes are case-insensitive, RFC
+3986). If the callable also takes a keyword ``create: bool``, then
+``open_store(url, create=False)`` passes ``create=False``: the callable must
+then open only a store that already exists, creating nothing, and raise
+:class:`StorageError` otherwise.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
@@ -48,14 +56,26 @@ def backend_origins() -> dict[str, str]:
     return out
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, create: bool = True) -> Store:
     """Open the store a URL names: ``memory://``, ``sqlite:///path/to/file.db``,
     ``postgresql://user@host/db``, or any scheme a plugin registers.
+
+    The scheme may be written in any case (``SQLite:///file.db``).
+
+    Args:
+        url: the store's URL.
+        create: ``False`` opens only a store that already exists and creates
+            nothing: a missing SQLite file, or a PostgreSQL schema that does
+            not exist or holds no store, is a :class:`StorageError`, as is
+            ``memory://`` (always new). A store of an older schema is still
+            migrated. A plugin whose opener takes no ``create`` keyword is
+            opened as usual; whether that creates anything is up to it.
 
     Raises:
         BackendNotFound: the URL has no scheme, or no backend serves it
             (the message lists the schemes available).
-        StorageError: the backend failed to load or to open the store.
+        StorageError: the backend failed to load or to open the store, or,
+            with ``create=False``, the store does not exist.
 
     Examples:
         >>> with open_store("memory://") as store:
@@ -72,6 +92,8 @@ def open_store(url: str) -> Store:
         raise BackendNotFound(
             "", available_backends(), f"{redact(url)!r} has no scheme, such as sqlite:///file.db"
         )
+    # Schemes are case-insensitive (RFC 3986): each backend is given its own in lower case.
+    url = scheme + url[len(scheme) :]
     scheme = _ALIASES.get(scheme, scheme)
     ep = _entry_points().get(scheme)
     if ep is None:
@@ -83,7 +105,9 @@ def open_store(url: str) -> Store:
             f"the backend for {scheme!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
         ) from exc
     try:
-        store: Store = factory(url)
+        store: Store = (
+            factory(url, create=False) if not create and _takes_create(factory) else factory(url)
+        )
     except CustServiceError:
         raise
     except Exception as exc:
@@ -92,6 +116,19 @@ def open_store(url: str) -> Store:
             f"{type(exc).__name__}: {exc}"
         ) from exc
     return store
+
+
+def _takes_create(factory: Any) -> bool:
+    """Whether a backend's opener accepts the keyword ``create``."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: call it as the protocol says
+        return False
+    return any(
+        p.kind is p.VAR_KEYWORD
+        or (p.name == "create" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+        for p in parameters
+    )
 
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")

@@ -52,7 +52,7 @@ from hypothesis.stateful import (
 
 from .. import errors
 from .._records import replace
-from .._time import FixedClock
+from .._time import FixedClock, micros
 from ..cases import Case
 from ..customers import Customer
 from ..enums import Channel
@@ -658,13 +658,40 @@ class _Ordering(_Kit):
             T0.subtract(days=400).in_timezone("America/Sao_Paulo"),
         ]
         ids = sorted((uuid.uuid4() for _ in times), reverse=True)
-        by_time = sorted(zip(times, ids, strict=True), key=lambda p: p[0].timestamp())
+        by_time = sorted(zip(times, ids, strict=True), key=lambda p: micros(p[0]))
         records = [_linked(kind, ada.id, at=at, id=i) for at, i in by_time]
         # added in neither time order nor id order
         for index in (2, 5, 0, 3, 1, 4):
             _repo(store, kind).add(records[index])
         got = [r.id for r in _repo(store, kind).for_customer(ada.id)]
         assert got == [r.id for r in records], "not oldest first by opening time"
+
+    @pytest.mark.parametrize("kind", LINKED)
+    def test_order_and_windows_are_exact_to_the_microsecond_in_far_years(
+        self, store: Store, kind: str
+    ) -> None:
+        """Opening times a microsecond apart keep their order and windows in any year.
+
+        (A float ``timestamp()`` cannot tell microseconds apart from about the
+        year 2242 on: order by whole microseconds, as the SQL backends do.)
+        """
+        ada = store.customers.add(_customer())
+        base = pendulum.datetime(9000, 6, 1, 12, tz="UTC")
+        zones = ("Asia/Kathmandu", "America/New_York", "UTC")
+        times = [base.add(microseconds=k).in_timezone(zones[k]) for k in range(3)]
+        ids = sorted((uuid.uuid4() for _ in times), reverse=True)
+        records = [_linked(kind, ada.id, at=at, id=i) for at, i in zip(times, ids, strict=True)]
+        for index in (1, 2, 0):
+            _repo(store, kind).add(records[index])
+
+        def window(**bounds: Any) -> list[uuid.UUID]:
+            return [r.id for r in _repo(store, kind).for_customer(ada.id, **bounds)]
+
+        a, b, c = (r.id for r in records)
+        assert window() == [a, b, c], "not ordered by the exact instant"
+        assert window(since=times[1], until=times[2]) == [b]
+        assert window(until=times[1]) == [a]
+        assert window(since=times[2]) == [c]
 
     @pytest.mark.parametrize("kind", LINKED)
     def test_records_opened_at_the_same_instant_are_ordered_by_id(
@@ -676,7 +703,7 @@ class _Ordering(_Kit):
         records = [_linked(kind, ada.id, at=T0.in_timezone(z)) for z in zones]
         records += [_linked(kind, ada.id, at=T0.add(seconds=1)) for _ in range(3)]
         _repo(store, kind).add_many(reversed(records))
-        expected = sorted(records, key=lambda r: (r.opened_at.timestamp(), r.id.int))
+        expected = sorted(records, key=lambda r: (micros(r.opened_at), r.id.int))
         got = [r.id for r in _repo(store, kind).for_customer(ada.id)]
         assert got == [r.id for r in expected], "ties not ordered by id"
 
@@ -769,7 +796,7 @@ class _Ordering(_Kit):
         expected = sorted(
             records,
             key=lambda r: (
-                (r.created_at if kind == "customers" else r.opened_at).timestamp(),
+                micros(r.created_at if kind == "customers" else r.opened_at),
                 r.id.int,
             ),
         )
@@ -1048,6 +1075,39 @@ class _Closing(_Kit):
         for operation in operations:
             with pytest.raises(StorageError):
                 operation()
+
+    def test_an_iterator_begun_before_close_raises_storage_error_after_it(
+        self, store: Store
+    ) -> None:
+        """An iterator of ``all``, ``for_customer`` or ``since`` made before ``close``, read
+        or not, raises ``StorageError`` at its next step after it, like any other use of a
+        closed store: no backend goes on serving rows it read ahead."""
+        ada = _populate(store, "Ada")
+        store.cases.add(_case(ada.id, at=T0.add(hours=1)))  # two of each kind, at least
+        _populate(store, "Bob", at=T0.add(days=1))
+        makers: dict[str, Callable[[], Iterator[Any]]] = {
+            "customers.all": store.customers.all,
+            "interactions.all": store.interactions.all,
+            "cases.all": store.cases.all,
+            "interactions.for_customer": lambda: store.interactions.for_customer(ada.id),
+            "cases.for_customer": lambda: store.cases.for_customer(ada.id),
+            "events.since": lambda: store.events.since(0),
+        }
+        begun: list[tuple[str, int, Iterator[Any]]] = []
+        for name, make in makers.items():
+            length = sum(1 for _ in make())
+            for read in range(length):  # every position but the end
+                iterator = make()
+                for _ in range(read):
+                    next(iterator)
+                begun.append((name, read, iterator))
+        store.close()
+        for name, read, iterator in begun:
+            try:
+                next(iterator)
+            except StorageError:
+                continue
+            pytest.fail(f"{name} ({read} read before close) went on after close")
 
     def test_a_store_is_a_context_manager_that_closes_it(self, store: Store) -> None:
         """``with store as s`` gives the store itself and closes it at the end."""

@@ -15,6 +15,7 @@ have one file open at once (each would overwrite the other's changes).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import tempfile
@@ -64,22 +65,31 @@ def open_jsonfile_store(url: str) -> JsonFileStore:
     return JsonFileStore(unquote(parts.path[1:]))
 
 
-def _opened_at(record: Customer | Interaction | Case) -> float:
-    # The instant, not the wall clock: two times of one zone compare by wall
-    # clock in Python, which is wrong in the hour when clocks go back.
-    return (record.created_at if isinstance(record, Customer) else record.opened_at).timestamp()
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _micros(at: dt.datetime) -> int:
+    # The instant, not the wall clock (two times of one zone compare by wall clock in
+    # Python, wrong in the hour when clocks go back), and exact: a float timestamp
+    # loses microseconds in far years.
+    return dt.datetime.__sub__(at, _EPOCH) // _MICROSECOND
+
+
+def _opened_at(record: Customer | Interaction | Case) -> int:
+    return _micros(record.created_at if isinstance(record, Customer) else record.opened_at)
 
 
 def _owner(record: Customer | Interaction | Case) -> uuid.UUID:
     return record.id if isinstance(record, Customer) else record.customer_id
 
 
-def _bound(value: Any, field: str) -> float | None:
+def _bound(value: Any, field: str) -> int | None:
     if value is None:
         return None
     if getattr(value, "utcoffset", lambda: None)() is None:
         raise ValidationError("expected a timezone-aware datetime", field=field)
-    return float(value.timestamp())
+    return _micros(value)
 
 
 class _Records(Generic[R]):
@@ -140,7 +150,7 @@ class _Records(Generic[R]):
         """Every record, oldest first (ties by id)."""
         with self._store._reading():
             rows = sorted(self.rows.values(), key=lambda r: (_opened_at(r), r.id.int))
-        return iter(rows)
+        return self._store._while_open(rows)
 
     def for_customer(
         self, customer_id: uuid.UUID, since: Any = None, until: Any = None
@@ -158,7 +168,7 @@ class _Records(Generic[R]):
                 and (high is None or _opened_at(r) < high)
             ]
         rows.sort(key=lambda r: (_opened_at(r), r.id.int))
-        return iter(rows)
+        return self._store._while_open(rows)
 
     def _load(self, data: dict[str, Any]) -> None:
         record = from_dict(self._cls, data)
@@ -197,7 +207,7 @@ class _Events:
     def since(self, position: int = 0) -> Iterator[ChangeEvent]:
         """Entries after ``position``, in order."""
         with self._store._reading():
-            return iter([e for e in self.log if e.position > position])
+            return self._store._while_open([e for e in self.log if e.position > position])
 
     def latest(self) -> int:
         """The newest position (0 when there is none)."""
@@ -321,6 +331,13 @@ class JsonFileStore:
         with self._lock:
             self._check_open()
             yield
+
+    def _while_open(self, rows: list[Any]) -> Iterator[Any]:
+        """``rows`` one by one; an iterator resumed after ``close`` raises ``StorageError``."""
+        for row in rows:
+            self._check_open()
+            yield row
+        self._check_open()
 
     def _record(
         self,
