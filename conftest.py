@@ -141,3 +141,100 @@ def chromium_page(chromium_browser: Any) -> Iterator[Callable[..., BrowserPage]]
     yield open_page
     for context in contexts:
         context.close()
+
+
+MYSQL_SERVER = os.environ.get("CUSTSERVICE_MYSQL_URL", "mariadb://root@127.0.0.1:3306/test")
+"""The MySQL or MariaDB server the MySQL backend is tested on; each test gets a database."""
+
+
+@pytest.fixture(scope="session")
+def mysql_admin() -> Iterator[Any]:
+    """An autocommit connection to the MySQL/MariaDB server, or a visible skip (CI: failure)."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        import pymysql
+    except ImportError:
+        require("MariaDB", "CUSTSERVICE_REQUIRE_MYSQL", "PyMySQL is not installed")
+    parts = urlsplit(MYSQL_SERVER)
+    try:
+        conn = pymysql.connect(
+            host=parts.hostname or "localhost",
+            port=parts.port or 3306,
+            user=unquote(parts.username or "root"),
+            password=unquote(parts.password or ""),
+            autocommit=True,
+            connect_timeout=5,
+        )
+    except pymysql.err.MySQLError as exc:
+        require("MariaDB", "CUSTSERVICE_REQUIRE_MYSQL", f"no server at {parts.hostname} ({exc})")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def mysql_url(mysql_admin: Any) -> Iterator[str]:
+    """The URL of a fresh database of the test's own, dropped when the test ends."""
+    from urllib.parse import urlsplit
+
+    name = f"cs_test_{os.urandom(6).hex()}"
+    with mysql_admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}`")
+    yield urlsplit(MYSQL_SERVER)._replace(path=f"/{name}", query="max_size=4").geturl()
+    with mysql_admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+PG_SERVER = os.environ.get("CUSTSERVICE_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+"""The PostgreSQL server the PostgreSQL backend is tested on; each test gets a schema."""
+
+
+def with_options(url: str, **options: object) -> str:
+    """``url`` with ``options`` added to its query string (``schema=``, ``max_size=``…)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = [*parse_qsl(parts.query), *((k, str(v)) for k, v in options.items())]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def pg_connect() -> Any:
+    """An autocommit psycopg connection to :data:`PG_SERVER`, or a visible skip (CI: failure)."""
+    from urllib.parse import urlsplit
+
+    try:
+        import psycopg
+    except ImportError:
+        require("PostgreSQL", "CUSTSERVICE_REQUIRE_PG", "psycopg is not installed")
+    try:
+        return psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        where = urlsplit(PG_SERVER)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        require(
+            "PostgreSQL",
+            "CUSTSERVICE_REQUIRE_PG",
+            f"no server at {where.hostname}:{where.port or 5432} ({reason})",
+        )
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[Any]:
+    """An autocommit connection to the PostgreSQL server, or a visible skip (CI: failure)."""
+    conn = pg_connect()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def pg_schema(pg_admin: Any) -> Iterator[str]:
+    """A fresh schema name of the test's own; the schema is dropped when the test ends."""
+    name = f"cs_test_{os.urandom(6).hex()}"
+    yield name
+    pg_admin.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@pytest.fixture
+def pg_url(pg_schema: str) -> str:
+    """The URL of the store in :func:`pg_schema` (created when first opened)."""
+    return with_options(PG_SERVER, schema=pg_schema)

@@ -168,18 +168,17 @@ def writer(url: str, life: int, acks: str, counter: str) -> None:
 
 
 def migrator(url: str, marker: str) -> None:
-    """Open ``url`` with one more, never-ending, migration step, and mark when it runs."""
-    if url.startswith("sqlite"):
-        from custservice.storage import sqlite as backend
-    else:
-        from custservice.storage import postgres as backend
+    """Open ``url`` with one more, never-ending, schema step, and mark when it runs."""
+    from custservice.storage.sql import migrations, schema
 
-    def stall(conn: Any) -> None:
+    def stall(conn: Any, tables: Any, driver: Any) -> None:
+        customers = conn.dialect.identifier_preparer.format_table(tables["customers"])
+        conn.exec_driver_sql(f"ALTER TABLE {customers} ADD COLUMN note TEXT")
         Path(marker).touch()
         time.sleep(3600)
 
-    step = ("ALTER TABLE customers ADD COLUMN note TEXT", stall)
-    backend.MIGRATIONS = [*backend.MIGRATIONS, step]
+    migrations.STEPS.append(stall)
+    schema.VERSION += 1
     open_store(url)
 
 
@@ -219,13 +218,12 @@ def zygote() -> None:
 
 def warm_up() -> None:
     """Import and build everything a writer uses, so a forked child starts writing at once."""
-    from custservice.storage import sqlite  # noqa: F401
+    from custservice.storage.sql import sqlite  # noqa: F401
 
     with suppress(ImportError):
         import psycopg  # noqa: F401
-        import psycopg_pool  # noqa: F401
 
-        from custservice.storage import postgres  # noqa: F401
+        from custservice.storage.sql import postgresql  # noqa: F401
     clock = FixedClock(T0)
     with open_store("sqlite:///:memory:") as store:
         counter = store.customers.add(Customer.new("Counter", clock=clock))

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -26,27 +23,6 @@ def python_blocks(page: Path) -> list[tuple[int, str]]:
 # A page that talks to PostgreSQL says so on its first line; its blocks read the
 # server from CUSTSERVICE_PG_URL, pointed here at a schema of their own.
 NEEDS_POSTGRES = "<!-- requires: postgresql -->"
-SERVER = os.environ.get("CUSTSERVICE_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_schema(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
-    from conftest import require
-
-    try:
-        import psycopg
-
-        admin = psycopg.connect(SERVER, autocommit=True, connect_timeout=5)
-    except Exception as exc:  # no driver or no server: the reason is shown
-        require("PostgreSQL", "CUSTSERVICE_REQUIRE_PG", f"{SERVER} is not reachable ({exc})")
-    schema = f"docs_{uuid.uuid4().hex[:12]}"
-    separator = "&" if urlsplit(SERVER).query else "?"
-    monkeypatch.setenv("CUSTSERVICE_PG_URL", f"{SERVER}{separator}schema={schema}")
-
-    def drop() -> None:
-        with admin:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-    request.addfinalizer(drop)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -56,7 +32,7 @@ def test_code_blocks_run(
     """Blocks of one page run in order in one namespace, as a reader would type them."""
     monkeypatch.chdir(tmp_path)
     if page.read_text(encoding="utf-8").startswith(NEEDS_POSTGRES):
-        _postgres_schema(monkeypatch, request)
+        monkeypatch.setenv("CUSTSERVICE_PG_URL", request.getfixturevalue("pg_url"))
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     for line, code in python_blocks(page):
         compiled = compile(code, f"{page.relative_to(ROOT)}:{line}", "exec")

@@ -60,7 +60,7 @@ from custservice import (
 )
 from custservice._records import replace
 from custservice.cli import main
-from custservice.storage.sqlite import SQLiteStore
+from custservice.storage.sql.sqlite import sqlite_store as SQLiteStore
 
 T0 = pendulum.datetime(2026, 1, 5, 9)
 

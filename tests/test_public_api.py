@@ -51,7 +51,7 @@ def test_importing_opens_nothing_and_loads_no_driver() -> None:
                 events.append(args[0])
         sys.addaudithook(hook)
         import custservice
-        loaded = {"cattrs", "sqlite3", "psycopg", "hypothesis", "pytest"} & set(sys.modules)
+        loaded = {"cattrs", "sqlalchemy", "sqlite3", "psycopg", "hypothesis", "pytest"} & set(sys.modules)
         print(sorted(loaded), events)
         """
     )

@@ -15,10 +15,9 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,21 +31,19 @@ from custservice import (
     Channel,
     ConcurrencyError,
     Customer,
-    DuplicateError,
     FixedClock,
     Interaction,
-    NotFound,
     StorageError,
     ValidationError,
     from_dict,
     open_store,
-    to_dict,
     to_json,
 )
-from custservice._records import replace
 from custservice.storage import _codec, _common
-from custservice.storage import sqlite as sqlite_backend
-from custservice.storage.sqlite import APPLICATION_ID, MIGRATIONS, SQLiteStore
+from custservice.storage.sql import VERSION, SqlStore, migrations
+from custservice.storage.sql import store as sql_store
+from custservice.storage.sql.sqlite import APPLICATION_ID
+from custservice.storage.sql.sqlite import sqlite_store as SQLiteStore
 from custservice.testing import strategies as cst
 
 T0 = pendulum.datetime(2026, 1, 5, 9)
@@ -66,7 +63,7 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(path: Path) -> Iterator[SQLiteStore]:
+def store(path: Path) -> Iterator[SqlStore]:
     with SQLiteStore(path) as s:
         yield s
 
@@ -107,7 +104,7 @@ def test_relative_url_opens_a_file_in_the_working_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     with open_store("sqlite:///relative.db") as store:
-        assert isinstance(store, SQLiteStore)
+        assert isinstance(store, SqlStore)
         store.customers.add(customer(clock))
     assert (tmp_path / "relative.db").exists()
 
@@ -132,10 +129,12 @@ def test_memory_url_gives_a_private_database(clock: FixedClock) -> None:
 def test_url_options_are_read(path: Path) -> None:
     url = f"sqlite:///{path}?busy_timeout=0.5&synchronous=normal&cache_mb=8"
     with open_store(url) as store:
-        assert isinstance(store, SQLiteStore)
-        assert store._busy_timeout == 0.5
-        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-        assert store._conn.execute("PRAGMA cache_size").fetchone()[0] == -8 * 1024
+        assert isinstance(store, SqlStore)
+        with store.sql_snapshot() as snapshot:
+            read = snapshot.connection.exec_driver_sql
+            assert read("PRAGMA busy_timeout").scalar_one() == 500
+            assert read("PRAGMA synchronous").scalar_one() == 1  # NORMAL
+            assert read("PRAGMA cache_size").scalar_one() == -8 * 1024
 
 
 @pytest.mark.parametrize(
@@ -152,196 +151,13 @@ def test_a_missing_directory_is_a_storage_error(tmp_path: Path) -> None:
         SQLiteStore(tmp_path / "no such dir" / "x.db")
 
 
-def test_reopening_a_file_finds_the_data(path: Path, clock: FixedClock) -> None:
-    with SQLiteStore(path) as store:
-        ada = store.customers.add(customer(clock))
-        call = store.interactions.add(interaction(clock, ada.id))
-        case = store.cases.add(Case.open(ada.id, "Refund", clock=clock))
-        call = store.interactions.save(call.advance("receive", at=clock.now()))
-        latest = store.events.latest()
-    with SQLiteStore(path) as store:
-        assert store.customers.get(ada.id) == ada
-        assert store.interactions.get(call.id) == call
-        assert store.cases.get(case.id) == case
-        assert store.events.latest() == latest == 4
-
-
-def test_a_closed_store_raises_storage_error(store: SQLiteStore, clock: FixedClock) -> None:
-    ada = store.customers.add(customer(clock))
-    store.close()
-    store.close()  # harmless
-    for operation in (
-        lambda: store.customers.get(ada.id),
-        lambda: store.customers.add(customer(clock)),
-        lambda: store.customers.count(),
-        lambda: store.interactions.all(),
-        lambda: store.interactions.for_customer(ada.id),
-        lambda: store.events.since(0),
-        lambda: store.events.latest(),
-        lambda: store.forget(ada.id),
-        lambda: store.export(ada.id),
-        lambda: store.transaction().__enter__(),
-    ):
-        with pytest.raises(StorageError, match="closed"):
-            operation()
-
-
-def test_an_iterator_fails_cleanly_when_the_store_closes_under_it(
-    store: SQLiteStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sqlite_backend, "PAGE", 2)
-    ada = store.customers.add(customer(clock))
-    store.interactions.add_many(interaction(clock, ada.id) for _ in range(5))
-    rows = store.interactions.all()
-    next(rows)
-    store.close()
-    next(rows)  # still in the first page
-    with pytest.raises(StorageError, match="closed"):
-        next(rows)
-
-
-# --- records ----------------------------------------------------------------------
-
-
-def test_add_get_count(store: SQLiteStore, clock: FixedClock) -> None:
-    ada = customer(clock, email="ada@example.com", hobbies={"chess"})
-    stored = store.customers.add(ada)
-    assert stored.version == 1
-    assert ada.version == 0
-    assert stored == replace(ada, version=1)
-    assert store.customers.get(ada.id) == stored
-    assert store.customers.count() == 1
-    call = store.interactions.add(interaction(clock, ada.id))
-    case = store.cases.add(Case.open(ada.id, "Refund", clock=clock))
-    assert store.interactions.get(call.id) == call
-    assert store.cases.get(case.id) == case
-    assert (store.interactions.count(), store.cases.count()) == (1, 1)
-
-
-def test_add_refuses_duplicates_and_unknown_customers(
-    store: SQLiteStore, clock: FixedClock
-) -> None:
-    ada = store.customers.add(customer(clock))
-    with pytest.raises(DuplicateError) as dup:
-        store.customers.add(ada)
-    assert (dup.value.kind, dup.value.id) == ("customer", ada.id)
-    stranger = uuid.uuid4()
-    with pytest.raises(NotFound) as missing:
-        store.interactions.add(interaction(clock, stranger))
-    assert (missing.value.kind, missing.value.id) == ("customer", stranger)
-    with pytest.raises(NotFound):
-        store.cases.add(Case.open(stranger, "Refund", clock=clock))
-    assert store.events.latest() == 1  # nothing of the failures was recorded
-
-
-def test_get_missing_and_wrong_types(store: SQLiteStore, clock: FixedClock) -> None:
-    with pytest.raises(NotFound) as missing:
-        store.cases.get(uuid.UUID(int=7))
-    assert missing.value.kind == "case"
-    with pytest.raises(ValidationError):
-        store.customers.get("not a uuid")  # type: ignore[arg-type]
-    with pytest.raises(ValidationError):
-        store.interactions.add(customer(clock))  # type: ignore[arg-type]
-    with pytest.raises(ValidationError):
-        store.customers.add_many([customer(clock), "no"])  # type: ignore[list-item]
-    assert store.customers.count() == 0
-
-
-def test_save_bumps_the_version_and_refuses_stale_copies(
-    store: SQLiteStore, clock: FixedClock
-) -> None:
-    ada = store.customers.add(customer(clock))
-    saved = store.customers.save(ada.with_profile(segment="vip"))
-    assert saved.version == 2
-    assert store.customers.get(ada.id) == saved
-    with pytest.raises(ConcurrencyError) as stale:
-        store.customers.save(ada.with_profile(segment="smb"))
-    assert (stale.value.expected, stale.value.actual) == (1, 2)
-    assert store.customers.get(ada.id).segment == "vip"
-    with pytest.raises(NotFound):
-        store.customers.save(customer(clock, "Nobody"))
-
-
-def test_save_refuses_moving_a_record_to_another_customer(
-    store: SQLiteStore, clock: FixedClock
-) -> None:
-    ada = store.customers.add(customer(clock))
-    bob = store.customers.add(customer(clock, "Bob"))
-    call = store.interactions.add(interaction(clock, ada.id))
-    with pytest.raises(ValidationError, match="another customer"):
-        store.interactions.save(replace(call, customer_id=bob.id))
-    # a stale version is reported first, as the reference does
-    with pytest.raises(ConcurrencyError):
-        store.interactions.save(replace(call, customer_id=bob.id, version=7))
-    assert store.interactions.get(call.id) == call
-
-
-def test_save_records_a_change_feed_entry(store: SQLiteStore, clock: FixedClock) -> None:
-    ada = store.customers.add(customer(clock))
-    case = store.cases.add(Case.open(ada.id, "Refund", clock=clock))
-    store.cases.save(case.advance("open", at=clock.now()))
-    entries = list(store.events.since(0))
-    assert [(e.kind, e.action, e.version) for e in entries] == [
-        ("customer", "add", 1),
-        ("case", "add", 1),
-        ("case", "save", 2),
-    ]
-    assert entries[-1].record_id == case.id
-    assert entries[-1].customer_id == ada.id
-    assert [e.position for e in entries] == [1, 2, 3]
-    assert [e.position for e in store.events.since(2)] == [3]
-
-
-# --- order and windows --------------------------------------------------------------
-
-
-def test_for_customer_orders_by_opening_time_then_id(store: SQLiteStore, clock: FixedClock) -> None:
-    ada = store.customers.add(customer(clock))
-    bob = store.customers.add(customer(clock, "Bob"))
-    # Opening times in assorted zones, added out of order, with ties.
-    times = [
-        T0.add(hours=3).in_timezone("Asia/Kathmandu"),
-        T0.in_timezone("America/New_York"),
-        T0,
-        T0.add(hours=1).in_timezone("Pacific/Chatham"),
-        T0.in_timezone("Europe/Paris"),
-    ]
-    ours = [interaction(clock, ada.id, at) for at in times]
-    store.interactions.add_many(ours)
-    store.interactions.add(interaction(clock, bob.id))
-    expected = sorted(ours, key=lambda r: (r.opened_at, r.id.int))
-    got = list(store.interactions.for_customer(ada.id))
-    assert [r.id for r in got] == [r.id for r in expected]
-    everything = list(store.interactions.all())
-    assert [r.id for r in everything] == [
-        r.id for r in sorted(everything, key=lambda r: (r.opened_at, r.id.int))
-    ]
-    assert len(everything) == 6
-    assert list(store.interactions.for_customer(uuid.uuid4())) == []
-
-
-def test_windows_are_since_inclusive_until_exclusive(store: SQLiteStore, clock: FixedClock) -> None:
-    ada = store.customers.add(customer(clock))
-    cases = [Case.open(ada.id, f"case {h}", clock=FixedClock(T0.add(hours=h))) for h in range(6)]
-    store.cases.add_many(cases)
-
-    def hours(**window: Any) -> list[int]:
-        return [int(c.subject.split()[1]) for c in store.cases.for_customer(ada.id, **window)]
-
-    paris = "Europe/Paris"
-    assert hours(since=T0.add(hours=2)) == [2, 3, 4, 5]
-    assert hours(until=T0.add(hours=2).in_timezone(paris)) == [0, 1]
-    assert hours(since=T0.add(hours=1), until=T0.add(hours=4)) == [1, 2, 3]
-    assert hours(since=T0.add(hours=1, microseconds=1)) == [2, 3, 4, 5]
-    assert hours(since=T0.add(hours=4), until=T0.add(hours=4)) == []
-    with pytest.raises(ValidationError):
-        store.cases.for_customer(ada.id, since=dt.datetime(2026, 1, 5))
+# --- reading in pages -------------------------------------------------------------------
 
 
 def test_iteration_reads_in_pages_across_ties(
-    store: SQLiteStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    store: SqlStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_backend, "PAGE", 3)
+    monkeypatch.setattr(sql_store, "PAGE", 3)
     ada = store.customers.add(customer(clock))
     # Eleven interactions at the same instant: pages must continue by id.
     same = [interaction(clock, ada.id) for _ in range(11)]
@@ -357,220 +173,13 @@ def test_iteration_reads_in_pages_across_ties(
     assert [e.position for e in store.events.since(4)] == list(range(5, 16))
 
 
-def test_an_iterator_left_open_blocks_no_write(
-    store: SQLiteStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sqlite_backend, "PAGE", 2)
-    ada = store.customers.add(customer(clock))
-    store.interactions.add_many(interaction(clock, ada.id) for _ in range(6))
-    rows = store.interactions.for_customer(ada.id)
-    first = next(rows)
-    # Writes from this thread and another while the iterator is half-read.
-    store.interactions.save(first.advance("receive", at=clock.now()))
-    worker = threading.Thread(
-        target=lambda: store.interactions.add(interaction(clock, ada.id, T0.add(days=1)))
-    )
-    worker.start()
-    worker.join(timeout=10)
-    assert not worker.is_alive()
-    with store.transaction():
-        store.cases.add(Case.open(ada.id, "Refund", clock=clock))
-    assert len([first, *rows]) == 7
-
-
-# --- forget, export, change feed -----------------------------------------------------------
-
-
-def populate(store: SQLiteStore, clock: FixedClock, name: str) -> Customer:
-    someone = store.customers.add(customer(clock, name))
-    calls = store.interactions.add_many(interaction(clock, someone.id) for _ in range(3))
-    assert calls == 3
-    case = store.cases.add(Case.open(someone.id, "Refund", clock=clock))
-    store.cases.save(case.advance("open", at=clock.now()))
-    return someone
-
-
-def test_forget_removes_the_customer_their_records_and_their_feed_entries(
-    store: SQLiteStore, clock: FixedClock
-) -> None:
-    bob = populate(store, clock, "Bob")
-    ada = populate(store, clock, "Ada")
-    latest = store.events.latest()
-    store.forget(ada.id)
-    with pytest.raises(NotFound):
-        store.customers.get(ada.id)
-    assert list(store.interactions.for_customer(ada.id)) == []
-    assert list(store.cases.for_customer(ada.id)) == []
-    assert (store.customers.count(), store.interactions.count(), store.cases.count()) == (1, 3, 1)
-    entries = list(store.events.since(0))
-    assert {e.customer_id for e in entries} == {bob.id, ada.id}
-    theirs = [e for e in entries if e.customer_id == ada.id]
-    # Ada's entries were the newest; the forget entry still comes after them.
-    assert [(e.action, e.record_id, e.version, e.position) for e in theirs] == [
-        ("forget", ada.id, None, latest + 1)
-    ]
-    assert store.events.latest() == latest + 1
-    assert list(store.interactions.for_customer(bob.id)) != []
-    with pytest.raises(NotFound):
-        store.forget(ada.id)
-    with pytest.raises(NotFound):
-        store.export(ada.id)
-
-
-def test_forget_keeps_other_customers_entries_even_when_ids_collide_across_kinds(
-    store: SQLiteStore, clock: FixedClock
-) -> None:
-    ada = store.customers.add(customer(clock))
-    bob = store.customers.add(customer(clock, "Bob"))
-    # Bob's interaction reuses Ada's id (ids are unique per kind, not across kinds).
-    echo = store.interactions.add(replace(interaction(clock, bob.id), id=ada.id))
-    store.forget(ada.id)
-    assert store.interactions.get(echo.id) == echo
-    assert [(e.kind, e.action, e.customer_id) for e in store.events.since(0)] == [
-        ("customer", "add", bob.id),
-        ("interaction", "add", bob.id),
-        ("customer", "forget", ada.id),
-    ]
-
-
-def test_export_returns_everything_in_to_dict_form(store: SQLiteStore, clock: FixedClock) -> None:
-    ada = populate(store, clock, "Ada")
-    populate(store, clock, "Bob")
-    exported = store.export(ada.id)
-    assert exported["customer"] == to_dict(store.customers.get(ada.id))
-    assert exported["interactions"] == [to_dict(i) for i in store.interactions.for_customer(ada.id)]
-    assert [c["version"] for c in exported["cases"]] == [2]
-    assert len(exported["interactions"]) == 3
-    json.dumps(exported)  # plain data
-
-
-def test_the_feed_resumes_from_a_position(store: SQLiteStore, clock: FixedClock) -> None:
-    assert store.events.latest() == 0
-    assert list(store.events.since()) == []
-    ada = populate(store, clock, "Ada")
-    latest = store.events.latest()
-    assert latest == 6
-    seen = [e.position for e in store.events.since(0)]
-    store.interactions.add(interaction(clock, ada.id))
-    assert [e.position for e in store.events.since(seen[-1])] == [latest + 1]
-
-
-# --- transactions ---------------------------------------------------------------------
-
-
-class Boom(Exception):
-    pass
-
-
-def rolled_back(store: SQLiteStore, body: Callable[[], object]) -> None:
-    """Run ``body`` in a transaction that then fails with ``Boom``."""
-
-    def run() -> None:
-        with store.transaction():
-            body()
-            raise Boom
-
-    with pytest.raises(Boom):
-        run()
-
-
-def test_an_exception_mid_transaction_leaves_nothing(store: SQLiteStore, clock: FixedClock) -> None:
-    ada = store.customers.add(customer(clock))
-    before = store.events.latest()
-
-    def changes() -> None:
-        bob = store.customers.add(customer(clock, "Bob"))
-        store.interactions.add(interaction(clock, bob.id))
-        store.customers.save(ada.with_profile(segment="vip"))
-        store.forget(ada.id)
-
-    rolled_back(store, changes)
-    assert store.customers.count() == 1
-    assert store.interactions.count() == 0
-    assert store.customers.get(ada.id) == ada
-    assert store.events.latest() == before
-    assert [e.action for e in store.events.since(0)] == ["add"]
-    # and the next entries continue from where the feed was
-    store.customers.add(customer(clock, "Cy"))
-    assert store.events.latest() == before + 1
-
-
-def test_nested_transactions_join_the_outer_one(path: Path, clock: FixedClock) -> None:
-    with SQLiteStore(path) as store, SQLiteStore(path) as other:
-        with store.transaction():
-            with store.transaction():
-                ada = store.customers.add(customer(clock))
-            # the inner block's change is not committed until the outer one ends
-            assert other.customers.count() == 0
-            assert store.customers.get(ada.id) == ada
-        assert other.customers.count() == 1
-
-        def changes() -> None:
-            store.customers.add(customer(clock, "Bob"))
-            with store.transaction():
-                store.customers.add(customer(clock, "Cy"))
-
-        rolled_back(store, changes)
-        assert other.customers.count() == store.customers.count() == 1
-
-
-def test_a_failing_operation_inside_a_transaction_can_be_caught(
-    store: SQLiteStore, clock: FixedClock
-) -> None:
-    with store.transaction():
-        ada = store.customers.add(customer(clock))
-        with pytest.raises(DuplicateError):
-            store.customers.add(ada)
-        with pytest.raises(NotFound):
-            store.interactions.add(interaction(clock, uuid.uuid4()))
-        store.interactions.add(interaction(clock, ada.id))
-    assert (store.customers.count(), store.interactions.count()) == (1, 1)
-    assert store.events.latest() == 2
-
-
-def test_add_many_is_all_or_nothing_and_names_the_failing_record(
-    store: SQLiteStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sqlite_backend, "_BATCH", 4)  # the failure falls in a later batch
-    ada = store.customers.add(customer(clock))
-    existing = store.interactions.add(interaction(clock, ada.id))
-    fresh = [interaction(clock, ada.id) for _ in range(7)]
-    with pytest.raises(DuplicateError) as dup:
-        store.interactions.add_many([*fresh[:6], existing, fresh[6]])
-    assert dup.value.id == existing.id
-    with pytest.raises(DuplicateError) as twice:
-        store.interactions.add_many([*fresh[:5], fresh[1], fresh[6]])
-    assert twice.value.id == fresh[1].id
-    stranger = interaction(clock, uuid.uuid4())
-    with pytest.raises(NotFound) as missing:
-        store.interactions.add_many([*fresh[:5], stranger])
-    assert missing.value.id == stranger.customer_id
-    assert store.interactions.count() == 1
-    assert store.events.latest() == 2
-    assert store.interactions.add_many(iter(fresh)) == 7
-    assert store.interactions.count() == 8
-    assert store.events.latest() == 9
-
-
-def test_add_many_inside_a_transaction_undoes_only_itself_when_caught(
-    store: SQLiteStore, clock: FixedClock
-) -> None:
-    ada = store.customers.add(customer(clock))
-    existing = store.interactions.add(interaction(clock, ada.id))
-    with store.transaction():
-        store.cases.add(Case.open(ada.id, "Refund", clock=clock))
-        with pytest.raises(DuplicateError):
-            store.interactions.add_many([interaction(clock, ada.id), existing])
-    assert (store.cases.count(), store.interactions.count()) == (1, 1)
-
-
 # --- the file: schema, refusal, migration ---------------------------------------------------
 
 
 def test_a_new_file_is_initialised_and_marked(path: Path) -> None:
     SQLiteStore(path).close()
     assert pragma(path, "application_id") == APPLICATION_ID
-    assert pragma(path, "user_version") == len(MIGRATIONS)
+    assert pragma(path, "user_version") == VERSION
     assert pragma(path, "journal_mode") == "wal"
     conn = sqlite3.connect(path)
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -602,7 +211,7 @@ def test_a_newer_schema_is_refused_untouched(path: Path, clock: FixedClock) -> N
     with SQLiteStore(path) as store:
         store.customers.add(customer(clock))
     conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.execute(f"PRAGMA user_version = {VERSION + 1}")
     conn.close()
     refused(path, "newer")
 
@@ -629,36 +238,29 @@ def test_a_file_that_is_not_sqlite_is_refused_untouched(path: Path) -> None:
     refused(path, "not a SQLite database")
 
 
-def test_an_older_schema_is_migrated_in_one_transaction(
+def test_a_failed_upgrade_leaves_the_file_at_its_old_version_untouched(
     path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with SQLiteStore(path) as store:
         ada = store.customers.add(customer(clock))
-    version = len(MIGRATIONS)
-    step = (
-        "ALTER TABLE customers ADD COLUMN note TEXT",
-        "CREATE INDEX customers_note ON customers (note)",
-    )
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 1")  # as the first release left its files
+    conn.close()
+    before = digest(path)
 
     # A step that fails half-way leaves the file at the old version, nothing applied.
-    def boom(conn: sqlite3.Connection) -> None:
+    def boom(*args: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(sqlite_backend, "MIGRATIONS", [*MIGRATIONS, step, (boom,)])
-    with pytest.raises(StorageError, match=r"migrating .* from schema version 1 to 3"):
+    monkeypatch.setattr(migrations, "_fill", boom)
+    with pytest.raises(StorageError, match=r"upgrading .* from schema version 1 to 2 failed"):
         SQLiteStore(path)
-    assert pragma(path, "user_version") == version
-    conn = sqlite3.connect(path)
-    assert "note" not in [r[1] for r in conn.execute("PRAGMA table_info(customers)")]
-    conn.close()
-    # Without the failing step the migration applies, data intact.
-    monkeypatch.setattr(sqlite_backend, "MIGRATIONS", [*MIGRATIONS, step])
+    assert pragma(path, "user_version") == 1
+    assert digest(path) == before
+    monkeypatch.undo()
     with SQLiteStore(path) as store:
         assert store.customers.get(ada.id) == ada
-    assert pragma(path, "user_version") == version + 1
-    conn = sqlite3.connect(path)
-    assert "note" in [r[1] for r in conn.execute("PRAGMA table_info(customers)")]
-    conn.close()
+    assert pragma(path, "user_version") == VERSION
 
 
 def test_a_version_0_file_of_ours_gets_the_whole_schema(path: Path, clock: FixedClock) -> None:
@@ -668,16 +270,19 @@ def test_a_version_0_file_of_ours_gets_the_whole_schema(path: Path, clock: Fixed
     with SQLiteStore(path) as store:
         store.customers.add(customer(clock))
         assert store.customers.count() == 1
-    assert pragma(path, "user_version") == len(MIGRATIONS)
+    assert pragma(path, "user_version") == VERSION
 
 
 def test_a_failed_first_migration_leaves_an_empty_file(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def boom(conn: sqlite3.Connection) -> None:
+    create = migrations._create
+
+    def boom(*args: Any) -> None:
+        create(*args)
         raise RuntimeError("no")
 
-    monkeypatch.setattr(sqlite_backend, "MIGRATIONS", [(*MIGRATIONS[0], boom)])
+    monkeypatch.setattr(migrations, "_create", boom)
     with pytest.raises(StorageError, match="nothing was changed"):
         SQLiteStore(path)
     conn = sqlite3.connect(path)
@@ -742,7 +347,7 @@ def test_rows_changed_behind_the_librarys_back_are_a_storage_error(
 
 
 def test_text_that_cannot_be_encoded_is_a_validation_error(
-    store: SQLiteStore, clock: FixedClock
+    store: SqlStore, clock: FixedClock
 ) -> None:
     with pytest.raises(ValidationError):
         store.customers.add(customer(clock, "Ada \ud800"))
@@ -756,7 +361,7 @@ CHILD = textwrap.dedent(
     import sys, time, uuid, json
     from pathlib import Path
     from custservice import ConcurrencyError, StorageError
-    from custservice.storage.sqlite import SQLiteStore
+    from custservice.storage.sql.sqlite import sqlite_store as SQLiteStore
 
     path, mode, customer_id = sys.argv[1], sys.argv[2], uuid.UUID(sys.argv[3])
     store = SQLiteStore(path, busy_timeout=20)
@@ -840,50 +445,6 @@ def test_two_processes_racing_on_one_record_lose_no_update(path: Path, clock: Fi
     with SQLiteStore(path) as store:
         assert store.customers.get(ada.id).version == 1 + saved
         assert [e.version for e in store.events.since(0)][1:] == list(range(2, saved + 2))
-
-
-# --- threads sharing one store ---------------------------------------------------------------
-
-
-def test_threads_share_a_store(store: SQLiteStore, clock: FixedClock) -> None:
-    counter = store.customers.add(customer(clock, "Counter"))
-    threads_n, rounds = 6, 25
-    errors: list[BaseException] = []
-    saves = [0] * threads_n
-    added = [0] * threads_n
-
-    def work(k: int) -> None:
-        try:
-            mine = store.customers.add(customer(clock, f"Thread {k}"))
-            for n in range(rounds):
-                latest = store.customers.get(counter.id)
-                try:
-                    store.customers.save(latest.with_profile(segment=f"{k}-{n}"))
-                    saves[k] += 1
-                except ConcurrencyError:
-                    pass
-                if n % 3 == 0:
-                    with store.transaction():
-                        store.interactions.add(interaction(clock, mine.id))
-                        store.cases.add(Case.open(mine.id, f"case {n}", clock=clock))
-                    added[k] += 1
-                if n % 5 == 0:
-                    rolled_back(store, lambda: store.interactions.add(interaction(clock, mine.id)))
-                assert len(list(store.interactions.for_customer(mine.id))) == added[k]
-                list(store.events.since(max(0, store.events.latest() - 5)))
-        except BaseException as exc:
-            errors.append(exc)
-
-    workers = [threading.Thread(target=work, args=(k,)) for k in range(threads_n)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=120)
-    assert errors == []
-    assert store.customers.count() == threads_n + 1
-    assert store.interactions.count() == store.cases.count() == sum(added)
-    assert store.customers.get(counter.id).version == 1 + sum(saves)
-    assert store.events.latest() == 1 + threads_n + sum(saves) + 2 * sum(added)
 
 
 # --- erasure leaves no bytes behind -------------------------------------------------------

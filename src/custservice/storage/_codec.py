@@ -32,18 +32,18 @@ import functools
 import json
 import uuid
 from collections.abc import Callable, Iterable
-from itertools import islice
 from json.encoder import encode_basestring
-from types import MappingProxyType
 from typing import Any, TypeVar
 
 import pendulum
 
+from .._mapping import own
 from .._time import (
     _zone,
     at_wall_time,
     format_datetime,
     format_duration,
+    micros,
     parse_datetime,
     parse_duration,
 )
@@ -61,7 +61,7 @@ from ..expectations import (
 )
 from ..feedback import Feedback
 from ..interactions import Handoff, Interaction
-from ..lifecycle import History, LifecycleState, _state
+from ..lifecycle import LifecycleState, _entries, _restored, _state
 
 __all__ = ["columns", "decode", "decode_many", "encode", "micros"]
 
@@ -70,6 +70,7 @@ R = TypeVar("R", Customer, Interaction, Case)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 _loads = json.loads
 _quote: Callable[[str], str] = encode_basestring
+_quote_state: Callable[[Any], str] = encode_basestring  # stored records' states are text
 _new = object.__new__
 _fromisoformat = dt.datetime.fromisoformat
 _DateTime = pendulum.DateTime
@@ -126,17 +127,6 @@ def columns(
     raise TypeError(f"cannot encode a {kind.__name__}")
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MICROSECOND = dt.timedelta(microseconds=1)
-_sub = dt.datetime.__sub__
-
-
-def micros(value: dt.datetime) -> int:
-    """An aware datetime as whole microseconds since 1970-01-01 UTC: how SQL backends
-    order records and select windows."""
-    return _sub(value, _EPOCH) // _MICROSECOND
-
-
 def decode(cls: type[R], text: str | bytes) -> R:
     """Rebuild a record of type ``cls`` from text :func:`encode` wrote, without validation.
 
@@ -185,16 +175,16 @@ def _level(value: Any) -> Any:
 
 def _lifecycle_text(state: LifecycleState, since: str) -> str:
     history = state.history
-    if not history._len:
-        return f'{{"current":{_quote(state.current)},"since":"{since}","history":[]}}'
+    if not history:
+        return f'{{"current":{_quote_state(state.current)},"since":"{since}","history":[]}}'
     changes = ",".join(
         [
-            f'{{"event":{_quote(e)},"source":{_quote(s)},"target":{_quote(t)},'
+            f'{{"event":{_quote(e)},"source":{_quote_state(s)},"target":{_quote_state(t)},'
             f'"at":"{format_datetime(at)}","reason":{_text(r)}}}'
-            for e, s, t, at, r in islice(history._log, history._len)
+            for e, s, t, at, r in _entries(history)
         ]
     )
-    return f'{{"current":{_quote(state.current)},"since":"{since}","history":[{changes}]}}'
+    return f'{{"current":{_quote_state(state.current)},"since":"{since}","history":[{changes}]}}'
 
 
 def _band_dict(band: ExpectationBand) -> dict[str, Any]:
@@ -349,17 +339,12 @@ def _opt_datetime(text: str | None, seen: dict[str, Any]) -> pendulum.DateTime |
 
 
 def _lifecycle(data: dict[str, Any], seen: dict[str, Any]) -> LifecycleState:
-    history = _new(History)
-    changes = data["history"]
-    if changes:
-        history._log = [
+    history = _restored(
+        [
             (c["event"], c["source"], c["target"], _datetime(c["at"], seen), c["reason"])
-            for c in changes
+            for c in data["history"]
         ]
-        history._len = len(changes)
-    else:
-        history._log = []
-        history._len = 0
+    )
     return _state(data["current"], _datetime(data["since"], seen), history)
 
 
@@ -503,7 +488,7 @@ def _feedback(data: dict[str, Any], seen: dict[str, Any]) -> Feedback:
     _f_scale(f, _scale(data["scale"]))
     _f_at(f, _datetime(data["at"], seen))
     _f_comment(f, data["comment"])
-    _f_ratings(f, MappingProxyType({_FACTORS[k]: v for k, v in data["ratings"].items()}))
+    _f_ratings(f, own({_FACTORS[k]: v for k, v in data["ratings"].items()}))
     return f
 
 

@@ -1,0 +1,15 @@
+"""The SQL storage core: one implementation, on SQLAlchemy Core 2, for every SQL engine.
+
+:mod:`.store` holds the repositories, change feed, forget and export;
+:mod:`.schema` the tables; :mod:`.migrations` the upgrades. Each engine
+module (:mod:`.sqlite`, :mod:`.postgresql`) holds only what its driver does
+differently. Importing this package loads SQLAlchemy: ``import custservice``
+never does.
+"""
+
+from __future__ import annotations
+
+from .schema import VERSION, metadata
+from .store import Driver, Snapshot, SqlStore
+
+__all__ = ["VERSION", "Driver", "Snapshot", "SqlStore", "metadata"]

@@ -1,0 +1,178 @@
+"""Bringing a database to the current schema, in one transaction, with nothing lost.
+
+A database is at version 0 (empty: every table is created), 1 (written by
+custservice 0.1.0: records as text only) or :data:`~.schema.VERSION`. Each
+step of :data:`STEPS` takes it one version up; all the steps it lacks run in
+one transaction with the version recorded at its end, so a process killed
+mid-upgrade leaves the old schema as it was (on engines whose schema changes
+are transactional: SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ...errors import StorageError
+from .. import _common
+from ..protocols import Kind
+from . import schema as _schema
+from .rows import row as _row
+
+if TYPE_CHECKING:
+    from .store import Driver, SqlStore
+
+__all__ = ["STEPS", "prepare"]
+
+_KIND: dict[str, Kind] = {"customers": "customer", "interactions": "interaction", "cases": "case"}
+
+Step = Callable[[sa.Connection, Any, "Driver"], None]
+
+
+def _create(conn: sa.Connection, tables: Any, driver: Driver) -> None:
+    """0 → current: every table, and the change feed's counter at 0."""
+    md = next(iter(tables.values())).metadata
+    md.create_all(conn)
+    conn.execute(sa.insert(tables["events_head"]).values(singleton=1, position=0))
+
+
+def _typed_columns(conn: sa.Connection, tables: Any, driver: Driver) -> None:
+    """1 → 2: typed columns beside each record's text, filled from the text; the feed's
+    counter kept where it was (positions are never reused)."""
+    preparer = conn.dialect.identifier_preparer
+    inspector = sa.inspect(conn)
+    for name in ("customers", "interactions", "cases"):
+        table: sa.Table = tables[name]
+        present = {c["name"] for c in inspector.get_columns(name, schema=table.schema)}
+        for column in table.columns:
+            if column.name not in present:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {preparer.format_table(table)} "
+                    f"ADD COLUMN {preparer.format_column(column)} {kind}"
+                )
+        _fill(conn, table)
+    events: sa.Table = tables["events"]
+    indexes = {i["name"] for i in inspector.get_indexes("events", schema=events.schema)}
+    for index in events.indexes:
+        if index.name not in indexes:
+            index.create(conn)
+    head: sa.Table = tables["events_head"]
+    position = conn.execute(sa.select(sa.func.max(events.c.position))).scalar() or 0
+    if inspector.has_table("events_head", schema=head.schema):
+        stored = conn.execute(sa.select(head.c.position)).scalar() or 0
+        position = max(position, int(stored))
+        head.drop(conn)
+    position = max(position, driver.feed_counter(conn))
+    head.create(conn)
+    conn.execute(sa.insert(head).values(singleton=1, position=position))
+    meta: sa.Table = tables["custservice_meta"]
+    if not inspector.has_table("custservice_meta", schema=meta.schema):
+        meta.create(conn)
+
+
+def _fill(conn: sa.Connection, table: sa.Table, page: int = 2000) -> None:
+    """Derive the typed columns of every row from its stored text, page by page."""
+    kind: Kind = _KIND[table.name]
+    cls = _common.TYPE_OF[kind]
+    typed = [
+        c.name
+        for c in table.columns
+        if c.name not in ("id", "customer_id", "opened_at", "version", "data")
+    ]
+    update = (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("_id"))
+        .values({name: sa.bindparam(name) for name in typed})
+    )
+    after: Any = None
+    while True:
+        query = (
+            sa.select(table.c.id, table.c.data, table.c.version).order_by(table.c.id).limit(page)
+        )
+        if after is not None:
+            query = query.where(table.c.id > after)
+        rows = conn.execute(query).all()
+        if not rows:
+            return
+        records = _common.decode_rows(cls, kind, [(r[1],) for r in rows], "database")
+        params = []
+        for (rid, _, version), record in zip(rows, records, strict=True):
+            values = _row(record, version)
+            params.append({"_id": rid, **{name: values[name] for name in typed}})
+        conn.execute(update, params)
+        after = rows[-1][0]
+
+
+STEPS: list[Step] = [_create, _typed_columns]
+"""Step ``n`` takes a database from version ``n`` to ``n + 1``; step 0 creates the
+current schema outright, so a new database takes one step."""
+
+
+def prepare(conn: sa.Connection, store: SqlStore, *, migrate: bool, create: bool) -> None:
+    """Check the database is custservice's and current; bring it up to date if allowed.
+
+    Raises:
+        StorageError: another application's database, a newer schema, an
+            outdated one when ``migrate`` is false, or none when ``create`` is.
+    """
+    from .store import BEGIN
+
+    driver = store.driver
+    tables = store._tables
+    latest = _schema.VERSION
+    version = _checked(driver.read_version(conn, tables), latest, driver)
+    if version == 0 and not create:
+        raise driver.missing(conn)
+    if conn.in_transaction():
+        conn.rollback()
+    driver.checked(conn)
+    if conn.in_transaction():
+        conn.rollback()
+    if version == latest:
+        return
+    if not migrate:
+        raise StorageError(
+            f"{driver.describe()} has schema version {version}, not {latest}: "
+            "bring it up to date with `custservice migrate --store URL` (or store.migrate())"
+        )
+    conn.info[BEGIN] = "write"
+    try:
+        transaction = conn.begin()
+    finally:
+        del conn.info[BEGIN]
+    try:
+        driver.lock_schema(conn)
+        # Another process may have done it meanwhile.
+        version = _checked(driver.read_version(conn, tables), latest, driver)
+        if version == 0 and not create:
+            raise driver.missing(conn)
+        if version < latest:
+            if version == 0:
+                driver.create_schema(conn, store._schema)
+                _create(conn, tables, driver)
+            else:
+                for step in STEPS[version:]:
+                    step(conn, tables, driver)
+            driver.write_version(conn, tables, latest)
+        transaction.commit()
+    except BaseException as exc:
+        if transaction.is_active:
+            transaction.rollback()
+        if isinstance(exc, StorageError | sa.exc.SQLAlchemyError):
+            raise
+        raise StorageError(
+            f"upgrading {driver.describe()} from schema version {version} to {latest} failed "
+            f"({type(exc).__name__}: {exc}); nothing was changed"
+        ) from exc
+
+
+def _checked(version: int, latest: int, driver: Driver) -> int:
+    if version > latest:
+        raise StorageError(
+            f"{driver.describe()} has schema version {version}, newer than this version of "
+            f"custservice understands ({latest}); upgrade custservice to open it"
+        )
+    return version

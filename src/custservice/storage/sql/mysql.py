@@ -1,0 +1,137 @@
+"""MySQL and MariaDB (``mysql://…``, ``mariadb://…``), through PyMySQL.
+
+Open one with ``open_store("mariadb://user:password@host:3306/dbname")``. It
+needs the ``mysql`` extra: ``pip install "custservice[mysql]"``, which brings
+PyMySQL (pure Python: it installs from a wheel alone); without it, opening
+such a URL raises a :class:`StorageError` that says so.
+
+Options go in the query string: ``max_size=N`` (default 10), the most
+connections the store's pool opens, and ``timeout=SECONDS`` (default 30),
+how long an operation waits for a free one. The tables live in the URL's
+database, with the ``utf8mb4`` character set and its binary collation, so
+any Unicode text is stored and compared exactly, as on the other engines.
+
+What MySQL and MariaDB do differently from the shared SQL store: snapshot
+reads begin ``WITH CONSISTENT SNAPSHOT, READ ONLY``; their schema changes
+commit on their own, so creating the tables is not one transaction (a
+process killed while creating them leaves some: the next open creates the
+rest); the server's errors are read by their error numbers.
+"""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import sqlalchemy as sa
+
+from ...errors import CustServiceError, StorageError
+from ..registry import redact
+from .store import Driver, SqlStore, first_line, number_option
+
+__all__ = ["open_mysql_store"]
+
+_INSTALL = 'the MySQL and MariaDB backend needs PyMySQL: pip install "custservice[mysql]"'
+_SCHEMES = ("mysql", "mariadb", "mysql+pymysql", "mariadb+pymysql")
+_LOST = {2003, 2006, 2013, 2055}
+"""Client errors that mean the connection is gone."""
+_CONFLICT = {1205, 1213}
+"""Lock wait timeout and deadlock: the transaction was rolled back."""
+
+
+def open_mysql_store(url: str, *, create: bool = True, migrate: bool = True) -> SqlStore:
+    """Open the store a ``mysql://`` or ``mariadb://`` URL names (their entry points).
+
+    Args:
+        url: ``mariadb://user:password@host:port/dbname``, optionally with
+            ``?max_size=N`` and ``?timeout=SECONDS``.
+        create: ``False`` opens only a database that already holds a store.
+        migrate: bring an older schema up to date.
+
+    Raises:
+        StorageError: PyMySQL is not installed, the URL is malformed, the
+            server cannot be reached, or the database holds another
+            application's tables or a newer schema.
+    """
+    try:
+        import pymysql
+    except ImportError as exc:
+        raise StorageError(_INSTALL) from exc
+    scheme, sep, _ = url.partition("://")
+    if scheme.lower() not in _SCHEMES or not sep:
+        raise StorageError(
+            f"malformed MySQL URL {redact(url)!r}: expected mariadb://user@host:port/dbname"
+        )
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise StorageError(f"malformed MySQL URL {redact(url)!r}: {exc}") from None
+    database = unquote(parts.path.lstrip("/"))
+    if not database:
+        raise StorageError(f"the MySQL URL {redact(url)!r} names no database")
+    options = {"max_size": 10, "timeout": 30.0}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "max_size":
+            options[key] = number_option(key, value, int, "a whole number of connections")
+        elif key == "timeout":
+            options[key] = number_option(key, value, float, "a number of seconds")
+        else:
+            raise StorageError(
+                f"unknown MySQL URL option {key!r}; known options: max_size, timeout"
+            )
+    max_size, timeout = options["max_size"], options["timeout"]
+    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+        raise StorageError(f"max_size must be a whole number, 1 or more, got {max_size!r}")
+    if not 0 < timeout <= threading.TIMEOUT_MAX:
+        raise StorageError("timeout must be a number of seconds, more than 0")
+    host = parts.hostname or "localhost"
+    where = f"{host}:{port or 3306}/{database}"
+    connect = {
+        "host": host,
+        "port": port or 3306,
+        "user": unquote(parts.username or "root"),
+        "password": unquote(parts.password or ""),
+        "database": database,
+        "charset": "utf8mb4",
+        "connect_timeout": 10,
+    }
+    engine = sa.create_engine(
+        "mysql+pymysql://",
+        creator=lambda: pymysql.connect(**connect),
+        pool_size=max_size,
+        max_overflow=0,
+        pool_timeout=timeout,
+        pool_recycle=3600,  # the server drops connections idle past wait_timeout
+        hide_parameters=True,  # an error chained to ours must not quote stored data
+    )
+    try:
+        return SqlStore(engine, _MySQL(where), migrate=migrate, create=create)
+    except BaseException:
+        engine.dispose()
+        raise
+
+
+class _MySQL(Driver):
+    name = "MySQL"
+
+    def begin_snapshot(self, conn: sa.Connection) -> None:
+        conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+
+    def translate(self, exc: BaseException) -> CustServiceError | None:
+        import pymysql
+
+        if not isinstance(exc, pymysql.err.MySQLError):
+            return None
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code in _CONFLICT:
+            return StorageError(
+                f"a concurrent transaction conflicted with this one ({first_line(exc)}); "
+                "it was rolled back, nothing was changed: try again"
+            )
+        if code in _LOST or isinstance(exc, pymysql.err.InterfaceError):
+            return StorageError(
+                f"lost the connection to {self.describe()} ({first_line(exc)}); "
+                "its transaction was rolled back: nothing was changed"
+            )
+        return None

@@ -1,0 +1,910 @@
+"""The one SQL store every engine shares, on SQLAlchemy Core 2.
+
+Repositories, optimistic concurrency, the change feed, forget and export,
+snapshot reads and the schema's upgrades are written here once. An engine
+module gives a :class:`Driver`: what its driver does differently (how it
+begins a transaction, its bulk path, how its errors read, where it keeps
+the schema version).
+
+Connections: an engine whose store shares one connection between threads
+(SQLite: one file handle, writers take turns anyway) holds it under one
+lock; other engines take a pooled connection per operation. A
+:meth:`SqlStore.transaction` block pins its connection to the calling
+thread until it ends, and every operation of that thread inside the block
+runs on it, so a thread never holds two connections at once. Iterators
+read in keyset pages, one short query per page, holding no connection
+between pages: an iterator left half-read blocks nobody.
+
+Change-feed positions come from a one-row counter, ``events_head``, that
+every writing transaction updates before its first write and holds until
+it commits: writers take turns, positions follow commit order exactly (a
+reader resuming from a position never misses an entry committed later with
+a smaller one), and a rolled-back transaction leaves no gap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+import sqlalchemy as sa
+
+from ..._records import replace
+from ..._validation import integer
+from ...cases import Case
+from ...customers import Customer
+from ...errors import (
+    ConcurrencyError,
+    CustServiceError,
+    DuplicateError,
+    NotFound,
+    StorageError,
+    ValidationError,
+)
+from ...interactions import Interaction
+from .. import _codec, _common
+from ..protocols import ChangeEvent, Kind
+from . import schema as _schema
+from .rows import row as _row
+
+if TYPE_CHECKING:
+    from ...analytics.scorecard import Scorecard, ScorecardQuery
+
+__all__ = ["BEGIN", "PAGE", "Driver", "Snapshot", "SqlStore", "first_line", "number_option"]
+
+R = TypeVar("R", Customer, Interaction, Case)
+
+PAGE = 500
+"""Rows per query when iterating: memory stays bounded, queries stay few."""
+
+BEGIN = "custservice.begin"
+"""Key in ``Connection.info`` while a transaction begins: ``"write"`` or ``"snapshot"``."""
+
+_BATCH = 5000
+"""Records encoded and inserted per statement in ``add_many``."""
+
+_TABLE: dict[Kind, str] = {"customer": "customers", "interaction": "interactions", "case": "cases"}
+_INT64_MAX = 2**63 - 1
+_KEPT_ON_SAVE = frozenset({"id", "customer_id", "version"})
+"""Columns a save never sets from the record: the version is counted by the database."""
+_micros = _codec.micros
+
+
+class Driver:
+    """What one engine does differently; the defaults suit a standard SQL server.
+
+    Attributes:
+        name: the engine's name in messages (``"PostgreSQL"``).
+        where: where the database is, for messages (a path, ``host:port/db``);
+            never a password.
+        shared: one connection serves every thread, under a lock.
+    """
+
+    name = "SQL"
+    shared = False
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self._inserts: dict[tuple[sa.Table, Any], tuple[str, Any]] = {}
+
+    def begin_snapshot(self, conn: sa.Connection) -> None:
+        """Make the transaction just begun one consistent, read-only snapshot."""
+
+    def read_version(self, conn: sa.Connection, tables: Any) -> int:
+        """The schema version recorded in the database: 0 for an empty one.
+
+        Raises:
+            StorageError: the database holds another application's tables.
+        """
+        meta = tables["custservice_meta"]
+        names = set(sa.inspect(conn).get_table_names(schema=meta.schema))
+        ours = {t.name for t in tables.values()}
+        if "custservice_meta" not in names:
+            found = names & (ours | {"customers"})
+            if not found:
+                return 0
+            raise StorageError(
+                f"{self.describe()} holds tables ({', '.join(sorted(found))}) of another "
+                "application (no custservice marker); it was not changed"
+            )
+        values = {str(k): str(v) for k, v in conn.execute(sa.select(meta.c.key, meta.c.value))}
+        if values.get("application") != "custservice":
+            raise StorageError(f"{self.describe()} is marked as another application's")
+        try:
+            return int(values.get("schema_version", "0"))
+        except ValueError:
+            raise StorageError(f"{self.describe()} has an unreadable schema version") from None
+
+    def checked(self, conn: sa.Connection) -> None:
+        """Called once the database is known to be custservice's (or empty), before any
+        change: the place for settings that write to the database."""
+
+    def write_version(self, conn: sa.Connection, tables: Any, version: int) -> None:
+        """Record ``version`` as the database's schema version."""
+        meta = tables["custservice_meta"]
+        conn.execute(sa.delete(meta).where(meta.c.key.in_(["application", "schema_version"])))
+        conn.execute(
+            sa.insert(meta),
+            [
+                {"key": "application", "value": "custservice"},
+                {"key": "schema_version", "value": str(version)},
+            ],
+        )
+
+    def lock_schema(self, conn: sa.Connection) -> None:
+        """Make other processes upgrading the same schema wait for this one."""
+
+    def row(self, record: Any, version: int) -> dict[str, Any]:
+        """The row that stores ``record`` (see :func:`.rows.row`), as this engine can hold it."""
+        return _row(record, version)
+
+    def bulk_insert(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """Insert many rows in one go (the default: :meth:`insert_rows`)."""
+        self.insert_rows(conn, table, rows)
+
+    def insert_rows(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """Insert rows with one ``executemany`` of the driver, SQL compiled once per table.
+
+        The rows are the library's own, already of the columns' types, so
+        SQLAlchemy's per-row parameter processing (most of an insert's cost
+        in Python) is skipped.
+        """
+        key = (table, conn.dialect)
+        compiled = self._inserts.get(key)
+        if compiled is None:
+            statement = sa.insert(table).compile(dialect=conn.dialect)
+            names = statement.positiontup if statement.positional else None
+            compiled = self._inserts[key] = (str(statement), names)
+        sql, names = compiled
+        if names is None:
+            conn.exec_driver_sql(sql, rows)
+        else:
+            conn.exec_driver_sql(sql, [tuple([r[n] for n in names]) for r in rows])
+
+    def translate(self, exc: BaseException) -> CustServiceError | None:
+        """This driver's error as ours, when it says more than "the database failed"."""
+        return None
+
+    def after_commit(self, conn: sa.Connection, *, erased: bool) -> None:
+        """Called after the outermost write transaction commits."""
+
+    def scorecard(
+        self, conn: sa.Connection, schema: str | None, query: ScorecardQuery
+    ) -> Scorecard | None:
+        """The scorecard computed in SQL on ``conn`` (in a snapshot), or ``None`` to stream."""
+        return None
+
+    def feed_counter(self, conn: sa.Connection) -> int:
+        """The newest change-feed position a version-1 database counted outside its tables."""
+        return 0
+
+    def missing(self, conn: sa.Connection) -> StorageError:
+        """The error for a database that holds no store, when none may be created."""
+        return StorageError(f"{self.describe()} holds no custservice store; it was not changed")
+
+    def create_schema(self, conn: sa.Connection, schema: str | None) -> None:
+        """Create the database schema the tables go in, if the engine has schemas."""
+
+    def before_close(self, conn: sa.Connection) -> None:
+        """Called once, on the shared connection, before the store closes."""
+
+    def describe(self) -> str:
+        """The database, for messages."""
+        return f"the {self.name} database {self.where}"
+
+
+@attrs.frozen
+class Snapshot:
+    """A read of a SQL store: its connection, inside a snapshot, and its tables.
+
+    Attributes:
+        connection: the SQLAlchemy connection to run queries on.
+        tables: the store's tables by name (``schema.metadata`` describes them).
+    """
+
+    connection: sa.Connection
+    tables: Mapping[str, sa.Table]
+
+    @property
+    def dialect(self) -> str:
+        """The engine's name, as SQLAlchemy calls it (``"sqlite"``, ``"postgresql"``)."""
+        return self.connection.dialect.name
+
+
+class _Local(threading.local):
+    conn: sa.Connection | None = None
+    depth = 0
+    erased = False
+
+
+class _Repository(Generic[R]):
+    """The records of one kind, in their own table."""
+
+    def __init__(self, store: SqlStore, cls: type[R]) -> None:
+        self._store: SqlStore = store
+        self._cls: type[R] = cls
+        self._kind: Kind = _common.KIND_OF[cls]
+        self._table = t = store._tables[_TABLE[self._kind]]
+        self._owner = t.c.id if cls is Customer else t.c.customer_id
+        self._get = sa.select(t.c.data).where(t.c.id == sa.bindparam("id"))
+        self._current = sa.select(t.c.version, self._owner).where(t.c.id == sa.bindparam("id"))
+        self._count = sa.select(sa.func.count()).select_from(t)
+        self._page_sql = sa.select(t.c.data).order_by(t.c.opened_at, t.c.id)
+
+    # -- writing ------------------------------------------------------------------
+
+    def add(self, record: R) -> R:
+        """Store a new record; returns it with ``version`` 1.
+
+        Raises:
+            DuplicateError: a record with this id is already stored.
+            NotFound: (interactions, cases) the customer is not stored.
+            ValidationError: ``record`` is not of this repository's type.
+        """
+        _common.check_record(record, self._cls)
+        stored = replace(record, version=1)
+        store = self._store
+        values = store.driver.row(stored, 1)
+        with store._writing(failed=lambda: self._failure([stored])) as conn:
+            position = store._allocate(conn, 1)
+            store.driver.insert_rows(conn, self._table, [values])
+            store._log(conn, [(position, self._kind, "add", values, 1)])
+        return stored
+
+    def add_many(self, records: Iterable[R]) -> int:
+        """Store many new records in one transaction (the bulk path); returns how many.
+
+        All or nothing, even inside an enclosing transaction: if one fails,
+        none of them is stored. ``records`` is read in batches, so a
+        generator of millions is fine.
+
+        Raises:
+            DuplicateError: a record's id is already stored, or appears twice.
+            NotFound: (interactions, cases) a record's customer is not stored.
+            ValidationError: an item is not of this repository's type.
+        """
+        store = self._store
+        cls = self._cls
+        kind = self._kind
+        items = iter(records)
+        total = 0
+        with store._writing() as conn:
+            while batch := list(islice(items, _BATCH)):
+                # An item of the wrong type fails once the records before it are written
+                # (one of them may fail first, as in the reference); all or nothing anyway.
+                deferred: CustServiceError | None = None
+                for at, record in enumerate(batch):
+                    if type(record) is not cls and not isinstance(record, cls):
+                        deferred = ValidationError(
+                            f"expected a {cls.__name__}, got {type(record).__name__}",
+                            field="record",
+                        )
+                        del batch[at:]
+                        break
+                if batch:
+                    row = store.driver.row
+                    rows = [row(record, 1) for record in batch]
+                    first = store._allocate(conn, len(rows))
+                    try:
+                        with conn.begin_nested():
+                            store.driver.bulk_insert(conn, self._table, rows)
+                    except (sa.exc.DBAPIError, store._driver_error()) as exc:
+                        # A bulk path may talk to the driver directly: either error.
+                        failure = self._failure(batch)
+                        if failure is None:
+                            raise
+                        raise failure from exc
+                    store._log(conn, [(p, kind, "add", r, 1) for p, r in enumerate(rows, first)])
+                    total += len(rows)
+                if deferred is not None:
+                    raise deferred
+        return total
+
+    def _failure(self, batch: list[R]) -> CustServiceError | None:
+        """The error the reference gives for the first record of ``batch`` that cannot be
+        added (its id is taken, or its customer missing), read after the insert failed."""
+        store = self._store
+        t = self._table
+        ids = [str(r.id) for r in batch]
+        customers = store._tables["customers"]
+        owners = list({str(_common.owner(r)) for r in batch})
+        with store._connection() as conn:
+            taken = set()
+            known = set()
+            for chunk in _chunks(ids):
+                taken |= {str(v) for v in conn.scalars(sa.select(t.c.id).where(t.c.id.in_(chunk)))}
+            if self._cls is not Customer:
+                for chunk in _chunks(owners):
+                    known |= {
+                        str(v)
+                        for v in conn.scalars(
+                            sa.select(customers.c.id).where(customers.c.id.in_(chunk))
+                        )
+                    }
+        seen: set[str] = set()
+        for record, rid in zip(batch, ids, strict=True):
+            if rid in taken or rid in seen:
+                return DuplicateError(self._kind, record.id)
+            seen.add(rid)
+            if self._cls is not Customer and str(_common.owner(record)) not in known:
+                return NotFound("customer", _common.owner(record))
+        return None
+
+    def save(self, record: R) -> R:
+        """Store a changed record, only if nobody saved it since it was read.
+
+        Raises:
+            ConcurrencyError: the stored version differs from ``record.version``.
+            NotFound: no record has this id.
+            ValidationError: the record would move to another customer.
+        """
+        _common.check_record(record, self._cls)
+        store = self._store
+        stored = replace(record, version=record.version + 1)
+        values = store.driver.row(stored, stored.version)
+        t = self._table
+        # A version the database cannot hold (beyond 63 bits) matches no row: -1 never does.
+        expected = record.version if record.version <= _INT64_MAX else -1
+        update = (
+            sa.update(t)
+            .where(t.c.id == values["id"], t.c.version == expected)
+            .where(
+                self._owner == (values["id"] if self._cls is Customer else values["customer_id"])
+            )
+            .values({k: v for k, v in values.items() if k not in _KEPT_ON_SAVE})
+            .values(version=t.c.version + 1)
+        )
+        with store._writing() as conn:
+            position = store._allocate(conn, 1)
+            if conn.execute(update).rowcount != 1:
+                current = conn.execute(self._current, {"id": values["id"]}).first()
+                if current is None:
+                    raise NotFound(self._kind, record.id)
+                if current[0] != record.version:
+                    raise ConcurrencyError(self._kind, record.id, record.version, current[0])
+                raise ValidationError(
+                    "a record cannot move to another customer", field="customer_id"
+                )
+            store._log(conn, [(position, self._kind, "save", values, stored.version)])
+        return stored
+
+    # -- reading ------------------------------------------------------------------
+
+    def get(self, id: uuid.UUID) -> R:
+        """The stored record with this id.
+
+        Raises:
+            NotFound: no record has this id.
+        """
+        _common.check_id(id)
+        with self._store._connection() as conn:
+            found = conn.execute(self._get, {"id": str(id)}).first()
+        if found is None:
+            raise NotFound(self._kind, id)
+        return self._decode([found])[0]
+
+    def count(self) -> int:
+        """How many records are stored."""
+        with self._store._connection() as conn:
+            return int(conn.execute(self._count).scalar_one())
+
+    def all(self) -> Iterator[R]:
+        """Every record, oldest first (by opening time, ties by id), read in pages."""
+        return self._pages([])
+
+    def for_customer(
+        self,
+        customer_id: uuid.UUID,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Iterator[R]:
+        """A customer's records, oldest first by opening time (ties by id), read in pages.
+
+        The window is ``since <= opened_at < until``; either bound may be ``None``.
+
+        Raises:
+            ValidationError: ``customer_id`` is not a UUID, or a bound is naive.
+        """
+        _common.check_id(customer_id, "customer_id")
+        since, until = _common.window(since, until)
+        t = self._table
+        where: list[Any] = [self._owner == str(customer_id)]
+        if since is not None:
+            where.append(t.c.opened_at >= _micros(since))
+        if until is not None:
+            where.append(t.c.opened_at < _micros(until))
+        return self._pages(where)
+
+    def _pages(self, where: list[Any]) -> Iterator[R]:
+        # The first page is read now, so a closed store fails at the call, as in memory.
+        first = self._page(where, None)
+        return _common.keyset_pages(
+            first,
+            self._decode,
+            lambda after: self._page(where, after),
+            PAGE,
+            self._store._check_open,
+        )
+
+    def _page(self, where: list[Any], after: tuple[int, str] | None) -> list[Any]:
+        t = self._table
+        if after is not None:
+            # Typed as the columns: a bare str would be sent as VARCHAR, not PostgreSQL's UUID.
+            after_sql = sa.tuple_(*after, types=[t.c.opened_at.type, t.c.id.type])
+            where = [*where, sa.tuple_(t.c.opened_at, t.c.id) > after_sql]
+        with self._store._connection() as conn:
+            return list(conn.execute(self._page_sql.where(*where).limit(PAGE)).all())
+
+    def _decode(self, rows: list[Any]) -> list[R]:
+        return _common.decode_rows(self._cls, self._kind, rows, "database")
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class _Events:
+    """The change feed, in the ``events`` table."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        e = store._tables["events"]
+        self._select = (
+            sa.select(
+                e.c.position, e.c.kind, e.c.action, e.c.record_id, e.c.customer_id, e.c.version
+            )
+            .where(e.c.position > sa.bindparam("after"))
+            .order_by(e.c.position)
+        )
+        self._latest = sa.select(store._tables["events_head"].c.position)
+
+    def since(self, position: int = 0) -> Iterator[ChangeEvent]:
+        """Entries with a position greater than ``position``, in order, read in pages.
+
+        Raises:
+            ValidationError: ``position`` is not a whole number.
+        """
+        position = min(max(integer(position, "position"), 0), _INT64_MAX)
+        return _common.while_open(self._follow(self._page(position)), self._store._check_open)
+
+    def latest(self) -> int:
+        """The position of the newest entry (0 when there is none)."""
+        with self._store._connection() as conn:
+            found = conn.execute(self._latest).scalar()
+        return 0 if found is None else int(found)
+
+    def _follow(self, rows: list[Any]) -> Iterator[ChangeEvent]:
+        UUID = uuid.UUID
+        while True:
+            for position, kind, action, record_id, customer_id, version in rows:
+                yield ChangeEvent(
+                    position, kind, action, UUID(str(record_id)), UUID(str(customer_id)), version
+                )
+            if len(rows) < PAGE:
+                return
+            rows = self._page(rows[-1][0])
+
+    def _page(self, position: int) -> list[Any]:
+        with self._store._connection() as conn:
+            return list(conn.execute(self._select.limit(PAGE), {"after": position}).all())
+
+
+class SqlStore:
+    """A store in a SQL database, through SQLAlchemy Core; see the module documentation.
+
+    Engine modules build it (``open_store("sqlite:///…")``); a host
+    application can pass its own SQLAlchemy ``Engine``.
+
+    Args:
+        engine: the SQLAlchemy engine to take connections from.
+        driver: what the engine does differently.
+        schema: the database schema holding the tables (``None``: the default).
+        migrate: bring an older database to the current schema (otherwise
+            an outdated one is a :class:`StorageError`).
+        create: create the tables in a database that has none (otherwise
+            such a database is a :class:`StorageError`, and nothing is created).
+
+    Raises:
+        StorageError: the database cannot be reached, is another
+            application's, or has a schema newer than this library knows.
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        driver: Driver,
+        *,
+        schema: str | None = None,
+        migrate: bool = True,
+        create: bool = True,
+    ) -> None:
+        self.driver = driver
+        self._engine = engine
+        # SQLAlchemy logs statements and result rows whenever the application's logging
+        # lets INFO through; rows hold personal data, so this engine never logs them.
+        engine.logger = _statements()
+        self._schema = schema
+        self._tables = {t.name: t for t in _schema.metadata(schema).tables.values()}
+        self._local = _Local()
+        self._lock = threading.RLock()
+        self._shared: sa.Connection | None = None
+        self._closed = True  # until the schema is checked
+        self._prepare(migrate=migrate, create=create)
+        if driver.shared:
+            with self._guard():
+                self._shared = engine.connect()
+        self._closed = False
+        head = self._tables["events_head"]
+        self._bump = sa.update(head).values(position=head.c.position + sa.bindparam("n"))
+        self._head = sa.select(head.c.position)
+        self._customers: _Repository[Customer] = _Repository(self, Customer)
+        self._interactions: _Repository[Interaction] = _Repository(self, Interaction)
+        self._cases: _Repository[Case] = _Repository(self, Case)
+        self._events = _Events(self)
+
+    @property
+    def customers(self) -> _Repository[Customer]:
+        """The customers."""
+        return self._customers
+
+    @property
+    def interactions(self) -> _Repository[Interaction]:
+        """The interactions."""
+        return self._interactions
+
+    @property
+    def cases(self) -> _Repository[Case]:
+        """The cases."""
+        return self._cases
+
+    @property
+    def events(self) -> _Events:
+        """The change feed."""
+        return self._events
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: every change inside the block lands, or none does.
+
+        The outermost block pins one connection to the calling thread until
+        it ends; an inner block joins the outer one. An exception rolls
+        everything back, change-feed entries included, and propagates. An
+        operation that fails inside the block (a :class:`DuplicateError`,
+        say) undoes only itself, so it can be caught and the block carried on.
+
+        Raises:
+            StorageError: the store is closed, or the database failed.
+        """
+        with self._pinned(snapshot=False):
+            yield
+
+    def forget(self, customer_id: uuid.UUID) -> None:
+        """Erase a customer and every record linked to them, and their change-feed entries.
+
+        One ``forget`` entry is appended to the feed.
+
+        Raises:
+            NotFound: no such customer is stored.
+        """
+        _common.check_id(customer_id, "customer_id")
+        cid = str(customer_id)
+        t = self._tables
+        customers, interactions, cases, events = (
+            t["customers"],
+            t["interactions"],
+            t["cases"],
+            t["events"],
+        )
+        with self._writing() as conn:
+            position = self._allocate(conn, 1)
+            if conn.execute(sa.select(customers.c.id).where(customers.c.id == cid)).first() is None:
+                raise NotFound("customer", customer_id)
+            # A record never changes customer (save refuses it), so every entry about
+            # this customer names the customer or one of their stored records.
+            records = sa.union_all(
+                sa.select(sa.literal(cid, customers.c.id.type)),
+                sa.select(interactions.c.id).where(interactions.c.customer_id == cid),
+                sa.select(cases.c.id).where(cases.c.customer_id == cid),
+            )
+            conn.execute(
+                sa.delete(events).where(
+                    events.c.customer_id == cid, events.c.record_id.in_(records)
+                )
+            )
+            conn.execute(sa.delete(interactions).where(interactions.c.customer_id == cid))
+            conn.execute(sa.delete(cases).where(cases.c.customer_id == cid))
+            conn.execute(sa.delete(customers).where(customers.c.id == cid))
+            self._log(
+                conn, [(position, "customer", "forget", {"id": cid, "customer_id": cid}, None)]
+            )
+            self._local.erased = True
+
+    def export(self, customer_id: uuid.UUID) -> dict[str, Any]:
+        """Everything stored about a customer, as plain data (``to_dict`` form), from one snapshot.
+
+        Raises:
+            NotFound: no such customer is stored.
+        """
+        with self._pinned(snapshot=True):
+            return _common.export(self, customer_id)
+
+    @contextmanager
+    def sql_snapshot(self) -> Iterator[Snapshot]:
+        """One consistent, read-only view of everything stored, for queries of one's own.
+
+        The analytics push their scorecards down through it; applications can
+        too. Inside a :meth:`transaction` block it reads the block's own
+        connection, so it sees the block's changes.
+
+        Raises:
+            StorageError: the store is closed, or the database failed.
+        """
+        with self._pinned(snapshot=True) as conn, self._guard():
+            yield Snapshot(conn, self._tables)
+
+    def scorecard_pushdown(self, query: ScorecardQuery) -> Scorecard | None:
+        """The scorecard of everything stored, computed in SQL from one snapshot.
+
+        Returns:
+            The :class:`~custservice.analytics.Scorecard`, or ``None`` when
+            this query is better streamed.
+
+        Raises:
+            StorageError: the store is closed, or the database failed.
+        """
+        with self._pinned(snapshot=True) as conn, self._guard():
+            return self.driver.scorecard(conn, self._schema, query)
+
+    def close(self) -> None:
+        """Close the store's connections; closing twice is harmless.
+
+        Later operations raise :class:`StorageError`.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            shared = self._shared
+            try:
+                if shared is not None and self._local.conn is None:
+                    with suppress(Exception):
+                        self.driver.before_close(shared)
+            finally:
+                if shared is not None:
+                    with suppress(Exception):
+                        shared.close()
+                self._engine.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.driver.where!r})"
+
+    # -- connections and transactions ---------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError("the store is closed")
+
+    @contextmanager
+    def _connection(self) -> Iterator[sa.Connection]:
+        """For one read: the thread's pinned connection, the shared one, or a pooled one."""
+        self._check_open()
+        pinned = self._local.conn
+        if pinned is not None:
+            with self._guard():
+                yield pinned
+            return
+        if self._shared is not None:
+            with self._lock, self._guard():
+                self._check_open()
+                conn = self._shared
+                try:
+                    yield conn
+                finally:
+                    if conn.in_transaction():
+                        conn.rollback()
+            return
+        with self._guard(), self._engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _pinned(self, *, snapshot: bool) -> Iterator[sa.Connection]:
+        """The thread's transaction: joined if one is open, else begun and pinned."""
+        self._check_open()
+        local = self._local
+        if local.conn is not None:
+            local.depth += 1
+            try:
+                yield local.conn
+            finally:
+                local.depth -= 1
+            return
+        with self._checkout() as conn:
+            # Drivers that begin transactions themselves (SQLite) read how to begin here.
+            conn.info[BEGIN] = "snapshot" if snapshot else "write"
+            try:
+                with self._guard():
+                    transaction = conn.begin()
+                    if snapshot:
+                        self.driver.begin_snapshot(conn)
+            finally:
+                del conn.info[BEGIN]
+            local.conn, local.depth, local.erased = conn, 1, False
+            try:
+                yield conn
+            except BaseException:
+                local.conn, local.depth = None, 0
+                with suppress(Exception):
+                    transaction.rollback()
+                raise
+            local.conn, local.depth = None, 0
+            with self._guard():
+                transaction.commit()
+            if local.erased and not snapshot:
+                with suppress(Exception):
+                    self.driver.after_commit(conn, erased=True)
+
+    @contextmanager
+    def _checkout(self) -> Iterator[sa.Connection]:
+        """A connection for one transaction block: the shared one (locked) or a pooled one."""
+        if self._shared is not None:
+            with self._lock:
+                self._check_open()
+                yield self._shared
+            return
+        with self._guard():
+            conn = self._engine.connect()
+        try:
+            yield conn
+        finally:
+            with suppress(Exception):
+                conn.close()
+
+    @contextmanager
+    def _writing(
+        self, failed: Callable[[], CustServiceError | None] | None = None
+    ) -> Iterator[sa.Connection]:
+        """For one change: its own transaction, or a savepoint in the thread's transaction.
+
+        Args:
+            failed: when the database refuses the change (a constraint), gives the
+                error that names the record, if one does.
+        """
+        self._check_open()
+        local = self._local
+        try:
+            if local.conn is None:
+                with self._pinned(snapshot=False) as conn, self._guard():
+                    yield conn
+                return
+            conn = local.conn
+            with self._guard():
+                savepoint = conn.begin_nested()
+                try:
+                    yield conn
+                except BaseException:
+                    with suppress(Exception):
+                        savepoint.rollback()
+                    raise
+                savepoint.commit()
+        except sa.exc.IntegrityError as exc:
+            error = failed() if failed is not None else None
+            raise (error or self._translate(exc)) from exc
+
+    def _allocate(self, conn: sa.Connection, n: int) -> int:
+        """Reserve ``n`` change-feed positions; returns the first.
+
+        Updating the one-row counter locks it until the transaction ends: the
+        first write of every transaction does this, so writers take turns and
+        positions follow commit order.
+        """
+        conn.execute(self._bump, {"n": n})
+        return int(conn.execute(self._head).scalar_one()) - n + 1
+
+    def _log(
+        self,
+        conn: sa.Connection,
+        entries: list[tuple[int, Kind, str, dict[str, Any], int | None]],
+    ) -> None:
+        """Append change-feed entries: ``(position, kind, action, row, version)``."""
+        rows = [
+            {
+                "position": position,
+                "kind": kind,
+                "action": action,
+                "record_id": values["id"],
+                "customer_id": values.get("customer_id", values["id"]),
+                "version": version,
+            }
+            for position, kind, action, values, version in entries
+        ]
+        if len(rows) > 1:  # add_many's: the engine's bulk path (COPY on PostgreSQL)
+            self.driver.bulk_insert(conn, self._tables["events"], rows)
+        else:
+            self.driver.insert_rows(conn, self._tables["events"], rows)
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """The one boundary with the driver: its errors become ours."""
+        try:
+            yield
+        except CustServiceError:
+            raise
+        except sa.exc.IntegrityError:
+            raise  # _writing names the record first
+        except UnicodeEncodeError as exc:
+            raise ValidationError(
+                "text with unpaired surrogates cannot be stored", field="record"
+            ) from exc
+        except (sa.exc.SQLAlchemyError, self._driver_error()) as exc:
+            raise self._translate(exc) from exc
+
+    def _driver_error(self) -> type[BaseException]:
+        dbapi = getattr(self._engine.dialect, "dbapi", None)
+        error: type[BaseException] = getattr(dbapi, "Error", sa.exc.SQLAlchemyError)
+        return error
+
+    def _translate(self, exc: BaseException) -> CustServiceError:
+        original = getattr(exc, "orig", None) or exc
+        found = self.driver.translate(original)
+        if found is not None:
+            return found
+        if self._closed or isinstance(exc, sa.exc.ResourceClosedError):
+            return StorageError("the store is closed")
+        if isinstance(exc, sa.exc.TimeoutError):
+            return StorageError(
+                f"no connection to {self.driver.describe()} became free in time; "
+                "nothing was changed"
+            )
+        if isinstance(exc, sa.exc.IntegrityError):
+            return StorageError(
+                f"{self.driver.describe()} refused a change: {first_line(original)}"
+            )
+        return StorageError(f"{self.driver.describe()} failed: {first_line(original)}")
+
+    # -- schema --------------------------------------------------------------------
+
+    def _prepare(self, *, migrate: bool, create: bool) -> None:
+        """Check the database is ours and current; initialise or upgrade it if allowed."""
+        from . import migrations
+
+        with self._guard(), self._engine.connect() as conn:
+            migrations.prepare(conn, self, migrate=migrate, create=create)
+
+
+def _statements() -> Any:
+    """A logger that logs nothing, for SQLAlchemy's statement and row logging."""
+    silent = logging.Logger("custservice.sql")  # outside the logging tree: no config reaches it
+    silent.disabled = True
+    return silent
+
+
+def first_line(exc: BaseException) -> str:
+    """A driver error's first line: never its detail, which may quote row data."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if primary:
+        return str(primary)
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def number_option(key: str, value: str, kind: type[float] | type[int], what: str) -> float | int:
+    """A URL option's number, or a :class:`StorageError` naming the option."""
+    try:
+        return kind(value)
+    except ValueError:
+        raise StorageError(f"{key} must be {what}, got {value!r}") from None
