@@ -394,8 +394,10 @@ def test_backends_lists_each_scheme_and_where_it_comes_from() -> None:
     assert table["postgresql"] == (
         "custservice: custservice.storage.sql.postgresql:open_postgres_store"
     )
-    assert table["mariadb"] == table["mysql"] == (
-        "custservice: custservice.storage.sql.mysql:open_mysql_store"
+    assert (
+        table["mariadb"]
+        == table["mysql"]
+        == ("custservice: custservice.storage.sql.mysql:open_mysql_store")
     )
     assert list(table) == sorted(table)
 
