@@ -43,15 +43,17 @@ add up to it. A record with no value for the key (no agent, no root cause,
 no segment; and every case when grouping by channel or agent, which cases
 do not have) falls in the group :data:`NO_GROUP`.
 
-**Push-down.** Given a store, :func:`scorecard` first asks it for the answer:
-a backend that can compute a scorecard in its database offers a method
-``scorecard_pushdown(query: ScorecardQuery) -> Scorecard | None``
-(:class:`ScorecardPushdown`). It returns ``None`` for a query it cannot
-answer, and the scorecard is then streamed from ``store.interactions.all()``
-and ``store.cases.all()`` as for any iterable. The SQLite and PostgreSQL
-backends compute scorecards in SQL, with exactly the figures streaming
-gives: the database returns whole counts and the ranked waits, and the
-percentages are computed here, by the code that finishes a streamed one.
+**Push-down.** Given a store, :func:`scorecard` first tries to compute the
+answer in its database. A store of the shared SQL core (SQLite, PostgreSQL,
+MySQL/MariaDB: it offers ``sql_snapshot()``) has it computed in SQL over its
+typed columns, by ``custservice.analytics._scorecard_sql``; any other backend
+may offer ``scorecard_pushdown(query: ScorecardQuery) -> Scorecard | None``
+(:class:`ScorecardPushdown`). Either gives ``None`` for a query it cannot
+answer exactly, and the scorecard is then streamed from
+``store.interactions.all()`` and ``store.cases.all()`` as for any iterable.
+The figures are exactly those streaming gives: the database returns whole
+counts and the ranked waits, and the percentages are computed here, by the
+code that finishes a streamed one.
 """
 
 from __future__ import annotations
@@ -61,12 +63,12 @@ import enum
 import uuid
 from array import array
 from collections.abc import Callable, Collection, Iterable, Mapping
-from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 import attrs
 import pendulum
 
+from .._mapping import freeze, own
 from .._time import aware
 from .._time import timezone as _check_timezone
 from .._validation import member
@@ -176,7 +178,9 @@ class Scorecard:
         groups: one scorecard per group key, keys sorted; empty when ungrouped.
 
     Every percentage is in ``[0, 100]`` and ``None`` when there is nothing
-    to take a percentage of. See :func:`scorecard`.
+    to take a percentage of. The mappings are read-only; a scorecard pickles
+    and copies to an equal one (so a worker process can return it). See
+    :func:`scorecard`.
     """
 
     interactions: int
@@ -190,15 +194,15 @@ class Scorecard:
     nps_responses: int
     nps: float | None
     verdicts: VerdictCounts
-    factor_verdicts: Mapping[Factor, VerdictCounts]
+    factor_verdicts: Mapping[Factor, VerdictCounts] = attrs.field(converter=freeze)
     waits: int
     wait_median: pendulum.Duration | None
     wait_p90: pendulum.Duration | None
     handoffs: int
     handoffs_per_interaction: float | None
-    targets: Mapping[Metric, TargetAttainment]
+    targets: Mapping[Metric, TargetAttainment] = attrs.field(converter=freeze)
     by: GroupBy | None = None
-    groups: Mapping[str, Scorecard] = attrs.field(factory=dict)
+    groups: Mapping[str, Scorecard] = attrs.field(factory=dict, converter=freeze)
 
 
 @attrs.frozen
@@ -469,17 +473,15 @@ def _card(
         nps_responses=t.nps_n,
         nps=nps,
         verdicts=VerdictCounts(*t.verdicts),
-        factor_verdicts=MappingProxyType(
-            {f: VerdictCounts(*t.factors[f]) for f in Factor if f in t.factors}
-        ),
+        factor_verdicts=own({f: VerdictCounts(*t.factors[f]) for f in Factor if f in t.factors}),
         waits=n_waits,
         wait_median=median,
         wait_p90=p90,
         handoffs=t.handoffs,
         handoffs_per_interaction=None if not t.interactions else t.handoffs / t.interactions,
-        targets=MappingProxyType(attainment),
+        targets=own(attainment),
         by=by,
-        groups=MappingProxyType(dict(groups or {})),
+        groups=own(dict(groups or {})),
     )
 
 
@@ -663,11 +665,19 @@ def scorecard(
     if isinstance(interactions, Store):
         store = interactions
         if cases is None and customers is None:
+            query = ScorecardQuery(group_by, chosen, when, zone, scales)
+            snapshot = getattr(store, "sql_snapshot", None)
             pushdown = getattr(store, "scorecard_pushdown", None)
-            if callable(pushdown):
-                answer = pushdown(ScorecardQuery(group_by, chosen, when, zone, scales))
-                if answer is not None:
-                    return answer  # type: ignore[no-any-return]
+            answer = None
+            if callable(snapshot):
+                # Imported here: it loads SQLAlchemy, which only SQL stores need.
+                from ._scorecard_sql import sql_scorecard
+
+                answer = sql_scorecard(snapshot, query)
+            elif callable(pushdown):
+                answer = pushdown(query)
+            if answer is not None:
+                return answer
         interactions = store.interactions.all()
         cases = store.cases.all() if cases is None else cases
         customers = store if customers is None else customers

@@ -54,7 +54,7 @@ import logging
 import operator
 import re
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
@@ -63,9 +63,6 @@ from ...errors import CustServiceError, StorageError
 from .. import _common
 from ..registry import redact
 from .store import Driver, SqlStore, first_line, number_option
-
-if TYPE_CHECKING:
-    from ...analytics.scorecard import Scorecard, ScorecardQuery
 
 __all__ = ["open_postgres_store", "postgres_store"]
 
@@ -261,14 +258,6 @@ class _PostgreSQL(Driver):
                 "its transaction was rolled back: nothing was changed"
             )
         return None
-
-    def scorecard(
-        self, conn: sa.Connection, schema: str | None, query: ScorecardQuery
-    ) -> Scorecard | None:
-        from .._scorecard_sql import postgres_scorecard
-
-        raw: Any = conn.connection.driver_connection
-        return postgres_scorecard(raw, f'"{schema}"', query)
 
 
 def _parse_url(url: str) -> tuple[str, dict[str, Any]]:

@@ -33,16 +33,13 @@ from __future__ import annotations
 import os
 import sqlite3
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
 import sqlalchemy as sa
 
 from ...errors import CustServiceError, StorageError
 from .store import BEGIN, Driver, SqlStore, number_option
-
-if TYPE_CHECKING:
-    from ...analytics.scorecard import Scorecard, ScorecardQuery
 
 __all__ = ["APPLICATION_ID", "open_sqlite_store"]
 
@@ -267,13 +264,6 @@ class _SQLite(Driver):
                 dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 dbapi.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-
-    def scorecard(
-        self, conn: sa.Connection, schema: str | None, query: ScorecardQuery
-    ) -> Scorecard | None:
-        from .._scorecard_sql import sqlite_scorecard
-
-        return sqlite_scorecard(conn.connection.driver_connection, query)  # type: ignore[arg-type]
 
 
 def _parse_url(url: str) -> tuple[str, dict[str, Any]]:

@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 import sqlalchemy as sa
@@ -53,9 +53,6 @@ from .. import _codec, _common
 from ..protocols import ChangeEvent, Kind
 from . import schema as _schema
 from .rows import row as _row
-
-if TYPE_CHECKING:
-    from ...analytics.scorecard import Scorecard, ScorecardQuery
 
 __all__ = ["BEGIN", "PAGE", "Driver", "Snapshot", "SqlStore", "first_line", "number_option"]
 
@@ -174,12 +171,6 @@ class Driver:
 
     def after_commit(self, conn: sa.Connection, *, erased: bool) -> None:
         """Called after the outermost write transaction commits."""
-
-    def scorecard(
-        self, conn: sa.Connection, schema: str | None, query: ScorecardQuery
-    ) -> Scorecard | None:
-        """The scorecard computed in SQL on ``conn`` (in a snapshot), or ``None`` to stream."""
-        return None
 
     def feed_counter(self, conn: sa.Connection) -> int:
         """The newest change-feed position a version-1 database counted outside its tables."""
@@ -649,19 +640,6 @@ class SqlStore:
         """
         with self._pinned(snapshot=True) as conn, self._guard():
             yield Snapshot(conn, self._tables)
-
-    def scorecard_pushdown(self, query: ScorecardQuery) -> Scorecard | None:
-        """The scorecard of everything stored, computed in SQL from one snapshot.
-
-        Returns:
-            The :class:`~custservice.analytics.Scorecard`, or ``None`` when
-            this query is better streamed.
-
-        Raises:
-            StorageError: the store is closed, or the database failed.
-        """
-        with self._pinned(snapshot=True) as conn, self._guard():
-            return self.driver.scorecard(conn, self._schema, query)
 
     def close(self) -> None:
         """Close the store's connections; closing twice is harmless.
