@@ -174,6 +174,9 @@ def test_mermaid_reads_every_lifecycle_diagram_as_drawn(browser: object, site_ur
     site's Mermaid into exactly its states and transitions."""
     page = browser.new_page()  # type: ignore[attr-defined]
     page.goto(urljoin(site_url, "concepts/lifecycles/"), wait_until="networkidle")
+    # Mermaid loads each diagram type when the page first draws one: parse only after
+    # the page's own diagrams are drawn, or the first parse may find no state diagrams.
+    page.locator(".mermaid svg").first.wait_for(state="attached", timeout=15_000)
 
     @settings(max_examples=150, deadline=None)
     @given(lifecycle=awkward_lifecycles())
