@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
-import tracemalloc
 import uuid
-from collections.abc import Callable
 from functools import partial
 
 import attrs
 import pendulum
 import pytest
+from conftest import allocated
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -86,27 +84,6 @@ def test_generated_cases_keep_updates_in_order(case: Case) -> None:
     times = [u.at for u in case.updates]
     assert times == sorted(times)
     assert all(t >= case.opened_at for t in times)
-
-
-def allocated(fn: Callable[[], object]) -> int:
-    """The most memory ``fn`` held at once while it ran, in bytes (its result included).
-
-    Counting bytes, not timing, shows whether a call copies what came before:
-    a copy of ``n`` updates is at least ``8 * n`` bytes, whatever the machine.
-    """
-    costs = []
-    for _ in range(3):  # the least of three: a first call may fill a cache
-        gc.collect()
-        tracemalloc.start()
-        try:
-            base = tracemalloc.get_traced_memory()[0]
-            tracemalloc.reset_peak()
-            kept = fn()
-            costs.append(tracemalloc.get_traced_memory()[1] - base)
-        finally:
-            tracemalloc.stop()
-        del kept
-    return min(costs)
 
 
 def with_updates(clock: FixedClock, n: int) -> Case:

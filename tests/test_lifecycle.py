@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import gc
 import json
 import sys
 import threading
-import tracemalloc
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import pendulum
 import pytest
+from conftest import allocated
 from hypothesis import given
 from hypothesis import strategies as st
 from tests._diagrams import awkward_lifecycles, parse_diagram
@@ -661,27 +659,6 @@ def test_a_plain_enum_state_of_an_unknown_enum_is_refused_with_its_path() -> Non
 
 
 # --- firing from an older position costs the same at any length ----------------------
-
-
-def allocated(fn: Callable[[], object]) -> int:
-    """The most memory ``fn`` held at once while it ran, in bytes (its result included).
-
-    Counting bytes, not timing, shows whether a call copies the past: a copy of
-    ``n`` changes is at least ``8 * n`` bytes, whatever the machine's speed.
-    """
-    costs = []
-    for _ in range(3):  # the least of three: a first call may fill a cache
-        gc.collect()
-        tracemalloc.start()
-        try:
-            base = tracemalloc.get_traced_memory()[0]
-            tracemalloc.reset_peak()
-            kept = fn()
-            costs.append(tracemalloc.get_traced_memory()[1] - base)
-        finally:
-            tracemalloc.stop()
-        del kept
-    return min(costs)
 
 
 def next_event(state: LifecycleState) -> str:

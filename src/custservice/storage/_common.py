@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from .._time import aware
 from ..cases import Case
 from ..customers import Customer
 from ..errors import StorageError, ValidationError
 from ..interactions import Interaction
-from .protocols import Kind, export_customer
+from .protocols import CustomerRepository, EventFeed, Kind, LinkedRepository, export_customer
 
 if TYPE_CHECKING:
     import logging
@@ -137,3 +137,45 @@ def keyset_pages(
             return
         last = records[-1]
         rows = page_after((micros(opened(last)), str(last.id)))
+
+
+class Repositories:
+    """What every built-in store shares: its repositories by name, and closing on exit.
+
+    A subclass sets ``_customers``, ``_interactions``, ``_cases`` and
+    ``_events`` and defines ``close``.
+    """
+
+    _customers: CustomerRepository
+    _interactions: LinkedRepository[Interaction]
+    _cases: LinkedRepository[Case]
+    _events: EventFeed
+
+    @property
+    def customers(self) -> CustomerRepository:
+        """The customers."""
+        return self._customers
+
+    @property
+    def interactions(self) -> LinkedRepository[Interaction]:
+        """The interactions."""
+        return self._interactions
+
+    @property
+    def cases(self) -> LinkedRepository[Case]:
+        """The cases."""
+        return self._cases
+
+    @property
+    def events(self) -> EventFeed:
+        """The change feed."""
+        return self._events
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -82,7 +82,7 @@ class _Repository(Generic[R]):
         if record.id in self._rows:
             raise DuplicateError(self._kind, record.id)
         customer_id = _common.owner(record)
-        if self._kind != "customer" and customer_id not in self._store.customers._rows:
+        if self._kind != "customer" and customer_id not in self._store._customers._rows:
             raise NotFound("customer", customer_id)
         stored = replace(record, version=1)
         self._put(stored)
@@ -197,8 +197,13 @@ class _Events:
             return self._store._position
 
 
-class MemoryStore:
+class MemoryStore(_common.Repositories):
     """A store kept in this process's memory; see the module documentation."""
+
+    _customers: _Repository[Customer]
+    _interactions: _Repository[Interaction]
+    _cases: _Repository[Case]
+    _events: _Events
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -210,26 +215,6 @@ class MemoryStore:
         self._interactions: _Repository[Interaction] = _Repository(self, Interaction)
         self._cases: _Repository[Case] = _Repository(self, Case)
         self._events = _Events(self)
-
-    @property
-    def customers(self) -> _Repository[Customer]:
-        """The customers."""
-        return self._customers
-
-    @property
-    def interactions(self) -> _Repository[Interaction]:
-        """The interactions."""
-        return self._interactions
-
-    @property
-    def cases(self) -> _Repository[Case]:
-        """The cases."""
-        return self._cases
-
-    @property
-    def events(self) -> _Events:
-        """The change feed."""
-        return self._events
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -270,12 +255,6 @@ class MemoryStore:
     def close(self) -> None:
         """Mark the store closed; later operations raise ``StorageError``."""
         self._closed = True
-
-    def __enter__(self) -> MemoryStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return "MemoryStore()"

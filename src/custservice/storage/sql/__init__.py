@@ -9,7 +9,8 @@ never does.
 
 from __future__ import annotations
 
+from .driver import Driver
 from .schema import VERSION, metadata
-from .store import Driver, Snapshot, SqlStore
+from .store import Snapshot, SqlStore
 
 __all__ = ["VERSION", "Driver", "Snapshot", "SqlStore", "metadata"]

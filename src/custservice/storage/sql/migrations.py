@@ -22,7 +22,8 @@ from . import schema as _schema
 from .rows import row as _row
 
 if TYPE_CHECKING:
-    from .store import Driver, SqlStore
+    from .driver import Driver
+    from .store import SqlStore
 
 __all__ = ["STEPS", "prepare"]
 
@@ -118,7 +119,7 @@ def prepare(conn: sa.Connection, store: SqlStore, *, migrate: bool, create: bool
         StorageError: another application's database, a newer schema, an
             outdated one when ``migrate`` is false, or none when ``create`` is.
     """
-    from .store import BEGIN
+    from .driver import BEGIN
 
     driver = store.driver
     tables = store._tables

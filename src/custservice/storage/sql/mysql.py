@@ -27,7 +27,8 @@ import sqlalchemy as sa
 
 from ...errors import CustServiceError, StorageError
 from ..registry import redact
-from .store import Driver, SqlStore, first_line, number_option
+from .driver import Driver, first_line, number_option
+from .store import SqlStore
 
 __all__ = ["open_mysql_store"]
 

@@ -62,7 +62,8 @@ import sqlalchemy as sa
 from ...errors import CustServiceError, StorageError
 from .. import _common
 from ..registry import redact
-from .store import Driver, SqlStore, first_line, number_option
+from .driver import Driver, first_line, number_option
+from .store import SqlStore
 
 __all__ = ["open_postgres_store", "postgres_store"]
 

@@ -39,7 +39,8 @@ from urllib.parse import parse_qsl, quote, unquote
 import sqlalchemy as sa
 
 from ...errors import CustServiceError, StorageError
-from .store import BEGIN, Driver, SqlStore, number_option
+from .driver import BEGIN, Driver, number_option
+from .store import SqlStore
 
 __all__ = ["APPLICATION_ID", "open_sqlite_store"]
 

@@ -52,17 +52,14 @@ from ...interactions import Interaction
 from .. import _codec, _common
 from ..protocols import ChangeEvent, Kind
 from . import schema as _schema
-from .rows import row as _row
+from .driver import BEGIN, Driver, first_line
 
-__all__ = ["BEGIN", "PAGE", "Driver", "Snapshot", "SqlStore", "first_line", "number_option"]
+__all__ = ["PAGE", "Snapshot", "SqlStore"]
 
 R = TypeVar("R", Customer, Interaction, Case)
 
 PAGE = 500
 """Rows per query when iterating: memory stays bounded, queries stay few."""
-
-BEGIN = "custservice.begin"
-"""Key in ``Connection.info`` while a transaction begins: ``"write"`` or ``"snapshot"``."""
 
 _BATCH = 5000
 """Records encoded and inserted per statement in ``add_many``."""
@@ -72,123 +69,6 @@ _INT64_MAX = 2**63 - 1
 _KEPT_ON_SAVE = frozenset({"id", "customer_id", "version"})
 """Columns a save never sets from the record: the version is counted by the database."""
 _micros = _codec.micros
-
-
-class Driver:
-    """What one engine does differently; the defaults suit a standard SQL server.
-
-    Attributes:
-        name: the engine's name in messages (``"PostgreSQL"``).
-        where: where the database is, for messages (a path, ``host:port/db``);
-            never a password.
-        shared: one connection serves every thread, under a lock.
-    """
-
-    name = "SQL"
-    shared = False
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-        self._inserts: dict[tuple[sa.Table, Any], tuple[str, Any]] = {}
-
-    def begin_snapshot(self, conn: sa.Connection) -> None:
-        """Make the transaction just begun one consistent, read-only snapshot."""
-
-    def read_version(self, conn: sa.Connection, tables: Any) -> int:
-        """The schema version recorded in the database: 0 for an empty one.
-
-        Raises:
-            StorageError: the database holds another application's tables.
-        """
-        meta = tables["custservice_meta"]
-        names = set(sa.inspect(conn).get_table_names(schema=meta.schema))
-        ours = {t.name for t in tables.values()}
-        if "custservice_meta" not in names:
-            found = names & (ours | {"customers"})
-            if not found:
-                return 0
-            raise StorageError(
-                f"{self.describe()} holds tables ({', '.join(sorted(found))}) of another "
-                "application (no custservice marker); it was not changed"
-            )
-        values = {str(k): str(v) for k, v in conn.execute(sa.select(meta.c.key, meta.c.value))}
-        if values.get("application") != "custservice":
-            raise StorageError(f"{self.describe()} is marked as another application's")
-        try:
-            return int(values.get("schema_version", "0"))
-        except ValueError:
-            raise StorageError(f"{self.describe()} has an unreadable schema version") from None
-
-    def checked(self, conn: sa.Connection) -> None:
-        """Called once the database is known to be custservice's (or empty), before any
-        change: the place for settings that write to the database."""
-
-    def write_version(self, conn: sa.Connection, tables: Any, version: int) -> None:
-        """Record ``version`` as the database's schema version."""
-        meta = tables["custservice_meta"]
-        conn.execute(sa.delete(meta).where(meta.c.key.in_(["application", "schema_version"])))
-        conn.execute(
-            sa.insert(meta),
-            [
-                {"key": "application", "value": "custservice"},
-                {"key": "schema_version", "value": str(version)},
-            ],
-        )
-
-    def lock_schema(self, conn: sa.Connection) -> None:
-        """Make other processes upgrading the same schema wait for this one."""
-
-    def row(self, record: Any, version: int) -> dict[str, Any]:
-        """The row that stores ``record`` (see :func:`.rows.row`), as this engine can hold it."""
-        return _row(record, version)
-
-    def bulk_insert(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        """Insert many rows in one go (the default: :meth:`insert_rows`)."""
-        self.insert_rows(conn, table, rows)
-
-    def insert_rows(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        """Insert rows with one ``executemany`` of the driver, SQL compiled once per table.
-
-        The rows are the library's own, already of the columns' types, so
-        SQLAlchemy's per-row parameter processing (most of an insert's cost
-        in Python) is skipped.
-        """
-        key = (table, conn.dialect)
-        compiled = self._inserts.get(key)
-        if compiled is None:
-            statement = sa.insert(table).compile(dialect=conn.dialect)
-            names = statement.positiontup if statement.positional else None
-            compiled = self._inserts[key] = (str(statement), names)
-        sql, names = compiled
-        if names is None:
-            conn.exec_driver_sql(sql, rows)
-        else:
-            conn.exec_driver_sql(sql, [tuple([r[n] for n in names]) for r in rows])
-
-    def translate(self, exc: BaseException) -> CustServiceError | None:
-        """This driver's error as ours, when it says more than "the database failed"."""
-        return None
-
-    def after_commit(self, conn: sa.Connection, *, erased: bool) -> None:
-        """Called after the outermost write transaction commits."""
-
-    def feed_counter(self, conn: sa.Connection) -> int:
-        """The newest change-feed position a version-1 database counted outside its tables."""
-        return 0
-
-    def missing(self, conn: sa.Connection) -> StorageError:
-        """The error for a database that holds no store, when none may be created."""
-        return StorageError(f"{self.describe()} holds no custservice store; it was not changed")
-
-    def create_schema(self, conn: sa.Connection, schema: str | None) -> None:
-        """Create the database schema the tables go in, if the engine has schemas."""
-
-    def before_close(self, conn: sa.Connection) -> None:
-        """Called once, on the shared connection, before the store closes."""
-
-    def describe(self) -> str:
-        """The database, for messages."""
-        return f"the {self.name} database {self.where}"
 
 
 @attrs.frozen
@@ -488,7 +368,7 @@ class _Events:
             return list(conn.execute(self._select.limit(PAGE), {"after": position}).all())
 
 
-class SqlStore:
+class SqlStore(_common.Repositories):
     """A store in a SQL database, through SQLAlchemy Core; see the module documentation.
 
     Engine modules build it (``open_store("sqlite:///…")``); a host
@@ -540,26 +420,6 @@ class SqlStore:
         self._interactions: _Repository[Interaction] = _Repository(self, Interaction)
         self._cases: _Repository[Case] = _Repository(self, Case)
         self._events = _Events(self)
-
-    @property
-    def customers(self) -> _Repository[Customer]:
-        """The customers."""
-        return self._customers
-
-    @property
-    def interactions(self) -> _Repository[Interaction]:
-        """The interactions."""
-        return self._interactions
-
-    @property
-    def cases(self) -> _Repository[Case]:
-        """The cases."""
-        return self._cases
-
-    @property
-    def events(self) -> _Events:
-        """The change feed."""
-        return self._events
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -660,12 +520,6 @@ class SqlStore:
                     with suppress(Exception):
                         shared.close()
                 self._engine.dispose()
-
-    def __enter__(self) -> SqlStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.driver.where!r})"
@@ -868,21 +722,3 @@ def _statements() -> Any:
     silent = logging.Logger("custservice.sql")  # outside the logging tree: no config reaches it
     silent.disabled = True
     return silent
-
-
-def first_line(exc: BaseException) -> str:
-    """A driver error's first line: never its detail, which may quote row data."""
-    diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None)
-    if primary:
-        return str(primary)
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def number_option(key: str, value: str, kind: type[float] | type[int], what: str) -> float | int:
-    """A URL option's number, or a :class:`StorageError` naming the option."""
-    try:
-        return kind(value)
-    except ValueError:
-        raise StorageError(f"{key} must be {what}, got {value!r}") from None
