@@ -46,8 +46,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("policies", ("policies",)),
     ("serialization", ("serialization",)),
-    ("storage protocols", ("storage", "storage.protocols", "storage.registry")),
-    ("backends", ("storage.",)),
+    ("storage protocols", ("storage.protocols", "storage.registry")),
+    # The package's facade re-exports the SQL backends' migrate() and metadata().
+    ("backends", ("storage", "storage.")),
     ("analytics and planning", ("analytics",)),
     ("edges", ("", "cli", "report", "simulation", "testing", "__main__")),
 ]

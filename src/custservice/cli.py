@@ -1,4 +1,4 @@
-"""The ``custservice`` command line: the demo, reports, backends and lifecycles.
+"""The ``custservice`` command line: the demo, reports, migrations, backends and lifecycles.
 
 Errors a user can cause (a bad option, a bad URL, a store to report on that
 does not exist, a store that is not a custservice database) print one line
@@ -94,6 +94,15 @@ def _parser() -> argparse.ArgumentParser:
         "store); counts always cover every stored record",
     )
 
+    migrate = commands.add_parser(
+        "migrate",
+        help="create or upgrade a store's tables to this version's schema",
+        description="Bring a store's database to the schema of this version of custservice, "
+        "in one transaction: create the tables in a database that has none, or upgrade an "
+        "older schema with nothing lost.",
+    )
+    migrate.add_argument("--store", metavar="URL", required=True, help="the store to migrate")
+
     commands.add_parser(
         "backends",
         help="list the storage backends and where they come from",
@@ -154,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             status = _demo(args)
         elif args.command == "report":
             status = _report(args.store, args.html, args.at)
+        elif args.command == "migrate":
+            status = _migrate(args.store)
         elif args.command == "backends":
             status = _backends()
         else:
@@ -189,6 +200,21 @@ def _backends() -> int:
 
     for scheme, origin in backend_origins().items():
         print(f"{scheme:<12} {origin}")
+    return 0
+
+
+def _migrate(url: str) -> int:
+    from .storage.migration import migrate
+    from .storage.sql.schema import VERSION
+
+    found = migrate(url)
+    if found == 0:
+        done = f"created the tables (schema version {VERSION})"
+    elif found == VERSION:
+        done = f"already at schema version {VERSION}; nothing to do"
+    else:
+        done = f"upgraded from schema version {found} to {VERSION}"
+    print(f"{_shown(url)}: {done}")
     return 0
 
 

@@ -4,6 +4,7 @@ Backend modules (``memory``, ``sqlite``, ``postgres``) are imported only
 when their URL scheme is first opened.
 """
 
+from .migration import metadata, migrate
 from .protocols import (
     ChangeEvent,
     CustomerRepository,
@@ -22,5 +23,7 @@ __all__ = [
     "Repository",
     "Store",
     "available_backends",
+    "metadata",
+    "migrate",
     "open_store",
 ]

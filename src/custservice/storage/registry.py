@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 from ..errors import BackendNotFound, CustServiceError, StorageError
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from .protocols import Store
 
 __all__ = ["GROUP", "available_backends", "backend_origins", "open_store"]
@@ -56,14 +58,32 @@ def backend_origins() -> dict[str, str]:
     return out
 
 
-def open_store(url: str, *, create: bool = True) -> Store:
+def open_store(
+    url: str | sa.Engine | sa.Connection, *, create: bool = True, schema: str | None = None
+) -> Store:
     """Open the store a URL names: ``memory://``, ``sqlite:///path/to/file.db``,
-    ``postgresql://user@host/db``, or any scheme a plugin registers.
+    ``postgresql://user@host/db``, or any scheme a plugin registers; or a
+    store on the application's own SQLAlchemy ``Engine`` or ``Connection``.
 
     The scheme may be written in any case (``SQLite:///file.db``).
 
+    Given a ``Connection``, the store works inside the application's
+    transaction: its changes (and their change-feed entries) commit or roll
+    back with the application's own, it never commits, rolls back or closes
+    the connection, and ``store.transaction()`` is a savepoint. Given an
+    ``Engine``, it takes the engine's connections as it needs them and
+    leaves the engine open when it closes. Either way it never creates or
+    alters tables: run :func:`~custservice.storage.migrate` (or
+    ``custservice migrate``) first, or create them in your own migrations
+    from :func:`~custservice.storage.metadata`. See the how-to guide
+    "Share the application's database and transactions". A backend serves
+    an engine of its dialect (registered under the dialect's name) when its
+    opener accepts one in place of a URL, as the built-in SQL backends do.
+
     Args:
-        url: the store's URL.
+        url: the store's URL, or a SQLAlchemy ``Engine`` or ``Connection``.
+        schema: (an engine or connection to PostgreSQL) the schema holding
+            the tables; by default the connection's search path.
         create: ``False`` opens only a store that already exists and creates
             nothing: a missing SQLite file, or a PostgreSQL schema that does
             not exist or holds no store, is a :class:`StorageError`, as is
@@ -82,8 +102,16 @@ def open_store(url: str, *, create: bool = True) -> Store:
         ...     store.customers.count()
         0
     """
+    if _is_sqlalchemy(url):
+        return _joined(url, schema=schema, create=False, migrate=False)
     if not isinstance(url, str):
-        raise BackendNotFound(repr(url), available_backends(), "a store URL must be a string")
+        raise BackendNotFound(
+            repr(url),
+            available_backends(),
+            "a store URL must be a string (or a SQLAlchemy Engine or Connection)",
+        )
+    if schema is not None:
+        raise StorageError("schema= is for an engine or a connection; a URL says its own schema")
     # The scheme is read by its RFC 3986 shape, so a malformed rest of the URL is
     # the backend's to report (as a StorageError), never a parser's ValueError.
     match = _SCHEME.match(url)
@@ -115,6 +143,30 @@ def open_store(url: str, *, create: bool = True) -> Store:
             f"the backend for {scheme!r} could not open {redact(url)!r}: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
+    return store
+
+
+def _is_sqlalchemy(target: object) -> bool:
+    """Whether ``target`` is a SQLAlchemy object, without importing SQLAlchemy."""
+    return type(target).__module__.startswith("sqlalchemy.")
+
+
+def _joined(target: Any, *, schema: str | None, create: bool, migrate: bool) -> Store:
+    """A store on a host's SQLAlchemy engine or connection, from the backend registered
+    under its dialect's name (``sqlite``, ``postgresql``, ``mysql``), which is given the
+    engine or connection in place of a URL."""
+    dialect = getattr(target, "dialect", None)
+    name = str(getattr(dialect, "name", ""))
+    ep = _entry_points().get(name)
+    if ep is None or dialect is None:
+        raise StorageError(
+            f"a store cannot work on {type(target).__name__} {name!r}: expected a SQLAlchemy "
+            f"Engine or Connection of one of {', '.join(sorted(available_backends()))}"
+        )
+    options: dict[str, Any] = {"create": create, "migrate": migrate}
+    if schema is not None:
+        options["schema"] = schema
+    store: Store = ep.load()(target, **options)
     return store
 
 

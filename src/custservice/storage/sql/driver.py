@@ -29,10 +29,13 @@ class Driver:
         where: where the database is, for messages (a path, ``host:port/db``);
             never a password.
         shared: one connection serves every thread, under a lock.
+        transactional_ddl: schema changes roll back with their transaction
+            (not so on MySQL and MariaDB, where each commits on its own).
     """
 
     name = "SQL"
     shared = False
+    transactional_ddl = True
 
     def __init__(self, where: str) -> None:
         self.where = where
@@ -59,6 +62,8 @@ class Driver:
                 "application (no custservice marker); it was not changed"
             )
         values = {str(k): str(v) for k, v in conn.execute(sa.select(meta.c.key, meta.c.value))}
+        if not values:
+            return 0  # tables a host's migrations made from metadata(): never initialised
         if values.get("application") != "custservice":
             raise StorageError(f"{self.describe()} is marked as another application's")
         try:
@@ -69,6 +74,18 @@ class Driver:
     def checked(self, conn: sa.Connection) -> None:
         """Called once the database is known to be custservice's (or empty), before any
         change: the place for settings that write to the database."""
+
+    def begin_hosted(self, conn: sa.Connection, *, write: bool) -> None:
+        """On a host's engine or connection, in a transaction SQLAlchemy has begun: make
+        sure the database has begun it too (a driver may wait for the first change, and
+        a savepoint must not begin it in its place)."""
+
+    def check_host(self, conn: sa.Connection) -> None:
+        """Check a host's connection is set up as the store needs (it never changes one).
+
+        Raises:
+            StorageError: a setting the store relies on is missing, and how to set it.
+        """
 
     def write_version(self, conn: sa.Connection, tables: Any, version: int) -> None:
         """Record ``version`` as the database's schema version."""

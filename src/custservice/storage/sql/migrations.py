@@ -33,10 +33,16 @@ Step = Callable[[sa.Connection, Any, "Driver"], None]
 
 
 def _create(conn: sa.Connection, tables: Any, driver: Driver) -> None:
-    """0 → current: every table, and the change feed's counter at 0."""
+    """0 → current: every table, and the change feed's counter at 0.
+
+    Tables a host's own migrations already made from
+    :func:`custservice.storage.metadata` are kept as they are.
+    """
     md = next(iter(tables.values())).metadata
     md.create_all(conn)
-    conn.execute(sa.insert(tables["events_head"]).values(singleton=1, position=0))
+    head = tables["events_head"]
+    if conn.execute(sa.select(head.c.position)).first() is None:
+        conn.execute(sa.insert(head).values(singleton=1, position=0))
 
 
 def _typed_columns(conn: sa.Connection, tables: Any, driver: Driver) -> None:
@@ -112,38 +118,70 @@ STEPS: list[Step] = [_create, _typed_columns]
 current schema outright, so a new database takes one step."""
 
 
-def prepare(conn: sa.Connection, store: SqlStore, *, migrate: bool, create: bool) -> None:
+def prepare(conn: sa.Connection, store: SqlStore, *, migrate: bool, create: bool) -> int:
     """Check the database is custservice's and current; bring it up to date if allowed.
+
+    On a connection already in a transaction (a host's), the upgrade is a
+    savepoint in it, and nothing else the host began is ended.
+
+    Returns:
+        the schema version the database had (0: it held no store).
 
     Raises:
         StorageError: another application's database, a newer schema, an
             outdated one when ``migrate`` is false, or none when ``create`` is.
     """
+    hosted = conn.in_transaction()  # a host's transaction: never ended here
+    try:
+        return _prepare(conn, store, hosted, migrate=migrate, create=create)
+    finally:
+        if not hosted and conn.in_transaction():
+            conn.rollback()  # what a check began, on a connection left as it was found
+
+
+def _prepare(
+    conn: sa.Connection, store: SqlStore, hosted: bool, *, migrate: bool, create: bool
+) -> int:
     from .driver import BEGIN
 
     driver = store.driver
     tables = store._tables
     latest = _schema.VERSION
     version = _checked(driver.read_version(conn, tables), latest, driver)
-    if version == 0 and not create:
-        raise driver.missing(conn)
-    if conn.in_transaction():
-        conn.rollback()
-    driver.checked(conn)
-    if conn.in_transaction():
+    if version == 0 and not create and store._owns_engine:
+        raise driver.missing(conn)  # a host's database: told below how to create it
+    if store._owns_engine:
+        driver.checked(conn)
+    else:  # a host's database keeps its settings
+        driver.check_host(conn)
+    if not hosted and conn.in_transaction():
         conn.rollback()
     if version == latest:
-        return
+        return version
     if not migrate:
         raise StorageError(
-            f"{driver.describe()} has schema version {version}, not {latest}: "
-            "bring it up to date with `custservice migrate --store URL` (or store.migrate())"
+            f"{driver.describe()} "
+            + ("holds no custservice store" if version == 0 else f"has schema version {version}")
+            + f", not {latest}: bring it up to date with `custservice migrate --store URL` "
+            "or custservice.storage.migrate(…); nothing was changed"
         )
-    conn.info[BEGIN] = "write"
-    try:
-        transaction = conn.begin()
-    finally:
-        del conn.info[BEGIN]
+    if hosted and not driver.transactional_ddl:
+        raise StorageError(
+            f"{driver.describe()} commits every schema change on its own, which would commit "
+            "the transaction this connection is in: migrate it with "
+            "`custservice migrate --store URL` or custservice.storage.migrate(engine)"
+        )
+    if hosted:
+        driver.begin_hosted(conn, write=True)
+        transaction: sa.Transaction = conn.begin_nested()
+    else:
+        conn.info[BEGIN] = "write"
+        try:
+            transaction = conn.begin()
+        finally:
+            del conn.info[BEGIN]
+        if not store._owns_engine:
+            driver.begin_hosted(conn, write=True)
     try:
         driver.lock_schema(conn)
         # Another process may have done it meanwhile.
@@ -168,6 +206,7 @@ def prepare(conn: sa.Connection, store: SqlStore, *, migrate: bool, create: bool
             f"upgrading {driver.describe()} from schema version {version} to {latest} failed "
             f"({type(exc).__name__}: {exc}); nothing was changed"
         ) from exc
+    return version
 
 
 def _checked(version: int, latest: int, driver: Driver) -> int:

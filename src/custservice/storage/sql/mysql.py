@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from ...errors import CustServiceError, StorageError
 from ..registry import redact
 from .driver import Driver, first_line, number_option
+from .joined import joined_store
 from .store import SqlStore
 
 __all__ = ["open_mysql_store"]
@@ -40,7 +41,13 @@ _CONFLICT = {1205, 1213}
 """Lock wait timeout and deadlock: the transaction was rolled back."""
 
 
-def open_mysql_store(url: str, *, create: bool = True, migrate: bool = True) -> SqlStore:
+def open_mysql_store(
+    url: str | sa.Engine | sa.Connection,
+    *,
+    create: bool = True,
+    migrate: bool = True,
+    schema: str | None = None,
+) -> SqlStore:
     """Open the store a ``mysql://`` or ``mariadb://`` URL names (their entry points).
 
     Args:
@@ -48,12 +55,16 @@ def open_mysql_store(url: str, *, create: bool = True, migrate: bool = True) -> 
             ``?max_size=N`` and ``?timeout=SECONDS``.
         create: ``False`` opens only a database that already holds a store.
         migrate: bring an older schema up to date.
+        schema: (a host's engine or connection) as for
+            :func:`custservice.storage.open_store`.
 
     Raises:
         StorageError: PyMySQL is not installed, the URL is malformed, the
             server cannot be reached, or the database holds another
             application's tables or a newer schema.
     """
+    if not isinstance(url, str):  # a host's engine or connection
+        return joined_store(url, schema=schema, create=create, migrate=migrate)
     try:
         import pymysql
     except ImportError as exc:
@@ -115,6 +126,7 @@ def open_mysql_store(url: str, *, create: bool = True, migrate: bool = True) -> 
 
 class _MySQL(Driver):
     name = "MySQL"
+    transactional_ddl = False
 
     def begin_snapshot(self, conn: sa.Connection) -> None:
         conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")

@@ -63,6 +63,7 @@ from ...errors import CustServiceError, StorageError
 from .. import _common
 from ..registry import redact
 from .driver import Driver, first_line, number_option
+from .joined import joined_store
 from .store import SqlStore
 
 __all__ = ["open_postgres_store", "postgres_store"]
@@ -82,7 +83,13 @@ for _name in ("sqlalchemy", "psycopg"):
         logging.getLogger(_name).addHandler(logging.NullHandler())
 
 
-def open_postgres_store(url: str, *, create: bool = True, migrate: bool = True) -> SqlStore:
+def open_postgres_store(
+    url: str | sa.Engine | sa.Connection,
+    *,
+    create: bool = True,
+    migrate: bool = True,
+    schema: str | None = None,
+) -> SqlStore:
     """Open the store a ``postgresql://`` URL names (the ``postgresql`` entry point).
 
     Args:
@@ -92,6 +99,8 @@ def open_postgres_store(url: str, *, create: bool = True, migrate: bool = True) 
         create: ``False`` opens only a schema that already holds a store, and
             creates nothing.
         migrate: bring an older schema up to date.
+        schema: (a host's engine or connection) as for
+            :func:`custservice.storage.open_store`.
 
     Raises:
         StorageError: psycopg is not installed, the URL is malformed, the
@@ -99,6 +108,8 @@ def open_postgres_store(url: str, *, create: bool = True, migrate: bool = True) 
             schema or has a newer schema version; or, with ``create=False``,
             the schema does not exist or holds no store.
     """
+    if not isinstance(url, str):  # a host's engine or connection
+        return joined_store(url, schema=schema, create=create, migrate=migrate)
     conninfo, options = _parse_url(url)
     return postgres_store(conninfo, create=create, migrate=migrate, **options)
 

@@ -40,6 +40,7 @@ import sqlalchemy as sa
 
 from ...errors import CustServiceError, StorageError
 from .driver import BEGIN, Driver, number_option
+from .joined import joined_store
 from .store import SqlStore
 
 __all__ = ["APPLICATION_ID", "open_sqlite_store"]
@@ -51,7 +52,13 @@ _BUSY_TIMEOUT_MAX = (2**31 - 1) // 1000
 """The longest busy timeout SQLite takes, in seconds (it counts milliseconds in a C int)."""
 
 
-def open_sqlite_store(url: str, *, create: bool = True, migrate: bool = True) -> SqlStore:
+def open_sqlite_store(
+    url: str | sa.Engine | sa.Connection,
+    *,
+    create: bool = True,
+    migrate: bool = True,
+    schema: str | None = None,
+) -> SqlStore:
     """Open the SQLite store a ``sqlite://`` URL names (the ``sqlite`` entry point).
 
     Args:
@@ -61,6 +68,13 @@ def open_sqlite_store(url: str, *, create: bool = True, migrate: bool = True) ->
         create: ``False`` opens only a file that already holds a store: a
             missing file is not created, an empty one not initialised.
         migrate: bring an older file to the current schema.
+        schema: (a host's engine or connection) as for
+            :func:`custservice.storage.open_store`.
+
+    Given a host's SQLAlchemy engine or connection in place of a URL, the
+    store works on it (:mod:`.joined`): then ``create`` and ``migrate``
+    default to what the caller passes, and :func:`~custservice.storage.open_store`
+    passes ``False``.
 
     Raises:
         StorageError: the URL is malformed, or the file cannot be opened, is
@@ -72,6 +86,8 @@ def open_sqlite_store(url: str, *, create: bool = True, migrate: bool = True) ->
         ...     store.customers.count()
         0
     """
+    if not isinstance(url, str):  # a host's engine or connection
+        return joined_store(url, schema=schema, create=create, migrate=migrate)
     path, options = _parse_url(url)
     return sqlite_store(path, create=create, migrate=migrate, **options)
 
@@ -175,7 +191,7 @@ class _SQLite(Driver):
     name = "SQLite"
     shared = True
 
-    def __init__(self, path: str, busy_timeout: float) -> None:
+    def __init__(self, path: str, busy_timeout: float | None) -> None:
         super().__init__(path)
         self._busy_timeout = busy_timeout
 
@@ -190,6 +206,10 @@ class _SQLite(Driver):
         objects = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar_one()
         if app == 0 and version == 0 and objects == 0:
             return 0  # a new, empty database
+        if app == 0 and version == 0 and _has_meta(conn):
+            # Tables a host's migrations made from metadata(); an empty marker table
+            # says they were never initialised, a marked one is another application's.
+            return super().read_version(conn, tables)
         raise StorageError(
             f"{self.where!r} is a SQLite database of another application "
             f"(application_id {app}); it was not changed"
@@ -205,6 +225,23 @@ class _SQLite(Driver):
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar_one()
         if str(mode).lower() not in ("wal", "memory"):
             conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+
+    def begin_hosted(self, conn: sa.Connection, *, write: bool) -> None:
+        # sqlite3 begins at the first change; a SAVEPOINT before it would begin a
+        # transaction of its own, which its RELEASE would commit behind the host's back.
+        dbapi: Any = conn.connection.driver_connection
+        if not dbapi.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def check_host(self, conn: sa.Connection) -> None:
+        # A record of a customer not stored is refused by the foreign keys, which SQLite
+        # enforces only on connections that ask for them.
+        if not conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one():
+            raise StorageError(
+                f"the connections to {self.where!r} do not enforce foreign keys, which the "
+                "store relies on: run PRAGMA foreign_keys = ON on each new connection "
+                '(an sa.event.listens_for(engine, "connect") listener)'
+            )
 
     def write_version(self, conn: sa.Connection, tables: Any, version: int) -> None:
         super().write_version(conn, tables, version)
@@ -230,9 +267,10 @@ class _SQLite(Driver):
                 "from it; nothing was changed: run the transaction again"
             )
         if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            waited = "" if self._busy_timeout is None else f" ({self._busy_timeout:g} s)"
             return StorageError(
                 f"the database {self.where!r} stayed locked by another connection for longer "
-                f"than the busy timeout ({self._busy_timeout:g} s); nothing was changed"
+                f"than the busy timeout{waited}; nothing was changed"
             )
         if name.startswith("SQLITE_NOTADB"):
             return StorageError(f"{self.where!r} is not a SQLite database; it was not changed")
@@ -264,7 +302,14 @@ class _SQLite(Driver):
             try:
                 dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
-                dbapi.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+                dbapi.execute(f"PRAGMA busy_timeout = {int((self._busy_timeout or 0) * 1000)}")
+
+
+def _has_meta(conn: sa.Connection) -> bool:
+    found = conn.exec_driver_sql(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'custservice_meta'"
+    ).scalar_one()
+    return bool(found)
 
 
 def _parse_url(url: str) -> tuple[str, dict[str, Any]]:

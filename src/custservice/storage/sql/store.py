@@ -372,7 +372,8 @@ class SqlStore(_common.Repositories):
     """A store in a SQL database, through SQLAlchemy Core; see the module documentation.
 
     Engine modules build it (``open_store("sqlite:///…")``); a host
-    application can pass its own SQLAlchemy ``Engine``.
+    application passes its own SQLAlchemy ``Engine`` or ``Connection`` to
+    :func:`custservice.storage.open_store` (see :mod:`.joined`).
 
     Args:
         engine: the SQLAlchemy engine to take connections from.
@@ -382,6 +383,17 @@ class SqlStore(_common.Repositories):
             an outdated one is a :class:`StorageError`).
         create: create the tables in a database that has none (otherwise
             such a database is a :class:`StorageError`, and nothing is created).
+        connection: a host's connection to work on instead of connections of
+            its own: every operation runs on it, inside the host's
+            transaction when one is open (as a savepoint), and the store
+            never commits, rolls back or closes it.
+        owns_engine: close the engine's pool when the store closes (false
+            for a host's engine).
+
+    Attributes:
+        migrated_from: the schema version the database had when the store
+            opened it (the current version when nothing was upgraded; 0 for
+            a database the store created).
 
     Raises:
         StorageError: the database cannot be reached, is another
@@ -396,20 +408,25 @@ class SqlStore(_common.Repositories):
         schema: str | None = None,
         migrate: bool = True,
         create: bool = True,
+        connection: sa.Connection | None = None,
+        owns_engine: bool = True,
     ) -> None:
         self.driver = driver
         self._engine = engine
-        # SQLAlchemy logs statements and result rows whenever the application's logging
-        # lets INFO through; rows hold personal data, so this engine never logs them.
-        engine.logger = _statements()
+        self._owns_engine = owns_engine and connection is None
+        if self._owns_engine:
+            # SQLAlchemy logs statements and result rows whenever the application's logging
+            # lets INFO through; rows hold personal data, so this engine never logs them.
+            engine.logger = _statements()
         self._schema = schema
         self._tables = {t.name: t for t in _schema.metadata(schema).tables.values()}
         self._local = _Local()
         self._lock = threading.RLock()
-        self._shared: sa.Connection | None = None
+        self._joined = connection
+        self._shared: sa.Connection | None = connection
         self._closed = True  # until the schema is checked
-        self._prepare(migrate=migrate, create=create)
-        if driver.shared:
+        self.migrated_from = self._prepare(migrate=migrate, create=create)
+        if driver.shared and self._shared is None and self._owns_engine:
             with self._guard():
                 self._shared = engine.connect()
         self._closed = False
@@ -510,6 +527,8 @@ class SqlStore(_common.Repositories):
             if self._closed:
                 return
             self._closed = True
+            if not self._owns_engine:
+                return  # the host's engine or connection: left as it was
             shared = self._shared
             try:
                 if shared is not None and self._local.conn is None:
@@ -543,10 +562,12 @@ class SqlStore(_common.Repositories):
             with self._lock, self._guard():
                 self._check_open()
                 conn = self._shared
+                began = not conn.in_transaction()
                 try:
                     yield conn
                 finally:
-                    if conn.in_transaction():
+                    # End only the transaction this read began: a host's stays open.
+                    if began and conn.in_transaction():
                         conn.rollback()
             return
         with self._guard(), self._engine.connect() as conn:
@@ -565,15 +586,14 @@ class SqlStore(_common.Repositories):
                 local.depth -= 1
             return
         with self._checkout() as conn:
-            # Drivers that begin transactions themselves (SQLite) read how to begin here.
-            conn.info[BEGIN] = "snapshot" if snapshot else "write"
-            try:
-                with self._guard():
-                    transaction = conn.begin()
-                    if snapshot:
-                        self.driver.begin_snapshot(conn)
-            finally:
-                del conn.info[BEGIN]
+            # Inside a host's transaction the block is a savepoint: the host commits.
+            nested = self._joined is not None and conn.in_transaction()
+            with self._guard():
+                if nested:
+                    self.driver.begin_hosted(conn, write=not snapshot)
+                    transaction: sa.Transaction = conn.begin_nested()
+                else:
+                    transaction = self._begin(conn, snapshot)
             local.conn, local.depth, local.erased = conn, 1, False
             try:
                 yield conn
@@ -585,9 +605,23 @@ class SqlStore(_common.Repositories):
             local.conn, local.depth = None, 0
             with self._guard():
                 transaction.commit()
-            if local.erased and not snapshot:
+            if local.erased and not snapshot and self._owns_engine:
                 with suppress(Exception):
                     self.driver.after_commit(conn, erased=True)
+
+    def _begin(self, conn: sa.Connection, snapshot: bool) -> sa.Transaction:
+        """Begin a transaction of the store's own, as a write or a snapshot read."""
+        # Drivers that begin transactions themselves (SQLite) read how to begin here.
+        conn.info[BEGIN] = "snapshot" if snapshot else "write"
+        try:
+            transaction = conn.begin()
+            if not self._owns_engine:
+                self.driver.begin_hosted(conn, write=not snapshot)
+            if snapshot:
+                self.driver.begin_snapshot(conn)
+        finally:
+            del conn.info[BEGIN]
+        return transaction
 
     @contextmanager
     def _checkout(self) -> Iterator[sa.Connection]:
@@ -709,12 +743,30 @@ class SqlStore(_common.Repositories):
 
     # -- schema --------------------------------------------------------------------
 
-    def _prepare(self, *, migrate: bool, create: bool) -> None:
+    def migrate(self) -> int:
+        """Bring the database to the current schema, in one transaction; returns the
+        schema version it had (the current one when there was nothing to do).
+
+        On a host's connection the upgrade runs inside the host's transaction
+        (a savepoint), on engines whose schema changes are transactional.
+
+        Raises:
+            StorageError: the store is closed, the database's schema is newer
+                than this library knows, or the upgrade failed (nothing was
+                changed).
+        """
+        self._check_open()
+        return self._prepare(migrate=True, create=True)
+
+    def _prepare(self, *, migrate: bool, create: bool) -> int:
         """Check the database is ours and current; initialise or upgrade it if allowed."""
         from . import migrations
 
+        if self._joined is not None:
+            with self._lock, self._guard():
+                return migrations.prepare(self._joined, self, migrate=migrate, create=create)
         with self._guard(), self._engine.connect() as conn:
-            migrations.prepare(conn, self, migrate=migrate, create=create)
+            return migrations.prepare(conn, self, migrate=migrate, create=create)
 
 
 def _statements() -> Any:
