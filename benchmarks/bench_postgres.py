@@ -14,6 +14,13 @@
 3. Streaming every interaction with ``interactions.all()`` (keyset pages, no
    connection held between them): the peak of memory allocated while
    iterating (tracemalloc). Aim: under 50 MB.
+4. Bytes on disk per interaction: the same customers and the first 100,000
+   interactions (QUICK: all 50,000) written with ``add_many`` by this version
+   and by 0.1.0 (extracted from its release commit, run in a subprocess, as
+   ``bench_storage`` does) into schemas of their own; after ``VACUUM FULL``
+   of every table, the sum of their ``pg_total_relation_size`` (indexes and
+   TOAST included) divided by the number of interactions. Aim: no more than
+   0.1.0's.
 
 The server is ``CUSTSERVICE_PG_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/test``); each run works in schemas of
@@ -27,17 +34,29 @@ from __future__ import annotations
 import gc
 import json
 import os
+import shutil
 import statistics
+import tempfile
 import tracemalloc
 import uuid
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import _harness
 from _harness import median_of, report
-from bench_storage import PER_CUSTOMER, _customers, _interactions, _timed
+from bench_storage import (
+    DISK_RECORDS,
+    PER_CUSTOMER,
+    _customers,
+    _interactions,
+    _timed,
+    records_file,
+    release_tree,
+    release_write,
+)
 
 from custservice import Customer, Interaction, open_store
 from custservice.storage.sql import SqlStore, metadata
@@ -217,6 +236,49 @@ def stream(schema: str) -> None:
     )
 
 
+_TABLES = (
+    "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = %s AND c.relkind = 'r'"
+)
+"""The oids of a schema's tables."""
+
+
+def _vacuumed_size(admin: Any, schema: str) -> int:
+    """The bytes the schema's tables take (indexes and TOAST included), each vacuumed full."""
+    names = admin.execute(f"SELECT oid::regclass::text FROM ({_TABLES}) t", (schema,))
+    for (table,) in names.fetchall():
+        admin.execute(f"VACUUM FULL {table}")
+    found = admin.execute(f"SELECT sum(pg_total_relation_size(oid)) FROM ({_TABLES}) t", (schema,))
+    return int(found.fetchone()[0])
+
+
+def disk(schemas: _Schemas, customers: list[Customer], records: list[Interaction]) -> None:
+    n = len(records)
+    ours = schemas.fresh(customers)
+    with _open(ours) as store:
+        store.interactions.add_many(records)
+    theirs = f"bench_{uuid.uuid4().hex[:10]}"
+    schemas.names.append(theirs)
+    directory = Path(tempfile.mkdtemp(prefix="bench-postgres-"))
+    try:
+        release_write(
+            release_tree(directory),
+            "postgres",
+            _url(theirs),
+            records_file(directory, customers, records),
+        )
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    report(
+        f"bytes on disk per interaction, {n:,} of them (B)",
+        _vacuumed_size(schemas.admin, ours) / n,
+        "B",
+        baseline="0.1.0 writing the same records, every table vacuumed full",
+        baseline_value=_vacuumed_size(schemas.admin, theirs) / n,
+        aim="<= 1x",
+    )
+
+
 def _guarded(admin: Any, body: Callable[[_Schemas], None]) -> None:
     schemas = _Schemas(admin)
     try:
@@ -237,6 +299,8 @@ def main() -> None:
         schema = ingest(schemas, customers, n)
         for_customer(schema, customers)
         stream(schema)
+        kept = customers[: min(n, DISK_RECORDS) // PER_CUSTOMER]
+        disk(schemas, kept, _interactions(kept, len(kept) * PER_CUSTOMER))
 
     _guarded(admin, run)
 

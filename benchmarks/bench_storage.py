@@ -12,6 +12,14 @@
 3. Streaming every interaction with ``interactions.all()``: the peak of
    memory allocated while iterating (tracemalloc), above what was allocated
    before. Aim: under 50 MB.
+4. Bytes on disk per interaction: the same customers and the first 100,000
+   interactions (QUICK: all 50,000) written with ``add_many`` by this version
+   and by 0.1.0 into SQLite files of their own, each file then checkpointed
+   and vacuumed; its size divided by the number of interactions (the change
+   feed, the customers and every index included). 0.1.0 is extracted from
+   its release commit with ``git archive`` and reads the records from their
+   ``to_json`` text in a subprocess with ``PYTHONPATH`` at its ``src``.
+   Aim: no more than 0.1.0's.
 
 Run: .venv/bin/python benchmarks/run.py storage
 """
@@ -20,22 +28,28 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import io
 import json
+import os
 import random
 import shutil
 import sqlite3
 import statistics
+import subprocess
+import sys
+import tarfile
 import tempfile
+import textwrap
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import _harness
 import pendulum
 from _harness import median_of, report
 
-from custservice import Channel, Customer, FixedClock, Interaction
+from custservice import Channel, Customer, FixedClock, Interaction, to_json
 from custservice._ids import new_id
 from custservice._records import replace
 from custservice.lifecycles import INTERACTION_CYCLE
@@ -44,6 +58,11 @@ from custservice.storage.sql.schema import metadata
 from custservice.storage.sql.sqlite import sqlite_store as SQLiteStore
 
 AT = pendulum.datetime(2026, 1, 5, 9)
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = "1e03bfb56bc4d880a4e527fc6588aff30391ccbf"
+"""The commit that released 0.1.0."""
+DISK_RECORDS = 100_000
+"""Interactions written by both versions to compare bytes on disk (QUICK: all of them)."""
 PER_CUSTOMER = 100
 """Interactions per customer: 1,000,000 for 10,000 customers (QUICK: 50,000 for 500)."""
 
@@ -219,6 +238,119 @@ def stream(path: Path) -> None:
     )
 
 
+# --- bytes on disk, against 0.1.0 ---------------------------------------------------------
+
+
+def release_tree(directory: Path) -> Path:
+    """0.1.0's source tree, extracted from its release commit into ``directory``."""
+    tree = directory / "release"
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", RELEASE, "src"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(tree, filter="data")
+    return tree
+
+
+# Runs with 0.1.0 on its path (its own store classes: the installed entry points are ours):
+# stores the records of a file of "kind<TAB>to_json text" lines.
+_RELEASE_WRITE = textwrap.dedent(
+    """
+    import sys
+    import custservice
+    from custservice import Customer, Interaction, from_json
+    tree, engine, where, path = sys.argv[1:]
+    assert custservice.__file__.startswith(tree), custservice.__file__
+    if engine == "sqlite":
+        from custservice.storage.sqlite import SQLiteStore
+        store = SQLiteStore(where)
+    else:
+        from custservice.storage.postgres import open_postgres_store
+        store = open_postgres_store(where)
+    def read(kind, cls):
+        with open(path, encoding="utf-8") as lines:
+            for line in lines:
+                found, _, text = line.partition("\t")
+                if found == kind:
+                    yield from_json(cls, text)
+    store.customers.add_many(read("customer", Customer))
+    store.interactions.add_many(read("interaction", Interaction))
+    store.close()
+    """
+)
+
+
+def records_file(
+    directory: Path, customers: Sequence[Customer], records: Sequence[Interaction]
+) -> Path:
+    """The records as lines of ``kind<TAB>to_json text``, for 0.1.0 to read."""
+    path = directory / "records.tsv"
+    with path.open("w", encoding="utf-8") as out:
+        out.writelines(f"customer\t{to_json(c)}\n" for c in customers)
+        out.writelines(f"interaction\t{to_json(r)}\n" for r in records)
+    return path
+
+
+def release_write(tree: Path, engine: str, where: str, records: Path) -> None:
+    """Store the records of ``records`` with 0.1.0, in a subprocess.
+
+    Args:
+        tree: 0.1.0's tree (:func:`release_tree`).
+        engine: ``"sqlite"`` or ``"postgres"``.
+        where: the SQLite file, or the PostgreSQL URL (``?schema=`` included).
+        records: the records' file (:func:`records_file`).
+    """
+    environment = {**os.environ, "PYTHONPATH": str(tree / "src")}
+    subprocess.run(
+        [sys.executable, "-c", _RELEASE_WRITE, str(tree / "src"), engine, where, str(records)],
+        env=environment,
+        check=True,
+    )
+
+
+def _vacuumed_size(path: Path) -> tuple[int, str]:
+    """The file's size once its log is checkpointed and it is vacuumed, and its largest parts."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("VACUUM")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    try:
+        parts = conn.execute(
+            "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 6"
+        ).fetchall()
+        largest = ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in parts)
+    except sqlite3.OperationalError:  # SQLite built without the dbstat table
+        largest = "(no dbstat)"
+    conn.close()
+    wal = path.with_name(path.name + "-wal")
+    return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0), largest
+
+
+def disk(directory: Path, customers: list[Customer], records: list[Interaction]) -> None:
+    n = len(records)
+    ours, theirs = directory / "disk-ours.db", directory / "disk-0.1.0.db"
+    with SQLiteStore(ours) as store:
+        store.customers.add_many(customers)
+        store.interactions.add_many(records)
+    release_write(
+        release_tree(directory), "sqlite", str(theirs), records_file(directory, customers, records)
+    )
+    our_bytes, our_parts = _vacuumed_size(ours)
+    their_bytes, their_parts = _vacuumed_size(theirs)
+    print(f"(largest parts: ours {our_parts}; 0.1.0 {their_parts})", flush=True)
+    report(
+        f"bytes on disk per interaction, {n:,} of them (B)",
+        our_bytes / n,
+        "B",
+        baseline="0.1.0 writing the same records, both files vacuumed",
+        baseline_value=their_bytes / n,
+        aim="<= 1x",
+    )
+
+
 def main() -> None:
     n = 50_000 if _harness.QUICK else 1_000_000
     directory = Path(tempfile.mkdtemp(prefix="bench-storage-"))
@@ -227,6 +359,8 @@ def main() -> None:
         path = ingest(directory, customers, n)
         for_customer(path, customers)
         stream(path)
+        kept = customers[: min(n, DISK_RECORDS) // PER_CUSTOMER]
+        disk(directory, kept, _interactions(kept, len(kept) * PER_CUSTOMER))
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

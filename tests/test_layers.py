@@ -28,6 +28,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "_records",
             "_mapping",
             "_persistent",
+            "_states",
+            "_history",
             "lifecycle",
             "lifecycles",
         ),

@@ -32,11 +32,13 @@ from custservice import (
     Factor,
     Feedback,
     FixedClock,
+    History,
     Interaction,
     InvalidTransition,
     Metric,
     NotFound,
     ServiceTarget,
+    StateChange,
     ValidationError,
 )
 from custservice.analytics import (
@@ -252,3 +254,18 @@ def test_values_cross_a_process_pool() -> None:
     assert isinstance(back, Feedback)
     assert_read_only(back.ratings)
     assert_read_only(card.factor_verdicts)
+
+
+def test_histories_pickled_under_their_former_name_still_load() -> None:
+    """Histories were pickled as ``custservice.lifecycle._restored(entries)``; those load."""
+    entries = [("acquire", "prospect", "new", AT, None), ("retain", "new", "active", AT, "kept")]
+    args = pickle.dumps((entries,), 0)[:-1]  # without its STOP: the arguments of a call
+    old = b"ccustservice.lifecycle\n_restored\n" + args + b"R."
+    history = pickle.loads(old)
+    assert history == History(
+        [
+            StateChange("acquire", "prospect", "new", AT),
+            StateChange("retain", "new", "active", AT, "kept"),
+        ]
+    )
+    assert pickle.loads(pickle.dumps(history)) == history

@@ -1,8 +1,8 @@
 """The SQLite backend, on real files: behaviour, durability, schema safety, concurrency, erasure.
 
 The same behaviour as the in-memory reference is checked side by side by a
-Hypothesis state machine at the end; the fast record codec is checked
-against ``to_json``/``from_dict`` with the shared strategies.
+Hypothesis state machine at the end; the stored form's codec has its own
+tests (``tests/test_codec.py``).
 """
 
 from __future__ import annotations
@@ -23,11 +23,8 @@ from typing import Any
 
 import pendulum
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from custservice import (
-    Case,
     Channel,
     ConcurrencyError,
     Customer,
@@ -35,16 +32,12 @@ from custservice import (
     Interaction,
     StorageError,
     ValidationError,
-    from_dict,
     open_store,
-    to_json,
 )
-from custservice.storage import _codec, _common
 from custservice.storage.sql import VERSION, SqlStore, migrations
 from custservice.storage.sql import store as sql_store
 from custservice.storage.sql.sqlite import APPLICATION_ID
 from custservice.storage.sql.sqlite import sqlite_store as SQLiteStore
-from custservice.testing import strategies as cst
 
 T0 = pendulum.datetime(2026, 1, 5, 9)
 
@@ -476,62 +469,6 @@ def test_forgotten_personal_data_leaves_the_file(path: Path, clock: FixedClock) 
     assert EMAIL.encode() not in data
     assert b"other7@example.com" in data
     assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
-
-
-# --- the codec: the stored form is to_json, decoded without validation -------------------------
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(cst.customers(), cst.interactions(), cst.cases()))
-def test_the_codec_round_trips_exactly_like_serialization(
-    record: Customer | Interaction | Case,
-) -> None:
-    text = _codec.encode(record)
-    assert text == to_json(record)
-    cls: Any = type(record)
-    restored = from_dict(cls, json.loads(text))
-    decoded = _codec.decode(cls, text)
-    assert decoded == restored == record
-    assert repr(decoded) == repr(restored)
-    assert to_json(decoded) == text
-    rid, owner, opened, same = _codec.columns(record, 3)
-    assert (rid, owner) == (str(record.id), str(_common.owner(record)))
-    assert opened == _codec.micros(_common.opened(record))
-    assert json.loads(same)["version"] == 3
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "2026-11-01T01:30:00-04:00[America/New_York]",  # the first 01:30 of the night
-        "2026-11-01T01:30:00-05:00[America/New_York]",  # the second (fold=1)
-        "2026-04-05T01:45:00+11:00[Australia/Lord_Howe]",  # half-hour DST, first
-        "2026-04-05T01:45:00+10:30[Australia/Lord_Howe]",  # and second
-        "2026-01-05T09:00:00+05:45",  # a fixed offset, no zone name
-        "2026-01-05T09:00:00+00:00",
-        "2026-01-05T09:00:00.000001+00:00[UTC]",
-    ],
-)
-def test_the_codec_reads_ambiguous_and_fixed_offset_times_exactly(
-    text: str, clock: FixedClock
-) -> None:
-    at = from_dict(pendulum.DateTime, text)
-    call = interaction(clock, uuid.uuid4(), at)
-    stored = _codec.encode(call)
-    decoded = _codec.decode(Interaction, stored)
-    restored = from_dict(Interaction, json.loads(stored))
-    assert decoded == restored
-    assert decoded.opened_at.fold == restored.opened_at.fold
-    assert decoded.opened_at.isoformat() == restored.opened_at.isoformat()
-    assert _codec.encode(decoded) == stored
-
-
-def test_decode_many_shares_equal_values(clock: FixedClock) -> None:
-    owner = uuid.uuid4()
-    calls = [interaction(clock, owner) for _ in range(3)]
-    decoded = _codec.decode_many(Interaction, [_codec.encode(c) for c in calls])
-    assert decoded == calls
-    assert decoded[0].customer_id is decoded[2].customer_id
 
 
 # Side by side with the memory reference: the conformance kit's stateful test

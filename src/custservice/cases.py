@@ -16,7 +16,8 @@ from ._time import Clock, aware, micros, read_clock
 from ._validation import Problems, member, text
 from .enums import CaseStatus, ServiceArea
 from .errors import ValidationError
-from .lifecycle import LifecycleState, _earlier
+from .lifecycle import LifecycleState
+from .lifecycle import earlier as _earlier
 from .lifecycles import CASE_LIFECYCLE
 
 __all__ = ["Case", "CaseUpdate"]

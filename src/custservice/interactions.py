@@ -17,7 +17,8 @@ from ._validation import Problems, member, optional_text, text
 from .enums import Channel, InteractionStage, ServiceArea
 from .errors import InvalidTransition, ValidationError
 from .feedback import Feedback
-from .lifecycle import LifecycleState, _earlier
+from .lifecycle import LifecycleState
+from .lifecycle import earlier as _earlier
 from .lifecycles import INTERACTION_CYCLE
 
 __all__ = ["Handoff", "Interaction"]

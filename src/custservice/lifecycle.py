@@ -22,20 +22,28 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-import sys
-import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeAlias, overload
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import attrs
 import pendulum
 
-from ._persistent import branch, length, reversed_items, root, select
-from ._persistent import item as entry_at
-from ._persistent import items as entries_of
+from ._history import (
+    NO_CHANGES,
+    Entry,
+    History,
+    StateChange,
+    appended,
+    empty_history,
+    history_entries,
+    restore_history,
+    to_history,
+)
+from ._states import State, is_state, remember_enum, state_value
+from ._states import label as _label
 from ._time import PENDULUM_ZONES, aware, micros
-from ._validation import Problems, optional_text, text
-from .errors import InvalidTransition, LifecycleDefinitionError, Problem, ValidationError
+from ._validation import Problems, optional_text
+from .errors import InvalidTransition, LifecycleDefinitionError, ValidationError
 
 __all__ = [
     "Guard",
@@ -46,9 +54,6 @@ __all__ = [
     "StateChange",
     "Transition",
 ]
-
-State: TypeAlias = str | enum.Enum
-"""A state of a lifecycle: a string, or a member of any ``Enum`` (plain or str-valued)."""
 
 Guard = Callable[["LifecycleState", pendulum.DateTime], bool]
 """A condition on a transition: ``guard(state, at) -> bool``.
@@ -63,314 +68,6 @@ condition (``def training_done(state, at): ...``).
 
 _DateTime = pendulum.DateTime
 _new = object.__new__
-
-
-def _label(state: object) -> str:
-    """How messages and diagrams name a state: its text, or a plain enum member's name."""
-    if type(state) is str:
-        return state
-    if isinstance(state, str):
-        return str.__str__(state)  # a str-valued member's value, not ``Class.NAME``
-    if isinstance(state, enum.Enum):
-        return state.name
-    return repr(state)
-
-
-def _is_state(value: object) -> bool:
-    if isinstance(value, str):
-        return bool(value.strip())
-    return isinstance(value, enum.Enum)
-
-
-def _state_value(value: object, field: str) -> State:
-    """``value`` checked to be a state, or a ``ValidationError`` naming ``field``."""
-    if isinstance(value, enum.Enum) and not isinstance(value, str):
-        return value
-    if not isinstance(value, str):
-        raise ValidationError(
-            f"expected a state (text or an Enum member), got {type(value).__name__}", field=field
-        )
-    return text(value, field)
-
-
-# The plain enums whose members are states of a lifecycle built in this process, by
-# qualified name: how a stored member is found again without importing anything.
-_ENUMS: weakref.WeakValueDictionary[str, type[enum.Enum]] = weakref.WeakValueDictionary()
-
-
-def _enum_name(cls: type[enum.Enum]) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _state_to_data(state: State) -> str | dict[str, str]:
-    """A state as plain data: text as it is (a str-valued member as its value), a member
-    of a plain enum as ``{"enum": "module.Class", "name": "MEMBER"}``."""
-    if isinstance(state, str):
-        return str.__str__(state)
-    return {"enum": _enum_name(type(state)), "name": state.name}
-
-
-def _state_from_data(data: object) -> State:
-    """The state :func:`_state_to_data` wrote.
-
-    A member is looked up in the enums of the lifecycles built so far, then in
-    modules already imported; nothing is imported on the data's say-so.
-
-    Raises:
-        ValidationError: ``data`` is neither text nor an object naming a member
-            of a known enum.
-    """
-    if isinstance(data, str):
-        return data
-    if not (
-        isinstance(data, Mapping)
-        and set(data) == {"enum", "name"}
-        and isinstance(data["enum"], str)
-        and isinstance(data["name"], str)
-    ):
-        raise ValidationError(
-            "expected a state: text, or an object with the 'enum' and 'name' of a member"
-        )
-    cls = _ENUMS.get(data["enum"]) or _imported_enum(data["enum"])
-    if cls is None:
-        raise ValidationError(
-            f"unknown enum {data['enum']!r}: build a lifecycle with its states first"
-        )
-    try:
-        return cls[data["name"]]
-    except KeyError:
-        raise ValidationError(f"{data['enum']} has no member {data['name']!r}") from None
-
-
-def _imported_enum(name: str) -> type[enum.Enum] | None:
-    """The enum class ``name`` (``module.Qualified.Name``) in a module already imported."""
-    module, _, path = name.partition(".")
-    while path:
-        found: object = sys.modules.get(module)
-        for part in path.split("."):
-            found = getattr(found, part, None)
-        if isinstance(found, type) and issubclass(found, enum.Enum):
-            return found
-        head, _, path = path.partition(".")
-        module = f"{module}.{head}"
-    return None
-
-
-@attrs.frozen
-class StateChange:
-    """One step in a history: ``event`` moved the state from ``source`` to ``target`` at ``at``.
-
-    Args:
-        event: the event that fired.
-        source: the state it fired from.
-        target: the state it led to.
-        at: when it happened; timezone-aware (kept as a ``pendulum.DateTime``).
-        reason: why, in words, if the caller gave a reason.
-
-    Raises:
-        ValidationError: the event is empty or not a string, a state is neither
-            non-blank text nor an ``Enum`` member, ``at`` is naive or not a
-            datetime, or ``reason`` is blank; every problem is listed.
-
-    Examples:
-        >>> change = StateChange("acquire", "prospect", "new", pendulum.datetime(2026, 1, 5))
-        >>> change.target
-        'new'
-    """
-
-    event: str
-    source: State
-    target: State
-    at: pendulum.DateTime
-    reason: str | None = None
-
-    def __attrs_post_init__(self) -> None:
-        problems = Problems()
-        problems.run(text, self.event, "event")
-        problems.run(_state_value, self.source, "source")
-        problems.run(_state_value, self.target, "target")
-        at = problems.run(aware, self.at, "at")
-        problems.run(optional_text, self.reason, "reason")
-        problems.raise_if_any()
-        object.__setattr__(self, "at", at)
-
-
-_Entry = tuple[str, State, State, pendulum.DateTime, "str | None"]
-"""How a log stores a change: ``(event, source, target, at, reason)``, cheap to make."""
-
-# Writing slots through their descriptors skips attrs' __init__ (and its checks), for
-# data the engine itself has checked.
-_set_event = StateChange.__dict__["event"].__set__
-_set_source = StateChange.__dict__["source"].__set__
-_set_target = StateChange.__dict__["target"].__set__
-_set_at = StateChange.__dict__["at"].__set__
-_set_reason = StateChange.__dict__["reason"].__set__
-
-
-def _change(entry: _Entry) -> StateChange:
-    """The :class:`StateChange` a log entry stands for, built without checks."""
-    change = _new(StateChange)
-    _set_event(change, entry[0])
-    _set_source(change, entry[1])
-    _set_target(change, entry[2])
-    _set_at(change, entry[3])
-    _set_reason(change, entry[4])
-    return change
-
-
-class History(Sequence[StateChange]):
-    """The changes a state went through, oldest first: an immutable, persistent sequence.
-
-    Index it (negative indexes too), slice it (a slice is a tuple of changes),
-    iterate it, ``reversed()`` it, take its ``len()``.
-    Two histories are equal when they hold equal changes in the same order.
-
-    Histories share their past: a history is a position in a tree of
-    append-only logs (entries kept as tuples; a :class:`StateChange` is made
-    when read). Firing from the newest state of a log appends to it in
-    place; firing from an older state, or twice from the same state, starts
-    a new log that continues the old one's first entries (a branch) without
-    copying them. Either way no existing history ever changes, and firing
-    costs the same at any length and from any position. Reading an entry
-    walks up at most a few logs (logarithmic in the number of branches on
-    its way); iterating reads each entry once.
-
-    Args:
-        changes: the changes, oldest first. Used to restore a stored
-            history; no guard or callback runs.
-
-    Raises:
-        ValidationError: an item is not a :class:`StateChange`, a change does
-            not start where the one before it ended, or time goes backwards.
-
-    Examples:
-        >>> at = pendulum.datetime(2026, 1, 5)
-        >>> history = History([
-        ...     StateChange("acquire", "prospect", "new", at),
-        ...     StateChange("retain", "new", "active", at.add(days=30)),
-        ... ])
-        >>> [change.event for change in history]
-        ['acquire', 'retain']
-        >>> history[-1].target
-        'active'
-    """
-
-    __slots__ = ("_end", "_log")
-
-    _log: list[Any]  # a segment: its header, then entries (see _persistent)
-    _end: int  # the index in the log just past this history's last entry
-
-    def __init__(self, changes: Iterable[StateChange] = ()) -> None:
-        if isinstance(changes, str | bytes) or not isinstance(changes, Iterable):
-            raise ValidationError(
-                f"expected a sequence of StateChange, got {type(changes).__name__}", field=""
-            )
-        changes = list(changes)
-        problems = Problems()
-        previous: StateChange | None = None
-        for i, change in enumerate(changes):
-            if not isinstance(change, StateChange):
-                problems.add(f"[{i}]", f"expected a StateChange, got {type(change).__name__}")
-                previous = None
-                continue
-            if previous is not None:
-                if change.source != previous.target:
-                    problems.add(
-                        f"[{i}].source",
-                        f"starts from {_label(change.source)!r}, but the change before it "
-                        f"ended in {_label(previous.target)!r}",
-                    )
-                if micros(change.at) < micros(previous.at):
-                    problems.add(f"[{i}].at", "earlier than the change before it")
-            previous = change
-        problems.raise_if_any()
-        log = root()
-        log.extend((c.event, c.source, c.target, c.at, c.reason) for c in changes)
-        self._log = log
-        self._end = len(log)
-
-    def __len__(self) -> int:
-        return length(self._log, self._end)
-
-    @overload
-    def __getitem__(self, index: int) -> StateChange: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> tuple[StateChange, ...]: ...
-
-    def __getitem__(self, index: int | slice) -> StateChange | tuple[StateChange, ...]:
-        log = self._log
-        if isinstance(index, slice):
-            return tuple(map(_change, select(log, self._end, index)))
-        n = length(log, self._end)
-        i = index.__index__()
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("history index out of range")
-        return _change(entry_at(log, i))
-
-    def __iter__(self) -> Iterator[StateChange]:
-        return map(_change, entries_of(self._log, self._end))
-
-    def __reversed__(self) -> Iterator[StateChange]:
-        return map(_change, reversed_items(self._log, self._end))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, History):
-            return NotImplemented
-        if len(self) != len(other):
-            return False
-        if self._log is other._log and self._end == other._end:
-            return True
-        return list(entries_of(self._log, self._end)) == list(entries_of(other._log, other._end))
-
-    def __hash__(self) -> int:
-        return hash(tuple(entries_of(self._log, self._end)))
-
-    def __repr__(self) -> str:
-        return f"History({list(self)!r})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Pickled and copied as its own entries only, never the rest of a shared log.
-        return (_restored, (list(entries_of(self._log, self._end)),))
-
-
-def _entries(history: History) -> Iterator[_Entry]:
-    """The entries of a history, oldest first: for codecs that write them out."""
-    return entries_of(history._log, history._end)
-
-
-def _empty() -> History:
-    history = _new(History)
-    history._log = root()
-    history._end = 1
-    return history
-
-
-def _restored(log: Iterable[_Entry]) -> History:
-    """A history of entries the library wrote and checked, built without checks."""
-    history = _new(History)
-    segment = root()
-    segment.extend(log)
-    history._log = segment
-    history._end = len(segment)
-    return history
-
-
-def _to_history(value: Iterable[StateChange]) -> History:
-    if isinstance(value, History):
-        return value
-    try:
-        return History(value)
-    except TypeError:
-        raise ValidationError(
-            f"expected a sequence of StateChange, got {type(value).__name__}", field="history"
-        ) from None
-    except ValidationError as exc:
-        raise ValidationError(
-            Problem(f"history{p.path}", p.message) for p in exc.problems
-        ) from None
 
 
 @attrs.frozen
@@ -402,11 +99,11 @@ class LifecycleState:
 
     current: State
     since: pendulum.DateTime
-    history: History = attrs.field(factory=History, converter=_to_history)
+    history: History = attrs.field(factory=empty_history, converter=to_history)
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        problems.run(_state_value, self.current, "current")
+        problems.run(state_value, self.current, "current")
         since = problems.run(aware, self.since, "since")
         if self.history:
             last = self.history[-1]
@@ -431,7 +128,7 @@ _STEADY_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Zulu", "Etc/Zulu
 _FIXED_OFFSETS = (dt.timezone, pendulum.FixedTimezone)
 
 
-def _earlier(at: dt.datetime, since: dt.datetime) -> bool:
+def earlier(at: dt.datetime, since: dt.datetime) -> bool:
     """Whether instant ``at`` is before instant ``since``.
 
     Exact to the microsecond in every year. Reading a zone's offset costs more
@@ -523,9 +220,9 @@ class Transition:
             f"event {self.event!r} has a source that is not a non-empty string "
             f"or an Enum member: {s!r}"
             for s in self.sources
-            if not _is_state(s)
+            if not is_state(s)
         )
-        if not _is_state(self.target):
+        if not is_state(self.target):
             problems.append(
                 f"event {self.event!r} has a target that is not a non-empty string "
                 "or an Enum member"
@@ -606,7 +303,7 @@ class Lifecycle:
         problems: list[str] = []
         if not _is_name(name):
             problems.append(f"the name must be a non-empty string, got {name!r}")
-        if not _is_state(initial):
+        if not is_state(initial):
             raise LifecycleDefinitionError(
                 f"the initial state must be a non-empty string or an Enum member, got {initial!r}"
             )
@@ -669,7 +366,7 @@ class Lifecycle:
         self._by_identity = {id(s): row for s, row in self._table.items() if type(s) is not str}
         for s in states:  # so that stored members of a plain enum find their class again
             if isinstance(s, enum.Enum) and not isinstance(s, str):
-                _ENUMS[_enum_name(type(s))] = type(s)
+                remember_enum(type(s))
 
     @property
     def name(self) -> str:
@@ -741,7 +438,7 @@ class Lifecycle:
             >>> state.current, len(state.history)
             (<CustomerStage.PROSPECT: 'prospect'>, 0)
         """
-        return _state(self._initial, aware(at, "at"), _empty())
+        return unchecked_state(self._initial, aware(at, "at"), empty_history())
 
     def allowed(self, state: LifecycleState) -> frozenset[str]:
         """The events defined from ``state``'s current state (empty in a final state).
@@ -816,15 +513,13 @@ class Lifecycle:
             current = state.current
             since = state.since
             history = state.history
-            log = history._log
-            n = history._end
         except AttributeError:
             raise _not_a_state(state) from None
         try:
             transition = (self._by_identity.get(id(current)) or self._table[current])[event]
         except (KeyError, TypeError):  # TypeError: an unhashable event is no event of ours
             raise self._refusal(current, event) from None
-        if (at < since) if zone is _UTC and since.tzinfo is _UTC else _earlier(at, since):
+        if (at < since) if zone is _UTC and since.tzinfo is _UTC else earlier(at, since):
             raise ValidationError(
                 f"earlier than the current state's since ({state.since.isoformat()}); "
                 "time never goes backwards in a history",
@@ -837,29 +532,11 @@ class Lifecycle:
             raise self._refusal(current, event, f"guard {transition.guard_name!r} refused")
         target = transition.target
         entry = (transition.event, current, target, at, reason)
-        # Append in place when this state is the newest on its log. Entries below a
-        # history's end never change, so views of the log stay valid. Two threads may
-        # both see len(log) == n and both append (list.append is atomic): whoever's entry
-        # did not land at index n branches, as does a state the log has moved on from.
-        # A branch is a new log continuing this one's entries before n: the past is not
-        # copied (at most a few entries of this log are, see _persistent.branch).
-        if len(log) != n:
-            log = branch(log, n)
-            n = len(log)
-            log.append(entry)
-        else:
-            log.append(entry)
-            if log[n] is not entry:
-                log = branch(log, n)
-                n = len(log)
-                log.append(entry)
-        history = _new(History)
-        history._log = log
-        history._end = n + 1
+        # The new history shares its past with this one, whatever its length.
         new = _new(LifecycleState)
         _set_current(new, target)
         _set_since(new, at)
-        _set_history(new, history)
+        _set_history(new, appended(history, entry))
         return new
 
     def validate(self, state: LifecycleState) -> LifecycleState:
@@ -1029,10 +706,42 @@ def _mermaid_text(text: str) -> str:
     return _DIRECTION.sub(lambda m: f"#{ord(m.group())};", "".join(out))
 
 
-def _state(current: State, since: pendulum.DateTime, history: History) -> LifecycleState:
-    """A state built without checks, from values the engine has checked."""
+def unchecked_state(current: State, since: pendulum.DateTime, history: History) -> LifecycleState:
+    """A state built without checks, from values the engine (or a codec) has checked."""
     state = _new(LifecycleState)
     _set_current(state, current)
     _set_since(state, since)
     _set_history(state, history)
     return state
+
+
+def restore_state(
+    current: State, since: pendulum.DateTime, history: Iterable[Entry] = ()
+) -> LifecycleState:
+    """A state the library wrote and checked before (a stored record's), rebuilt without checks.
+
+    For codecs of the library's own stored form: whatever else they read goes
+    through ``LifecycleState`` and :meth:`Lifecycle.validate`.
+
+    Args:
+        current: the current state.
+        since: when it was entered.
+        history: its history's entries, oldest first, as :func:`state_entries` gives them.
+    """
+    state = _new(LifecycleState)
+    _set_current(state, current)
+    _set_since(state, since)
+    _set_history(state, restore_history(history) if history else NO_CHANGES)
+    return state
+
+
+def state_entries(state: LifecycleState) -> Iterator[Entry]:
+    """The entries of ``state``'s history, oldest first: ``(event, source, target, at, reason)``.
+
+    For codecs that write a state out without building a :class:`StateChange` per entry.
+    """
+    return history_entries(state.history)
+
+
+# Pickles of histories written before the history had a module of its own name this.
+_restored = restore_history

@@ -88,7 +88,7 @@ def decode_rows(cls: type[R], kind: Kind, rows: list[Any], place: str) -> list[R
             where: "file", "table"); the decoder's message is not chained, as
             it may quote stored personal data.
     """
-    from . import _codec
+    from ..serialization import _codec
 
     try:
         return _codec.decode_many(cls, [row[0] for row in rows])
@@ -128,7 +128,7 @@ def keyset_pages(
     iterations nest freely. With ``check_open``, every step first calls it
     (see :func:`while_open`); without, the caller checks.
     """
-    from ._codec import micros
+    from ..serialization._codec import micros
 
     while True:
         records = decode(rows)

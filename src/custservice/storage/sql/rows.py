@@ -11,7 +11,7 @@ from ...customers import Customer
 from ...enums import CaseStatus, Factor
 from ...feedback import Feedback
 from ...interactions import Interaction
-from .. import _codec
+from ...serialization import _codec
 
 __all__ = ["row"]
 
