@@ -1,26 +1,35 @@
 """Scorecards on the SQL core: pushed down over typed columns, against hand-written SQL and 0.1.0.
 
-One SQLite file of the shared SQL core holds 1,000,000 interactions of 10,000
-customers and 20,000 cases (QUICK: 50,000, 500 and 1,000; any size with
-``CUSTSERVICE_BENCH_INTERACTIONS=N``), stored through the public API: varied
-channels, agents, queue waits, handoffs, resolutions, feedback on three scales
-with per-factor ratings, root causes.
+The same records on SQLite and on PostgreSQL: 1,000,000 interactions of
+10,000 customers and 20,000 cases (QUICK: 50,000, 500 and 1,000; any size
+with ``CUSTSERVICE_BENCH_INTERACTIONS=N``), stored through the public API:
+varied channels, agents, queue waits, handoffs, resolutions, feedback on three
+scales with per-factor ratings, root causes. SQLite: a file of the shared SQL
+core. PostgreSQL: a schema of its own on ``CUSTSERVICE_PG_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/test``), vacuumed and analysed once
+written, dropped at the end; without psycopg or a server that side prints why
+and is skipped.
+
+On each engine:
 
 1. The full scorecard, ``scorecard(store)``, which the analytics compute in SQL
    over the typed columns (counts, FCR, CSAT, NPS, verdicts overall and per
    factor, queue-wait median and nearest-rank 90th percentile, handoffs),
    against one hand-written SQL query computing the same figures over the same
-   typed columns, on a connection of its own to the same file. Both are checked
-   equal before they are timed. Aim: within 1.5x.
+   typed columns (the waits' median and 90th percentile picked by rank from a
+   window function in SQLite, by ``percentile_disc`` in PostgreSQL), on a
+   connection of its own to the same database. Both are checked equal before
+   they are timed. Aim: within 1.5x.
 2. The same grouped by channel, against the same query grouped by channel.
    Aim: within 1.5x.
 3. The full scorecard of 0.1.0's push-down, over JSON text: the release
    commit is extracted with ``git archive`` into a temporary directory, writes
    the same records (its own benchmark's generator, the one this copies) into
-   a file of its own, and is timed in a subprocess with ``PYTHONPATH`` at its
-   ``src``, in the same run, interleaved with ours. Its figures are checked
-   equal to ours. Aim: ours at least 5x faster.
-4. The full scorecard streamed, ``scorecard(store.interactions.all(),
+   a file (a schema) of its own, and is timed in a subprocess with
+   ``PYTHONPATH`` at its ``src``, in the same run, interleaved with ours. Its
+   figures are checked equal to ours before it is timed. Aim: ours at least
+   5x faster.
+4. (SQLite only) The full scorecard streamed, ``scorecard(store.interactions.all(),
    store.cases.all())``: every record read and decoded in Python, against the
    push-down. No aim: it shows what the push-down saves.
 
@@ -41,6 +50,7 @@ import sys
 import tarfile
 import tempfile
 import textwrap
+import uuid
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -49,6 +59,7 @@ from typing import Any
 import _harness
 import pendulum
 from _harness import best_of, report
+from bench_postgres import SERVER, _server, _url
 
 from custservice import (
     CSAT_5,
@@ -62,12 +73,15 @@ from custservice import (
     FixedClock,
     Interaction,
     ServiceArea,
+    open_store,
 )
+from custservice._history import history_entries as _entries
+from custservice._history import restore_history as _restored
 from custservice._ids import new_id
 from custservice._records import replace
 from custservice.analytics import Scorecard, VerdictCounts, scorecard
-from custservice.lifecycle import LifecycleState, _entries, _restored, _state
-from custservice.storage.sql.sqlite import open_sqlite_store
+from custservice.lifecycle import LifecycleState
+from custservice.lifecycle import unchecked_state as _state
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = "1e03bfb56bc4d880a4e527fc6588aff30391ccbf"
@@ -160,11 +174,11 @@ def _cases(customers: list[Customer], n: int) -> Iterator[Case]:
         yield case
 
 
-def _build(path: Path, n: int) -> None:
+def _build(url: str, n: int) -> None:
     clock = FixedClock(T0)
     rng = random.Random(1)
     customers = [Customer.new(f"customer {k}", clock=clock, rng=rng) for k in range(n // 100)]
-    with open_sqlite_store(f"sqlite:///{path}?synchronous=normal") as store:
+    with open_store(url) as store:
         store.customers.add_many(customers)
         records = _interactions(customers, n)
         while batch := list(islice(records, 100_000)):
@@ -175,30 +189,9 @@ def _build(path: Path, n: int) -> None:
 # --- the hand-written query ----------------------------------------------------------
 
 _FACTOR_COLUMNS = ",\n".join(f"{f.value}_verdict AS {f.value}" for f in Factor)
-_FACTOR_COUNTS = ",\n".join(
-    f"sum({f.value} = 'dissatisfied'), sum({f.value} = 'satisfied'), sum({f.value} = 'delighted')"
-    for f in Factor
-)
 
 
-def _hand_written(by_channel: bool) -> str:
-    """One statement: every figure of the scorecard from the typed columns, as someone
-    fluent in SQLite writes it.
-
-    The waits of each group are ranked by a window function, and the median and the
-    nearest-rank 90th percentile picked by rank: exact, as the scorecard is. A scale
-    is NPS's when its name and levels are.
-    """
-    key = "channel" if by_channel else "''"
-    return f"""
-    WITH i AS MATERIALIZED (
-        SELECT {key} AS k, resolved_at, handoffs, queue_wait AS wait,
-            feedback_verdict AS v,
-            feedback_scale = 'nps' AND feedback_scale_low = 0 AND feedback_scale_high = 10
-                AND feedback_scale_adequate = 7 AND feedback_scale_desired = 9 AS is_nps,
-            {_FACTOR_COLUMNS}
-        FROM interactions
-    ),
+_RANKED_WAITS = """
     ranked AS (
         SELECT k, wait, row_number() OVER (PARTITION BY k ORDER BY wait) AS r,
                count(*) OVER (PARTITION BY k) AS n
@@ -210,17 +203,64 @@ def _hand_written(by_channel: bool) -> str:
             max(CASE WHEN r = n / 2 + 1 THEN wait END) AS high,
             max(CASE WHEN r = (9 * n + 9) / 10 THEN wait END) AS p90
         FROM ranked GROUP BY k
-    ),
+    ),"""
+"""The waits of each group ranked by a window function; the median's two middle ones and
+the nearest-rank 90th percentile picked by rank."""
+
+_PERCENTILE_WAITS = """
+    waits AS (
+        SELECT k, count(*) AS n,
+            percentile_disc(0.5) WITHIN GROUP (ORDER BY wait) AS low,
+            percentile_disc(0.5) WITHIN GROUP (ORDER BY wait DESC) AS high,
+            percentile_disc(0.9) WITHIN GROUP (ORDER BY wait) AS p90
+        FROM i WHERE wait IS NOT NULL GROUP BY k
+    ),"""
+"""The same with PostgreSQL's ordered-set aggregate: ``percentile_disc(f)`` is the wait at
+rank ceil(f * n), the nearest rank; in descending order, 0.5 gives the upper middle one."""
+
+
+def _hand_written(by_channel: bool, dialect: str) -> str:
+    """One statement: every figure of the scorecard from the typed columns, as someone
+    fluent in SQLite (or PostgreSQL) writes it.
+
+    The median and the nearest-rank 90th percentile of the waits are exact, as the
+    scorecard's are: picked by rank in SQLite, by ``percentile_disc`` in PostgreSQL.
+    A scale is NPS's when its name and levels are. Rows meeting a condition are
+    counted as each engine's users count them: ``sum(condition)`` in SQLite, whose
+    truth values are numbers, ``count(*) FILTER (WHERE condition)`` in PostgreSQL.
+    """
+    postgres = dialect == "postgresql"
+
+    def count_if(condition: str) -> str:
+        return f"count(*) FILTER (WHERE {condition})" if postgres else f"sum({condition})"
+
+    key = "channel" if by_channel else "''"
+    factor_counts = ",\n".join(
+        count_if(f"{f.value} = '{verdict}'")
+        for f in Factor
+        for verdict in ("dissatisfied", "satisfied", "delighted")
+    )
+    return f"""
+    WITH i AS MATERIALIZED (
+        SELECT {key} AS k, resolved_at, handoffs, queue_wait AS wait,
+            feedback_verdict AS v,
+            feedback_scale = 'nps' AND feedback_scale_low = 0 AND feedback_scale_high = 10
+                AND feedback_scale_adequate = 7 AND feedback_scale_desired = 9 AS is_nps,
+            {_FACTOR_COLUMNS}
+        FROM interactions
+    ),{_PERCENTILE_WAITS if postgres else _RANKED_WAITS}
     totals AS (
         SELECT k, count(*) AS n, count(resolved_at) AS resolved,
-            sum(resolved_at IS NOT NULL AND handoffs = 0) AS fcr, sum(handoffs) AS handoffs,
+            {count_if("resolved_at IS NOT NULL AND handoffs = 0")} AS fcr,
+            sum(handoffs) AS handoffs,
             count(v) AS feedback,
-            sum(v IS NOT NULL AND NOT is_nps) AS csat_n,
-            sum(NOT is_nps AND v <> 'dissatisfied') AS csat_ok,
-            sum(is_nps) AS nps_n, sum(is_nps AND v = 'delighted') AS promoters,
-            sum(is_nps AND v = 'dissatisfied') AS detractors,
-            sum(v = 'dissatisfied'), sum(v = 'satisfied'), sum(v = 'delighted'),
-            {_FACTOR_COUNTS}
+            {count_if("v IS NOT NULL AND NOT is_nps")} AS csat_n,
+            {count_if("NOT is_nps AND v <> 'dissatisfied'")} AS csat_ok,
+            {count_if("is_nps")} AS nps_n, {count_if("is_nps AND v = 'delighted'")} AS promoters,
+            {count_if("is_nps AND v = 'dissatisfied'")} AS detractors,
+            {count_if("v = 'dissatisfied'")}, {count_if("v = 'satisfied'")},
+            {count_if("v = 'delighted'")},
+            {factor_counts}
         FROM i GROUP BY k
     )
     SELECT totals.*, waits.n, waits.low, waits.high, waits.p90,
@@ -281,21 +321,27 @@ def _check(card: Scorecard, rows: list[tuple[Any, ...]]) -> None:
 
 # --- 0.1.0, in a subprocess ------------------------------------------------------------
 
-# Runs inside the 0.1.0 tree: builds its file with 0.1.0's own benchmark (whose generator
-# the one above copies), or times its full scorecard and prints the figures.
+# Runs inside the 0.1.0 tree: builds its store with 0.1.0's own benchmark (whose generator
+# the one above copies; its SQLite store swapped for its PostgreSQL one when the target is a
+# URL), or times its full scorecard and prints the figures.
 _RELEASE_SCRIPT = textwrap.dedent(
     """
     import datetime as dt, gc, json, sys, time
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
-    mode, path, n = sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+    mode, target, n = sys.argv[2], sys.argv[3], int(sys.argv[4])
+    if "://" in target:
+        from custservice.storage.postgres import open_postgres_store
+        open_release_store = lambda *args, **kwargs: open_postgres_store(target)
+    else:
+        from custservice.storage.sqlite import SQLiteStore as open_release_store
     if mode == "build":
         import bench_analytics
-        bench_analytics._build(path, n)
+        bench_analytics.SQLiteStore = open_release_store
+        bench_analytics._build(Path(target), n)
         sys.exit()
     from custservice.analytics import scorecard
-    from custservice.storage.sqlite import SQLiteStore
-    store = SQLiteStore(path)
+    store = open_release_store(Path(target))
     gc.collect()
     gc.disable()
     start = time.perf_counter()
@@ -308,17 +354,17 @@ _RELEASE_SCRIPT = textwrap.dedent(
                card.with_feedback, card.csat_responses, card.csat, card.nps_responses, card.nps,
                *v(card.verdicts), card.waits, us(card.wait_median), us(card.wait_p90)]
     by_factor = {f.value: v(c) for f, c in card.factor_verdicts.items()}
+    store.close()
     print(json.dumps({"seconds": seconds, "figures": figures, "factors": by_factor}))
     """
 )
 
 
 class _Release:
-    """0.1.0, extracted from its commit, run in subprocesses on a file of its own."""
+    """0.1.0, extracted from its commit, run in subprocesses on stores of its own."""
 
     def __init__(self, directory: Path, n: int) -> None:
         self.tree = directory / "release"
-        self.path = directory / "release.db"
         self.n = n
         archive = subprocess.run(
             ["git", "archive", "--format=tar", RELEASE, "src", "benchmarks"],
@@ -329,32 +375,32 @@ class _Release:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(self.tree, filter="data")
 
-    def _command(self, mode: str) -> list[str]:
+    def _command(self, mode: str, target: str) -> list[str]:
         benchmarks = str(self.tree / "benchmarks")
-        return [
-            sys.executable,
-            "-c",
-            _RELEASE_SCRIPT,
-            benchmarks,
-            mode,
-            str(self.path),
-            str(self.n),
-        ]
+        return [sys.executable, "-c", _RELEASE_SCRIPT, benchmarks, mode, target, str(self.n)]
 
     def _environment(self) -> dict[str, str]:
         return {**os.environ, "PYTHONPATH": str(self.tree / "src")}
 
-    def build(self) -> subprocess.Popen[bytes]:
-        """Start writing its file; the caller waits."""
-        return subprocess.Popen(self._command("build"), env=self._environment())
+    def build(self, target: str) -> subprocess.Popen[bytes]:
+        """Start writing its store (a SQLite file's path, or a PostgreSQL URL); the caller
+        waits."""
+        return subprocess.Popen(self._command("build", target), env=self._environment())
 
-    def scorecard(self) -> tuple[float, dict[str, Any]]:
-        """Seconds its full scorecard took, and its figures."""
+    def scorecard(self, target: str, ours: Scorecard) -> float:
+        """Seconds its full scorecard of ``target`` took, once its figures are found to be
+        those of ``ours``."""
         out = subprocess.run(
-            self._command("time"), env=self._environment(), check=True, capture_output=True
+            self._command("time", target),
+            env=self._environment(),
+            check=True,
+            capture_output=True,
         ).stdout
         result: dict[str, Any] = json.loads(out)
-        return float(result["seconds"]), result
+        wanted = _release_figures(ours)
+        assert result["figures"] == wanted["figures"], "0.1.0's figures differ"
+        assert result["factors"] == wanted["factors"], "0.1.0's factor verdicts differ"
+        return float(result["seconds"])
 
 
 def _release_figures(card: Scorecard) -> dict[str, Any]:
@@ -370,13 +416,75 @@ def _release_figures(card: Scorecard) -> dict[str, Any]:
     }
 
 
+# --- the engines ---------------------------------------------------------------------
+
+
+class _SQLite:
+    """Our file and 0.1.0's, side by side in the run's directory."""
+
+    name = "SQLite"
+    dialect = "sqlite"
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "analytics.db"
+        self.url = f"sqlite:///{self.path}"
+        self.release = str(directory / "release.db")
+
+    def connect(self) -> Any:
+        """A connection of its own for the hand-written query."""
+        return sqlite3.connect(self.path)
+
+    def settle(self) -> None:
+        """Nothing to do once written: a SQLite file is ready to read."""
+
+    def drop(self) -> None:
+        """Nothing: the files go with the run's directory."""
+
+
+class _PostgreSQL:
+    """Our schema and 0.1.0's, on the server; both dropped by :meth:`drop`."""
+
+    name = "PostgreSQL"
+    dialect = "postgresql"
+
+    def __init__(self, admin: Any) -> None:
+        self.admin = admin
+        tag = uuid.uuid4().hex[:10]
+        self.schemas = [f"bench_analytics_{tag}", f"bench_analytics_{tag}_release"]
+        self.url = _url(self.schemas[0])
+        self.release = _url(self.schemas[1])
+
+    def connect(self) -> Any:
+        import psycopg
+
+        conn = psycopg.connect(SERVER, autocommit=True)
+        conn.execute(f'SET search_path TO "{self.schemas[0]}"')
+        return conn
+
+    def settle(self) -> None:
+        """Vacuum and analyse both schemas' tables: the first reader after a bulk load would
+        otherwise pay for setting every row's hint bits, and the planner would guess."""
+        for schema in self.schemas:
+            for table in ("customers", "interactions", "cases"):
+                self.admin.execute(f'VACUUM (ANALYZE) "{schema}".{table}')
+
+    def drop(self) -> None:
+        for schema in self.schemas:
+            self.admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+Engine = _SQLite | _PostgreSQL
+
+
 # --- the measurements ----------------------------------------------------------------
 
 
-def _compare(path: Path, n: int, by_channel: bool, repeat: int, release: _Release | None) -> float:
-    store = open_sqlite_store(f"sqlite:///{path}")
-    conn = sqlite3.connect(path)
-    sql = _hand_written(by_channel)
+def _compare(
+    engine: Engine, n: int, by_channel: bool, repeat: int, release: _Release | None
+) -> float:
+    store = open_store(engine.url)
+    conn = engine.connect()
+    sql = _hand_written(by_channel, engine.dialect)
     by = "channel" if by_channel else None
     rows: list[tuple[Any, ...]] = []
 
@@ -391,18 +499,15 @@ def _compare(path: Path, n: int, by_channel: bool, repeat: int, release: _Releas
     hand_written()
     pushed_down()
     _check(pushed[0], rows)
-    # Interleaved, best of each: load from elsewhere on the machine hits all alike.
+    # Interleaved, best of each: load from elsewhere on the machine hits all alike. Each
+    # of 0.1.0's runs is used only once its figures are found equal to ours.
     base = ours = old = float("inf")
     for _ in range(repeat):
         base = min(base, best_of(hand_written, repeat=1))
         ours = min(ours, best_of(pushed_down, repeat=1))
         if release is not None:
-            seconds, figures = release.scorecard()
-            wanted = _release_figures(pushed[0])
-            assert figures["figures"] == wanted["figures"], "0.1.0's figures differ"
-            assert figures["factors"] == wanted["factors"], "0.1.0's factor verdicts differ"
-            old = min(old, seconds)
-    label = "by channel" if by_channel else "full"
+            old = min(old, release.scorecard(engine.release, pushed[0]))
+    label = f"{engine.name}: {'by channel' if by_channel else 'full'}"
     report(
         f"{label} scorecard of {n:,} interactions, pushed down (s)",
         ours,
@@ -425,8 +530,8 @@ def _compare(path: Path, n: int, by_channel: bool, repeat: int, release: _Releas
     return ours
 
 
-def _stream(path: Path, n: int, pushed_seconds: float) -> None:
-    store = open_sqlite_store(f"sqlite:///{path}")
+def _stream(url: str, n: int, pushed_seconds: float) -> None:
+    store = open_store(url)
     streamed: list[Scorecard] = []
 
     def stream() -> None:
@@ -435,13 +540,29 @@ def _stream(path: Path, n: int, pushed_seconds: float) -> None:
     seconds = best_of(stream, repeat=1)
     assert streamed[0] == scorecard(store), "streaming and push-down differ"
     report(
-        f"full scorecard of {n:,} interactions, streamed (s)",
+        f"SQLite: full scorecard of {n:,} interactions, streamed (s)",
         seconds,
         "s",
         baseline="the same, pushed down",
         baseline_value=pushed_seconds,
     )
     store.close()
+
+
+def _measure(engine: Engine, release: _Release, n: int, repeat: int) -> float:
+    """Write the records for us and for 0.1.0 (at once: 0.1.0 in its own process), then
+    compare; returns our full scorecard's seconds."""
+    building = release.build(engine.release)
+    # Ours written as 0.1.0 writes its own: SQLite commits without waiting for the disk.
+    url = f"{engine.url}?synchronous=normal" if engine.dialect == "sqlite" else engine.url
+    seconds = best_of(lambda: _build(url, n), repeat=1)
+    if building.wait():
+        raise RuntimeError(f"0.1.0 failed to write its {engine.name} store")
+    engine.settle()
+    print(f"({engine.name} setup: storing {n:,} interactions: {seconds:.1f} s)", flush=True)
+    full = _compare(engine, n, by_channel=False, repeat=repeat, release=release)
+    _compare(engine, n, by_channel=True, repeat=repeat, release=None)
+    return full
 
 
 def main() -> None:
@@ -451,17 +572,19 @@ def main() -> None:
     repeat = 5
     directory = Path(tempfile.mkdtemp(prefix="bench-analytics-"))
     try:
-        path = directory / "analytics.db"
         release = _Release(directory, n)
-        # Both files are written at once: 0.1.0's in its own process.
-        building = release.build()
-        seconds = best_of(lambda: _build(path, n), repeat=1)
-        if building.wait():
-            raise RuntimeError("0.1.0 failed to write its file")
-        print(f"(setup: storing {n:,} interactions: {seconds:.1f} s)", flush=True)
-        full = _compare(path, n, by_channel=False, repeat=repeat, release=release)
-        _compare(path, n, by_channel=True, repeat=repeat, release=None)
-        _stream(path, n, full)
+        sqlite = _SQLite(directory)
+        full = _measure(sqlite, release, n, repeat)
+        _stream(sqlite.url, n, full)
+        admin = _server()
+        if admin is None:
+            return
+        postgres = _PostgreSQL(admin)
+        try:
+            _measure(postgres, release, n, repeat)
+        finally:
+            postgres.drop()
+            admin.close()
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

@@ -1,4 +1,5 @@
-"""The demo at scale: wall time and peak memory, and how both grow with the customer base.
+"""The demo at scale: wall time and peak memory, how both grow with the customer base,
+and ``custservice report`` against 0.1.0's on the same demo store.
 
 The demo's work (``simulate`` over 12 months into a fresh SQLite file, then
 ``build_report``, ``render_text`` and ``render_html``, as ``custservice demo``
@@ -14,17 +15,40 @@ Each size is compared with the one ten times smaller:
    chunks and the report streams, so memory should barely grow. Aim: under
    2x for ten times the customers.
 
+Then the report against 0.1.0's (10,000 customers; QUICK: 1,000), every figure
+checked to print the same report in both versions:
+
+3. 0.1.0 is extracted from its release commit with ``git archive`` into a
+   temporary directory and makes its demo store with its own
+   ``custservice demo``. Ours reports on a copy of that file, which it
+   upgrades when it first opens it (not timed). Each ``custservice report
+   --store sqlite:///… --at …`` (the command the demo prints) runs in a
+   subprocess, 0.1.0's with ``PYTHONPATH`` at its source, the two
+   interleaved, best of three; both must print the same report. Aim: ours at
+   least 5x faster. The same without ``--at`` (the report then first finds
+   the latest change, which reads every record), best of two, no aim.
+4. ``build_report(store, at=…, targets=())`` and ``render_text``, in both
+   versions alike, best of two: the report but for the service-target
+   engine, which both run in Python on every case (with the demo's three
+   targets, most of either report's time). It shows what reading only what
+   the report needs saves. No aim.
+
 Run: .venv/bin/python benchmarks/run.py demo
 """
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import json
+import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import _harness
@@ -72,7 +96,8 @@ def run(customers: int, directory: Path) -> dict[str, float]:
     return figures
 
 
-def main() -> None:
+def growth() -> None:
+    """Figures 1 and 2: the demo at each size against the one ten times smaller."""
     sizes = [1_000, 10_000] if _harness.QUICK else [1_000, 10_000, 100_000]
     directory = Path(tempfile.mkdtemp(prefix="bench-demo-"))
     try:
@@ -117,6 +142,124 @@ def main() -> None:
             )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+# --- against 0.1.0 ------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = "1e03bfb56bc4d880a4e527fc6588aff30391ccbf"
+"""The commit that released 0.1.0."""
+
+# Run first in 0.1.0's processes: the backends' entry points installed now name this
+# version's modules, so 0.1.0 is pointed at its own by their own names.
+_OWN_BACKENDS = """
+from importlib.metadata import EntryPoint
+import custservice.storage.registry as registry
+own = {"memory": "custservice.storage.memory:open_memory_store",
+       "sqlite": "custservice.storage.sqlite:open_sqlite_store"}
+registry._entry_points = lambda: {k: EntryPoint(k, v, registry.GROUP) for k, v in own.items()}
+"""
+_CLI = "import sys; from custservice.cli import main; sys.exit(main(sys.argv[1:]))"
+_WITHOUT_TARGETS = """
+import sys, pendulum
+from custservice.report import build_report, render_text
+from custservice.storage.registry import open_store
+with open_store(sys.argv[1]) as store:
+    report = build_report(store, at=pendulum.parse(sys.argv[2]), targets=())
+print(render_text(report), end="")
+"""
+
+
+class _Version:
+    """One version of custservice, run in subprocesses: ours, or 0.1.0's from ``source``."""
+
+    def __init__(self, source: Path | None) -> None:
+        self._prefix = "" if source is None else _OWN_BACKENDS
+        self._env = dict(os.environ)
+        if source is not None:
+            self._env["PYTHONPATH"] = str(source)
+
+    def run(self, code: str, *args: str) -> tuple[float, str]:
+        """Seconds ``code`` took in a new interpreter, and what it printed."""
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", self._prefix + code, *args],
+            env=self._env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return time.perf_counter() - start, done.stdout
+
+
+def _release_source(directory: Path) -> Path:
+    """0.1.0's ``src`` directory, extracted from its commit into ``directory``."""
+    command = f"git archive --format=tar {RELEASE} src | tar -x -C {shlex.quote(str(directory))}"
+    subprocess.run(command, shell=True, cwd=ROOT, check=True)
+    if not (directory / "src" / "custservice").is_dir():
+        raise RuntimeError(f"the 0.1.0 commit {RELEASE[:12]} is not in this clone")
+    return directory / "src"
+
+
+def _same(ours: str, theirs: str, what: str) -> None:
+    """Both versions printed the same report, or the difference is shown and it fails."""
+    if ours == theirs:
+        return
+    diff = difflib.unified_diff(
+        theirs.splitlines(), ours.splitlines(), "0.1.0", "ours", lineterm="", n=1
+    )
+    print("\n".join(diff), flush=True)
+    raise AssertionError(f"{what}: the reports differ (shown above)")
+
+
+def against_release(customers: int, repeat: int = 3) -> None:
+    """Figures 3 and 4: the report of ours against 0.1.0's, on 0.1.0's demo store."""
+    directory = Path(tempfile.mkdtemp(prefix="bench-report-"))
+    try:
+        release, ours = _Version(_release_source(directory)), _Version(None)
+        theirs_url = f"sqlite:///{directory / 'release.db'}"
+        our_url = f"sqlite:///{directory / 'ours.db'}"
+        seconds, printed = release.run(
+            _CLI, "demo", "--customers", str(customers), "--store", theirs_url
+        )
+        found = re.search(r"--at (\S+)", printed)
+        assert found is not None, "0.1.0's demo printed no report command"
+        at = found.group(1)
+        print(f"(setup: 0.1.0's demo of {customers:,} customers: {seconds:.1f} s)", flush=True)
+        shutil.copyfile(directory / "release.db", directory / "ours.db")
+        seconds, _ = ours.run(_CLI, "report", "--store", our_url, "--at", at)
+        print(f"(setup: ours upgrading 0.1.0's file, then reporting: {seconds:.1f} s)", flush=True)
+        runs = [
+            ("custservice report --at, as the demo prints it", _CLI, ("report", "--at", at)),
+            ("custservice report, no --at", _CLI, ("report",)),
+            ("build_report without service targets", _WITHOUT_TARGETS, (at,)),
+        ]
+        for n, (label, code, args) in enumerate(runs):
+            if code is _CLI:
+                theirs_args, our_args = (*args, "--store", theirs_url), (*args, "--store", our_url)
+            else:
+                theirs_args, our_args = (theirs_url, *args), (our_url, *args)
+            _same(ours.run(code, *our_args)[1], release.run(code, *theirs_args)[1], label)
+            # Interleaved, best of each: load from elsewhere on the machine hits both alike.
+            best_ours = best_theirs = float("inf")
+            for _ in range(repeat if n == 0 else max(repeat - 1, 1)):
+                best_theirs = min(best_theirs, release.run(code, *theirs_args)[0])
+                best_ours = min(best_ours, ours.run(code, *our_args)[0])
+            report(
+                f"{label}, {customers:,} customers: 0.1.0 (s)",
+                best_theirs,
+                "s",
+                baseline="ours",
+                baseline_value=best_ours,
+                aim=">= 5x" if n == 0 else "",
+            )
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def main() -> None:
+    growth()
+    against_release(1_000 if _harness.QUICK else 10_000)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pendulum
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from custservice._time import FixedClock
@@ -30,6 +30,7 @@ from custservice.testing import strategies as cst
 K = FollowUpKind
 T0 = pendulum.datetime(2020, 1, 6, 9)
 PERIODIC = ServiceTarget(Metric.PERIODIC_UPDATE, pendulum.duration(hours=4))
+GREETED = FollowUpPolicy().birthday_stages
 
 
 def person(birthday: dt.date | None = None, timezone: str | None = None, *events: str) -> Customer:
@@ -345,6 +346,32 @@ def test_consecutive_windows_split_the_plan(
         return plan_follow_ups(customers, interactions, cases, window_start=a, window_end=b)
 
     assert plan(start, middle) + plan(middle, end) == plan(start, end)
+
+
+@settings(max_examples=60)
+@given(
+    cst.customers().filter(lambda c: c.birthday is not None and c.stage in GREETED),
+    WINDOW_STARTS,
+)
+def test_a_greeting_is_due_in_a_window_of_one_microsecond(
+    customer: Customer, start: pendulum.DateTime
+) -> None:
+    """The first greeting after ``start`` is found by the window of the microsecond it is
+    due in, and by no window ending there, whatever the zones."""
+    assert customer.birthday is not None
+    assume(customer.birthday.year < start.year)  # greeted from the year after the birth
+
+    def greetings(a: dt.datetime, b: dt.datetime) -> list[FollowUp]:
+        planned = plan_follow_ups([customer], window_start=a, window_end=b)
+        return [f for f in planned if f.kind is K.BIRTHDAY_GREETING]
+
+    first = greetings(start, start.add(days=400))
+    assert len(first) == 1
+    due = first[0].due_at
+    tick = dt.timedelta(microseconds=1)
+    assert greetings(due, due + tick) == first
+    for length in (tick, dt.timedelta(days=1), dt.timedelta(days=3)):
+        assert greetings(due - length, due) == []
 
 
 # --- the zone an instant is written in changes nothing -------------------------------

@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pendulum
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests._reliability import SERVER, pg_admin, with_options
+from tests import _sql_stores
+from tests._sql_stores import Fresh
 
 from custservice import (
     CSAT_5,
@@ -62,9 +60,6 @@ from custservice.analytics import (
 )
 from custservice.analytics._scorecard_sql import sql_scorecard
 from custservice.storage.sql import SqlStore
-from custservice.storage.sql.mysql import open_mysql_store
-from custservice.storage.sql.postgresql import open_postgres_store
-from custservice.storage.sql.sqlite import open_sqlite_store
 from custservice.testing import strategies as cst
 
 T0 = pendulum.datetime(2026, 3, 2, 9)
@@ -76,74 +71,10 @@ TARGETS = (
 EVALUATED_AT = pendulum.datetime(2040, 1, 1)
 GROUPINGS: tuple[GroupBy | None, ...] = (None, *GroupBy)
 
-Fresh = Callable[[], AbstractContextManager[Store]]
-"""Opens a new, empty store of the backend under test."""
-
-
 # --- stores --------------------------------------------------------------------------
 
-
-@pytest.fixture(scope="module")
-def admin() -> Iterator[Any]:
-    conn = pg_admin()
-    conn.execute("SET lock_timeout = '60s'")  # a failed test's open reader never hangs the run
-    yield conn
-    conn.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
-def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fresh]:
-    """A factory of empty stores: a new file under ``tmp_path``, or a schema (database)
-    of this test's own, emptied each time (cheaper than a new one for every example)."""
-    if request.param == "sqlite":
-
-        @contextmanager
-        def sqlite_store() -> Iterator[Store]:
-            path = tmp_path / f"{uuid.uuid4().hex}.db"
-            with open_sqlite_store(f"sqlite:///{path}") as store:
-                yield store
-
-        yield sqlite_store
-        return
-    if request.param == "mariadb":
-        url = request.getfixturevalue("mysql_url")
-        cursor = request.getfixturevalue("mysql_admin").cursor()
-        database = urlsplit(url).path.lstrip("/")
-        kept: list[Store] = []
-
-        @contextmanager
-        def mariadb_store() -> Iterator[Store]:
-            if not kept:
-                kept.append(open_mysql_store(url))
-            for table in ("events", "cases", "interactions", "customers"):
-                cursor.execute(f"DELETE FROM `{database}`.{table}")
-            yield kept[0]
-
-        try:
-            yield mariadb_store
-        finally:
-            for store in kept:
-                store.close()
-            cursor.close()
-        return
-    conn = request.getfixturevalue("admin")
-    schema = f"cs_pushdown_{uuid.uuid4().hex[:12]}"
-    tables = ", ".join(f'"{schema}".{t}' for t in ("events", "cases", "interactions", "customers"))
-    opened: list[Store] = []
-
-    @contextmanager
-    def postgres_store() -> Iterator[Store]:
-        if not opened:
-            opened.append(open_postgres_store(with_options(SERVER, schema=schema)))
-        conn.execute(f"TRUNCATE {tables}")
-        yield opened[0]
-
-    try:
-        yield postgres_store
-    finally:
-        for store in opened:
-            store.close()
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+admin = _sql_stores.admin
+fresh = _sql_stores.fresh
 
 
 def push_down(store: Store, query: ScorecardQuery) -> Scorecard | None:

@@ -137,12 +137,21 @@ def sql_scorecard(
         return snapshot_scorecard(snapshot, query)
 
 
-def snapshot_scorecard(snapshot: Snapshot, query: ScorecardQuery) -> Scorecard | None:
+def snapshot_scorecard(
+    snapshot: Snapshot,
+    query: ScorecardQuery,
+    on_cases: Callable[[Sequence[Case]], None] | None = None,
+) -> Scorecard | None:
     """The scorecard of what ``snapshot`` holds; ``None`` to stream it instead.
 
     Args:
         snapshot: an open snapshot of a SQL store's tables.
         query: what to compute.
+        on_cases: with service targets, every case is read to evaluate them,
+            and each batch read is passed to ``on_cases`` too, so a caller
+            needing the cases reads them once; without targets cases are only
+            counted, and ``on_cases`` is never called. Batches already passed before ``None``
+            is returned are to be discarded.
 
     Raises:
         StorageError: a stored case (read only with service targets) is not
@@ -163,7 +172,7 @@ def snapshot_scorecard(snapshot: Snapshot, query: ScorecardQuery) -> Scorecard |
     if grouping is None:
         return None
     try:
-        return _run(sql, query, grouping)
+        return _run(sql, query, grouping, on_cases)
     except _Ambiguous:
         return None
 
@@ -687,7 +696,12 @@ def _cases_sql(sql: _Sql, g: _Grouping, rows: bool) -> sa.Select[*tuple[Any, ...
 # --- the scorecard -----------------------------------------------------------------
 
 
-def _run(sql: _Sql, q: ScorecardQuery, g: _Grouping) -> Scorecard:
+def _run(
+    sql: _Sql,
+    q: ScorecardQuery,
+    g: _Grouping,
+    on_cases: Callable[[Sequence[Case]], None] | None,
+) -> Scorecard:
     targets = q.targets
     n_targets = len(targets)
     kinds = _Kinds(q.csat_scales)
@@ -729,6 +743,8 @@ def _run(sql: _Sql, q: ScorecardQuery, g: _Grouping) -> Scorecard:
             cases = _common.decode_rows(Case, "case", list(rows), "database")
             for (_, raw), case in zip(rows, cases, strict=True):
                 _add_case(tally(raw), case, targets, q.at)
+            if on_cases is not None:
+                on_cases(cases)
     else:
         for raw, n in sql.conn.execute(_cases_sql(sql, g, False)):
             if n:

@@ -310,35 +310,66 @@ def health(
         if cases == ():
             cases = reading.stored_cases(store) if chosen else ()
         interactions = reading.stored_interactions(store)
-    recent, earlier = [0, 0, 0], [0, 0, 0]
-    last_contact: pendulum.DateTime | None = None
-    last_us = 0
-    for interaction in reading.interactions(interactions):
-        opened = micros(interaction.opened_at)
-        if last_contact is None or opened > last_us:
-            last_contact, last_us = interaction.opened_at, opened
-        fb = interaction.feedback
-        if fb is None or micros(fb.at) > reading.now or opened < reading.earlier_from:
-            continue
-        (recent if opened >= reading.recent_from else earlier)[fb.verdict.rank] += 1
+    recent, earlier, last_contact = reading.verdicts(interactions)
     breaches = 0
-    for case in reading.cases(cases):
-        if not chosen or not _open_at(case, when):
-            continue
-        if any(t.evaluate(case, at=when).state is TargetState.BREACHED for t in chosen):
+    for case in reading.cases(cases):  # each is checked to be the customer's, targets or not
+        if chosen and open_breach(case, when, chosen):
             breaches += 1
-    stage, since = _position(customer, reading.now)
-    return _judge(
-        customer.id,
-        when,
-        stage,
-        since,
-        VerdictCounts(*recent),
-        VerdictCounts(*earlier),
-        breaches,
-        last_contact,
-        weights,
-    )
+    return judged(customer, when, recent, earlier, breaches, last_contact, weights)
+
+
+def judged(
+    customer: Customer,
+    at: pendulum.DateTime,
+    recent: VerdictCounts,
+    earlier: VerdictCounts,
+    breaches: int,
+    last_contact: pendulum.DateTime | None,
+    weights: HealthWeights = DEFAULT_WEIGHTS,
+) -> Health:
+    """The :class:`Health` of ``customer`` at ``at`` from what :func:`health` counts.
+
+    :func:`health` counts from records; a store that counts in its database
+    (``analytics/_health_sql``) gives the same counts, and both are judged here.
+
+    Args:
+        customer: the customer; their stage at ``at`` is read from the history.
+        at: the instant judged, aware.
+        recent: the verdicts of the recent window.
+        earlier: the verdicts of the window before it.
+        breaches: the open cases with a breached service target.
+        last_contact: when the latest interaction read opened.
+        weights: the weights and thresholds.
+    """
+    stage, since = _position(customer, micros(at))
+    return _judge(customer.id, at, stage, since, recent, earlier, breaches, last_contact, weights)
+
+
+def risk_of(
+    customer: Customer,
+    at: pendulum.DateTime,
+    recent: VerdictCounts,
+    earlier: VerdictCounts,
+    breaches: int,
+    last_contact_us: int | None,
+    weights: HealthWeights = DEFAULT_WEIGHTS,
+) -> tuple[CustomerStage, float]:
+    """The stage at ``at`` and the risk :func:`judged` gives, without building the
+    :class:`Health` (its reasons' texts and its suggestions): for ranking many customers.
+
+    ``last_contact_us`` is the latest contact in microseconds since 1970 (UTC).
+    """
+    stage, _ = _position(customer, micros(at))
+    reasons = _reasons(stage, at, recent, earlier, breaches, last_contact_us, weights)
+    return stage, _risk(reasons, weights)
+
+
+def open_breach(case: Case, at: pendulum.DateTime, targets: tuple[ServiceTarget, ...]) -> bool:
+    """Whether ``case`` counts among its customer's open breaches at ``at``: opened by
+    then, neither solved nor closed then, and one of ``targets`` breached then."""
+    if micros(case.opened_at) > micros(at) or not _open_at(case, at):
+        return False
+    return any(t.evaluate(case, at=at).state is TargetState.BREACHED for t in targets)
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -357,27 +388,48 @@ def _instant(us: int) -> pendulum.DateTime | None:
     )
 
 
-class _Reading:
-    """Which records :func:`health` reads at one instant: one rule for iterables and stores.
+class Span:
+    """The instants health reads between, at one instant, in microseconds since 1970 (UTC).
 
     Interactions opened in ``[first, now]``, where ``first`` reaches back two
     windows or ``quiet_after``, whichever is longer: the verdicts need the two
-    windows and the last contact matters only within ``quiet_after`` (and is
-    reported within the reach). Cases opened by ``now``. A store is asked for
-    exactly these, and every record passes the same filter whatever its source.
+    windows, and the last contact matters only within ``quiet_after`` (and is
+    reported within the reach). Of those, the feedback given by ``now`` counts:
+    in the recent window when the interaction opened at or after
+    ``recent_from``, else in the earlier one when at or after ``earlier_from``.
+    Cases opened by ``now``.
+
+    :func:`health` applies these bounds to records; ``analytics/_health_sql``
+    to typed columns, with the same numbers.
     """
 
-    __slots__ = ("customer", "earlier_from", "first", "now", "recent_from")
+    __slots__ = ("earlier_from", "first", "now", "recent_from")
 
     def __init__(
-        self, customer: Customer, at: dt.datetime, window: dt.timedelta, w: HealthWeights
+        self,
+        at: dt.datetime,
+        window: dt.timedelta = _NINETY_DAYS,
+        w: HealthWeights = DEFAULT_WEIGHTS,
     ) -> None:
-        self.customer = customer
         self.now = micros(at)
         span = _per_us(window, _US)
         self.recent_from = self.now - span
         self.earlier_from = self.now - 2 * span
         self.first = self.now - max(2 * span, _per_us(w.quiet_after, _US))
+
+
+class _Reading(Span):
+    """Which records :func:`health` reads about one customer: one rule for iterables and
+    stores. A store is asked for exactly the records of the :class:`Span`, and every
+    record passes the same filter whatever its source."""
+
+    __slots__ = ("customer",)
+
+    def __init__(
+        self, customer: Customer, at: dt.datetime, window: dt.timedelta, w: HealthWeights
+    ) -> None:
+        super().__init__(at, window, w)
+        self.customer = customer
 
     def stored_interactions(self, store: Store) -> Iterable[Interaction]:
         return store.interactions.for_customer(
@@ -398,6 +450,23 @@ class _Reading:
             _own(record, self.customer, "cases")
             if micros(record.opened_at) <= self.now:
                 yield record
+
+    def verdicts(
+        self, interactions: Iterable[Interaction]
+    ) -> tuple[VerdictCounts, VerdictCounts, pendulum.DateTime | None]:
+        """The verdicts of the recent and the earlier window, and the last contact."""
+        recent, earlier = [0, 0, 0], [0, 0, 0]
+        last_contact: pendulum.DateTime | None = None
+        last_us = 0
+        for interaction in self.interactions(interactions):
+            opened = micros(interaction.opened_at)
+            if last_contact is None or opened > last_us:
+                last_contact, last_us = interaction.opened_at, opened
+            fb = interaction.feedback
+            if fb is None or micros(fb.at) > self.now or opened < self.earlier_from:
+                continue
+            (recent if opened >= self.recent_from else earlier)[fb.verdict.rank] += 1
+        return VerdictCounts(*recent), VerdictCounts(*earlier), last_contact
 
 
 def _position(customer: Customer, now: int) -> tuple[CustomerStage, pendulum.DateTime]:
@@ -453,6 +522,41 @@ def _judge(
     last_contact: pendulum.DateTime | None,
     w: HealthWeights,
 ) -> Health:
+    last_us = None if last_contact is None else micros(last_contact)
+    reasons = _reasons(stage, at, recent, earlier, breaches, last_us, w)
+    risk = _risk(reasons, w)
+    level: RiskLevel = "high" if risk >= w.high_risk else "low" if risk < w.low_risk else "medium"
+    suggestions = _suggest(stage, since, at, risk, recent, earlier, breaches, w)
+    return Health(
+        customer_id,
+        at,
+        stage,
+        risk,
+        level,
+        tuple(reasons),
+        suggestions,
+        recent,
+        earlier,
+        breaches,
+        last_contact,
+    )
+
+
+def _risk(reasons: list[Reason], w: HealthWeights) -> float:
+    """The score: the baseline plus the reasons' weights, summed largest first, clamped."""
+    return min(max(w.baseline + sum(r.weight for r in reasons), 0.0), 100.0)
+
+
+def _reasons(
+    stage: CustomerStage,
+    at: pendulum.DateTime,
+    recent: VerdictCounts,
+    earlier: VerdictCounts,
+    breaches: int,
+    last_us: int | None,
+    w: HealthWeights,
+) -> list[Reason]:
+    """What moves the score away from the baseline, largest effect first."""
     reasons: list[Reason] = []
     n = recent.total
     if n and recent.dissatisfied:
@@ -486,7 +590,7 @@ def _judge(
                 -w.trend * change / 2,
             )
         )
-    quiet = last_contact is None or micros(at) - micros(last_contact) > _per_us(w.quiet_after, _US)
+    quiet = last_us is None or micros(at) - last_us > _per_us(w.quiet_after, _US)
     if quiet and w.quiet:
         reasons.append(
             Reason(
@@ -513,22 +617,7 @@ def _judge(
             )
         )
     reasons.sort(key=lambda r: (-abs(r.weight), r.code))
-    risk = min(max(w.baseline + sum(r.weight for r in reasons), 0.0), 100.0)
-    level: RiskLevel = "high" if risk >= w.high_risk else "low" if risk < w.low_risk else "medium"
-    suggestions = _suggest(stage, since, at, risk, recent, earlier, breaches, w)
-    return Health(
-        customer_id,
-        at,
-        stage,
-        risk,
-        level,
-        tuple(reasons),
-        suggestions,
-        recent,
-        earlier,
-        breaches,
-        last_contact,
-    )
+    return reasons
 
 
 def _suggest(

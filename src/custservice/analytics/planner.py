@@ -203,14 +203,25 @@ def _after(at: pendulum.DateTime, delay: dt.timedelta) -> pendulum.DateTime | No
 
 
 class _Window:
-    __slots__ = ("end", "start", "t0", "t1")
+    __slots__ = ("_days", "end", "start", "t0", "t1")
 
     def __init__(self, start: pendulum.DateTime, end: pendulum.DateTime) -> None:
         self.start, self.end = start, end
         self.t0, self.t1 = micros(start), micros(end)
+        self._days: dict[str, tuple[dt.date, dt.date]] = {}
 
     def __contains__(self, at: dt.datetime) -> bool:
         return self.t0 <= micros(at) < self.t1
+
+    def days(self, zone: str) -> tuple[dt.date, dt.date]:
+        """The local dates of the window's start and end in ``zone`` (found once per zone)."""
+        found = self._days.get(zone)
+        if found is None:
+            found = self._days[zone] = (
+                self.start.in_timezone(zone).date(),
+                self.end.in_timezone(zone).date(),
+            )
+        return found
 
 
 def _birthday(
@@ -221,13 +232,17 @@ def _birthday(
     if born is None or customer.stage not in policy.birthday_stages:
         return None
     zone = customer.timezone or policy.default_timezone
-    first = window.start.in_timezone(zone).year
-    last = window.end.in_timezone(zone).year
+    first, last = window.days(zone)
+    # A greeting falls on its local date: one far from the window's local dates is not
+    # in the window (two days of slack: a zone's offset once moved by a whole day).
+    low, high = first.toordinal() - 2, last.toordinal() + 2
     t = policy.greeting_time
-    for year in range(max(first - 1, born.year + 1), last + 2):
+    for year in range(max(first.year - 1, born.year + 1), last.year + 2):
         day = born.day
         if born.month == 2 and day == 29 and not _leap(year):
             day = 28
+        if year > dt.MAXYEAR or not low <= dt.date(year, born.month, day).toordinal() <= high:
+            continue
         due = pendulum.datetime(
             year, born.month, day, t.hour, t.minute, t.second, t.microsecond, tz=zone
         )

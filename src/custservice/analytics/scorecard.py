@@ -655,17 +655,10 @@ def scorecard(
         >>> card.interactions, card.wait_median.in_minutes(), card.nps
         (1, 4, None)
     """
-    group_by = None if by is None else member(GroupBy, by, "by")
-    chosen = _targets(targets)
-    when = None if at is None else aware(at, "at")
-    if chosen and when is None:
-        raise ValidationError("give at= to evaluate service targets", field="at")
-    zone = _check_timezone(timezone, "timezone")
-    scales = _scales(csat_scales)
+    query = checked_query(by, targets, at, timezone, csat_scales)
     if isinstance(interactions, Store):
         store = interactions
         if cases is None and customers is None:
-            query = ScorecardQuery(group_by, chosen, when, zone, scales)
             snapshot = getattr(store, "sql_snapshot", None)
             pushdown = getattr(store, "scorecard_pushdown", None)
             answer = None
@@ -685,20 +678,38 @@ def scorecard(
         raise ValidationError(
             "expected an iterable of Interaction, or a store", field="interactions"
         )
-    return _stream(interactions, cases or (), group_by, chosen, when, zone, scales, customers)
+    return _stream(interactions, cases or (), query, customers)
+
+
+def checked_query(
+    by: GroupBy | str | None,
+    targets: Iterable[ServiceTarget],
+    at: dt.datetime | None,
+    timezone: str,
+    csat_scales: Collection[ScoreScale] | None,
+) -> ScorecardQuery:
+    """:func:`scorecard`'s arguments, checked, as the query a push-down answers.
+
+    Raises:
+        ValidationError: as :func:`scorecard` does.
+    """
+    group_by = None if by is None else member(GroupBy, by, "by")
+    chosen = _targets(targets)
+    when = None if at is None else aware(at, "at")
+    if chosen and when is None:
+        raise ValidationError("give at= to evaluate service targets", field="at")
+    zone = _check_timezone(timezone, "timezone")
+    return ScorecardQuery(group_by, chosen, when, zone, _scales(csat_scales))
 
 
 def _stream(
     interactions: Iterable[Interaction],
     cases: Iterable[Case],
-    by: GroupBy | None,
-    targets: tuple[ServiceTarget, ...],
-    at: pendulum.DateTime | None,
-    zone: str,
-    scales: frozenset[ScoreScale] | None,
+    query: ScorecardQuery,
     customers: CustomerLookup | None,
 ) -> Scorecard:
-    kinds = _ScaleKinds(scales)
+    by, targets, at = query.by, query.targets, query.at
+    kinds = _ScaleKinds(query.csat_scales)
     n = len(targets)
     if by is None:
         tally = _Tally(n)
@@ -709,7 +720,7 @@ def _stream(
             _check(case, Case, "cases")
             _add_case(tally, case, targets, at)
         return _card(tally, targets)
-    interaction_key, case_key = _keys(by, zone, customers)
+    interaction_key, case_key = _keys(by, query.timezone, customers)
     tallies: dict[str, _Tally] = {}
     for interaction in interactions:
         _check(interaction, Interaction, "interactions")

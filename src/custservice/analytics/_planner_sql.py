@@ -1,0 +1,60 @@
+"""Which interactions may owe a feedback request in a window, chosen in SQL.
+
+:func:`~custservice.analytics.plan_follow_ups` asks for feedback after every
+interaction resolved without feedback, ``feedback_delay`` after it was
+resolved, counted in exact elapsed time: so the request falls in
+``[start, end)`` exactly when ``resolved_at`` (microseconds) lies in
+``[start - delay, end - delay)``. :func:`feedback_candidates` selects those
+interactions from the typed columns (``resolved_at``, and ``feedback_at`` as
+``NULL`` for no feedback); the planner then judges each one read back by its
+own rule, so this selection only has to hold every interaction it would
+propose (it holds exactly those), which ``tests/test_analytics_sql_counts.py``
+checks on every SQL engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import sqlalchemy as sa
+
+from .._time import micros
+from ..storage.sql.store import Snapshot
+from ._bounds import int64
+
+__all__ = ["feedback_candidates"]
+
+_US = dt.timedelta(microseconds=1)
+
+
+def feedback_candidates(
+    snapshot: Snapshot, start: dt.datetime, end: dt.datetime, delay: dt.timedelta
+) -> list[uuid.UUID]:
+    """The ids of the interactions resolved without feedback whose feedback request,
+    ``delay`` after the resolution, falls due in ``[start, end)``, oldest first.
+
+    Args:
+        snapshot: an open snapshot of a SQL store.
+        start: the window's start (aware).
+        end: the window's end (aware).
+        delay: how long after the resolution the request falls due.
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: the database failed (the store's snapshot
+            turns it into a ``StorageError``).
+    """
+    t = snapshot.tables["interactions"]
+    c = t.c
+    shift = dt.timedelta.__floordiv__(delay, _US)
+    statement = (
+        sa.select(c.id)
+        .where(
+            c.resolved_at.is_not(None),
+            c.feedback_at.is_(None),
+            c.resolved_at >= int64(micros(start) - shift),
+            c.resolved_at < int64(micros(end) - shift),
+        )
+        .order_by(c.opened_at, c.id)
+    )
+    return [uuid.UUID(str(v)) for v in snapshot.connection.scalars(statement)]

@@ -1,0 +1,70 @@
+"""How figures read in a report, in the terminal and in HTML alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from ..analytics import FollowUpKind, VerdictCounts
+from ..enums import Verdict
+from ._model import UNLISTED, Report
+
+__all__ = [
+    "duration",
+    "follow_up_summary",
+    "label",
+    "nps",
+    "pct",
+    "ratio",
+    "unlisted_note",
+    "verdict_line",
+]
+
+
+def pct(value: float | None) -> str:
+    """A percentage with one decimal, or ``n/a``."""
+    return "n/a" if value is None else f"{value:.1f}%"
+
+
+def nps(value: float | None) -> str:
+    """A Net Promoter Score with its sign, or ``n/a``."""
+    return "n/a" if value is None else f"{value:+.1f}"
+
+
+def ratio(value: float | None) -> str:
+    """A ratio with two decimals, or ``n/a``."""
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def duration(value: dt.timedelta | None) -> str:
+    """``1h 05m`` or ``4m 09s``, to the nearest second; or ``n/a``."""
+    if value is None:
+        return "n/a"
+    seconds = round(value.total_seconds())
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {seconds:02d}s"
+
+
+def verdict_line(counts: VerdictCounts) -> str:
+    """The share of each verdict, and how many there were."""
+    parts = (f"{v.value} {pct(counts.percent(v))}" for v in Verdict)
+    return ", ".join(parts) + f"  (n={counts.total})"
+
+
+def label(kind: str) -> str:
+    """An enum value as words: ``at_risk`` reads ``at risk``."""
+    return kind.replace("_", " ")
+
+
+def follow_up_summary(report: Report) -> str:
+    """How many follow-ups of each kind are due, or ``none``."""
+    kinds = Counter(f.kind for f in report.follow_ups)
+    return ", ".join(f"{label(k)} {kinds[k]}" for k in FollowUpKind if kinds[k]) or "none"
+
+
+def unlisted_note(report: Report) -> str:
+    """Why birthday greetings are not listed, when some are due."""
+    if any(f.kind in UNLISTED for f in report.follow_ups):
+        return " (birthday greetings are counted, not listed: a name and a date tell a birthday)"
+    return ""

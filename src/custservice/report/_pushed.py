@@ -1,0 +1,94 @@
+"""The report of a SQL store: computed in its database wherever it can be, from one snapshot.
+
+Of a store of the shared SQL core (it offers ``sql_snapshot()``), the report
+reads, inside one snapshot:
+
+- the scorecard, pushed down to SQL over the typed columns
+  (``analytics/_scorecard_sql``); with service targets every case is read
+  there to evaluate them, and the same cases give the status updates due and
+  the open breaches health counts, so each case is read once;
+- per customer, the verdicts and last contact health counts, in one grouped
+  query over the typed columns (``analytics/_health_sql``);
+- the interactions that may owe a feedback request in the week, chosen in SQL
+  (``analytics/_planner_sql``), each then read and judged by the planner;
+- every customer once, for the funnel, the planner and the risk of each;
+- the records of the ten customers most at risk, whose health is judged
+  again from them as :func:`~custservice.analytics.health` does.
+
+No interaction is read whole but those. Every rule is the analytics' own: SQL
+only counts and selects, and ``tests/test_report_sql.py`` checks that the
+report equals the one streamed from the same records.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+
+import pendulum
+
+from ..analytics import DEFAULT_POLICY, DEFAULT_WEIGHTS, GroupBy, VerdictCounts, health
+from ..analytics.health import Span, open_breach, risk_of
+from ..analytics.scorecard import checked_query
+from ..cases import Case
+from ..customers import Customer
+from ..service_levels import ServiceTarget
+from ..storage.protocols import Store
+from ._follow_ups import FollowUps
+from ._funnel import Funnel
+from ._model import CURRENT, AtRisk, Report, assemble
+from ._risk import Riskiest, may_be_current
+
+__all__ = ["pushed_down"]
+
+_NONE = (VerdictCounts(), VerdictCounts(), None)
+_CHUNK = 500
+
+
+def pushed_down(
+    store: Store, at: pendulum.DateTime, targets: tuple[ServiceTarget, ...]
+) -> Report | None:
+    """The report of ``store`` at ``at`` from its database, or ``None`` when the store
+    has no SQL snapshot or its scorecard must be streamed."""
+    open_snapshot = getattr(store, "sql_snapshot", None)
+    if not callable(open_snapshot):
+        return None
+    # Imported here: they load SQLAlchemy, which only SQL stores need.
+    from ..analytics._health_sql import recent_verdicts
+    from ..analytics._planner_sql import feedback_candidates
+    from ..analytics._scorecard_sql import snapshot_scorecard
+
+    query = checked_query(GroupBy.MONTH, targets, at, "UTC", None)
+    with open_snapshot() as snapshot:
+        follow_ups = FollowUps(at, targets)
+        breaches: Counter[uuid.UUID] = Counter()
+
+        def seen(cases: Sequence[Case]) -> None:
+            still_open = list(follow_ups.open_cases(cases))
+            follow_ups.plan(cases=still_open)
+            breaches.update(c.customer_id for c in still_open if open_breach(c, at, targets))
+
+        card = snapshot_scorecard(snapshot, query, seen)
+        if card is None:
+            return None
+        counted = recent_verdicts(snapshot, Span(at))
+        due = feedback_candidates(snapshot, at, follow_ups.end, DEFAULT_POLICY.feedback_delay)
+        for start in range(0, len(due), _CHUNK):
+            chunk = due[start : start + _CHUNK]
+            follow_ups.plan(interactions=[store.interactions.get(i) for i in chunk])
+        funnel = Funnel()
+        riskiest: Riskiest[Customer] = Riskiest()
+        customers = funnel.counted(follow_ups.customers(store.customers.all()))
+        for customer in may_be_current(customers, at):
+            recent, earlier, last = counted.get(customer.id, _NONE)
+            stage, risk = risk_of(
+                customer, at, recent, earlier, breaches[customer.id], last, DEFAULT_WEIGHTS
+            )
+            if stage in CURRENT:  # the stage the customer was in at ``at``
+                riskiest.offer(risk, customer.id, customer)
+        # The ten are judged again from their records, as health does from any store.
+        at_risk = [
+            AtRisk(c.name, health(c, store, at=at, targets=targets)) for c in riskiest.result()
+        ]
+        return assemble(store, at, funnel, card, at_risk, follow_ups.result())
