@@ -1,14 +1,16 @@
-"""What the reliability tests share: the PostgreSQL server, the crash writer, the load worker.
+"""What the reliability tests share: fresh databases of each engine, the crash writer, the
+load worker.
 
-Run as a script (``python tests/_reliability.py zygote``) this module is the
-forking writer the crash tests kill: a process that has imported everything
-once, then forks a fresh writer for each command it reads on stdin, reports
-the writer's pid, and reports how it ended. Killing a forked writer costs a
-few milliseconds, where starting a new interpreter for each kill costs half a
-second.
+Run as a module (``python -m tests._reliability zygote``, from the repository's
+root: :data:`COMMAND`) this is the forking writer the crash tests kill: a
+process that has imported everything once, then forks a fresh child for each
+command it reads on stdin (write until killed, migrate, or create a store),
+reports the child's pid, and reports how it ended. Killing a forked child
+costs a few milliseconds, where starting a new interpreter for each kill
+costs half a second.
 
-``python tests/_reliability.py load URL SECONDS SEED`` runs one process of the
-load test (see :func:`load_worker`).
+``python -m tests._reliability load URL SECONDS SEED SETUP`` runs one process of
+the load test (see :func:`load_worker`).
 """
 
 from __future__ import annotations
@@ -23,12 +25,16 @@ import time
 import traceback
 import uuid
 from collections import Counter
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from itertools import count
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pendulum
+from conftest import MYSQL_SERVER, PG_SERVER, pg_connect, with_options
 
 from custservice import (
     Case,
@@ -42,8 +48,13 @@ from custservice import (
     open_store,
 )
 
-HERE = Path(__file__).resolve()
-SERVER = os.environ.get("CUSTSERVICE_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+ROOT = Path(__file__).resolve().parent.parent
+COMMAND = [sys.executable, "-m", "tests._reliability"]
+"""Runs this module in a new interpreter; with ``cwd=ROOT``, so that it finds the
+root's ``conftest`` (the servers' addresses) as the tests do."""
+SERVER = PG_SERVER
+pg_admin = pg_connect
+"""An autocommit connection to the PostgreSQL server, or a visible skip (a failure in CI)."""
 T0 = pendulum.datetime(2026, 1, 5, 9)
 NAMESPACE = uuid.UUID("4f1d3c2a-7e0b-4c5d-9a8b-1c2d3e4f5a6b")
 
@@ -57,29 +68,10 @@ def env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
-# --- PostgreSQL --------------------------------------------------------------------------
+# --- fresh databases of each engine ------------------------------------------------------
 
-
-def with_options(url: str, **options: Any) -> str:
-    """``url`` with ``options`` added to its query string."""
-    parts = urlsplit(url)
-    query = [*parse_qsl(parts.query), *((k, str(v)) for k, v in options.items())]
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def pg_admin() -> Any:
-    """An autocommit connection to the server, or a visible skip (a failure in CI)."""
-    from conftest import require
-
-    try:
-        import psycopg
-    except ImportError:
-        require("PostgreSQL", "CUSTSERVICE_REQUIRE_PG", "psycopg is not installed")
-    try:
-        return psycopg.connect(SERVER, autocommit=True, connect_timeout=5)
-    except psycopg.Error as exc:
-        reason = f"no server at {SERVER} ({str(exc).strip().splitlines()[0]})"
-        require("PostgreSQL", "CUSTSERVICE_REQUIRE_PG", reason)
+ENGINES = ("sqlite", "postgresql", "mariadb")
+"""The SQL engines every reliability rule is checked on."""
 
 
 def new_schema() -> str:
@@ -88,6 +80,67 @@ def new_schema() -> str:
 
 def drop_schema(admin: Any, schema: str) -> None:
     admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@dataclass(frozen=True)
+class Databases:
+    """New, empty databases of one engine, for one test.
+
+    Attributes:
+        engine: the engine's name in messages: ``"memory"``, ``"SQLite"``,
+            ``"PostgreSQL"`` or ``"MariaDB"``.
+        fresh: the URL of a new, empty store each call: a file, a schema or a
+            database of the test's own, removed when the test ends.
+    """
+
+    engine: str
+    fresh: Callable[[], str]
+
+
+@contextmanager
+def fresh_databases(request: Any, tmp_path: Path) -> Iterator[Databases]:
+    """The :class:`Databases` of the engine ``request.param`` names (``"memory"`` or one
+    of :data:`ENGINES`). A server that cannot be reached is a visible skip (a failure
+    in CI), through the root ``conftest``'s ``pg_admin`` and ``mysql_admin`` fixtures."""
+    name = request.param
+    if name == "memory":
+        yield Databases("memory", lambda: "memory://")
+        return
+    if name == "sqlite":
+        yield Databases("SQLite", lambda: f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}")
+        return
+    made: list[str] = []
+    if name == "postgresql":
+        admin = request.getfixturevalue("pg_admin")
+
+        def fresh() -> str:
+            made.append(new_schema())
+            return with_options(SERVER, schema=made[-1])
+
+        def drop(made_name: str) -> None:
+            drop_schema(admin, made_name)
+
+        databases = Databases("PostgreSQL", fresh)
+    else:
+        assert name == "mariadb", name
+        server = request.getfixturevalue("mysql_admin")
+
+        def fresh() -> str:
+            made.append(new_schema())
+            with server.cursor() as cursor:
+                cursor.execute(f"CREATE DATABASE `{made[-1]}`")
+            return urlsplit(MYSQL_SERVER)._replace(path=f"/{made[-1]}").geturl()
+
+        def drop(made_name: str) -> None:
+            with server.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS `{made_name}`")
+
+        databases = Databases("MariaDB", fresh)
+    try:
+        yield databases
+    finally:
+        for each in made:
+            drop(each)
 
 
 # --- the crash writer ---------------------------------------------------------------------
@@ -174,7 +227,7 @@ def migrator(url: str, marker: str) -> None:
     def stall(conn: Any, tables: Any, driver: Any) -> None:
         customers = conn.dialect.identifier_preparer.format_table(tables["customers"])
         conn.exec_driver_sql(f"ALTER TABLE {customers} ADD COLUMN note TEXT")
-        Path(marker).touch()
+        mark(marker, "stalled")
         time.sleep(3600)
 
     migrations.STEPS.append(stall)
@@ -182,13 +235,41 @@ def migrator(url: str, marker: str) -> None:
     open_store(url)
 
 
+def creator(url: str, marker: str, stall: int) -> None:
+    """Create the store ``url`` names, stalling before its statement number ``stall`` (or
+    its commit, the last step) is sent; mark ``stalled`` there, or ``opened`` if the store
+    opened first."""
+    import sqlalchemy as sa
+
+    steps = count()
+
+    def step(*args: Any) -> None:
+        if next(steps) == stall:
+            mark(marker, "stalled")
+            time.sleep(3600)
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", step)
+    sa.event.listen(sa.Engine, "commit", step)
+    open_store(url)
+    mark(marker, "opened")
+    time.sleep(3600)
+
+
+def mark(marker: str, text: str) -> None:
+    """Write ``marker`` at once, whole: a reader never sees it half-written."""
+    Path(f"{marker}.part").write_text(text)
+    os.replace(f"{marker}.part", marker)
+
+
 def _forked(command: dict[str, Any]) -> None:
     """What a forked child runs. It never returns: it is killed, or it waits to be."""
     try:
         if command["do"] == "write":
             writer(command["url"], command["life"], command["acks"], command["counter"])
-        else:
+        elif command["do"] == "migrate":
             migrator(command["url"], command["marker"])
+        else:
+            creator(command["url"], command["marker"], command["stall"])
         sys.stderr.write(f"{command['do']} ended without being killed\n")
     except BaseException:
         sys.stderr.write(traceback.format_exc())
@@ -224,6 +305,10 @@ def warm_up() -> None:
         import psycopg  # noqa: F401
 
         from custservice.storage.sql import postgresql  # noqa: F401
+    with suppress(ImportError):
+        import pymysql  # noqa: F401
+
+        from custservice.storage.sql import mysql  # noqa: F401
     clock = FixedClock(T0)
     with open_store("sqlite:///:memory:") as store:
         counter = store.customers.add(Customer.new("Counter", clock=clock))
@@ -298,6 +383,7 @@ def load_worker(
         "rollback",
         "save_counter",
         "save_counter",
+        "save_counter_in_transaction",
         "save_own",
         "shared_interaction",
         "forget",
@@ -310,7 +396,13 @@ def load_worker(
     while not done():
         op = rng.choice(operations)
         target = mine()
-        if target is None and op not in ("add_customer", "save_counter", "count", "feed"):
+        if target is None and op not in (
+            "add_customer",
+            "save_counter",
+            "save_counter_in_transaction",
+            "count",
+            "feed",
+        ):
             op = "add_customer"
         try:
             if op == "add_customer":
@@ -345,6 +437,15 @@ def load_worker(
                 which = rng.choice(counters)
                 current = store.customers.get(which)
                 store.customers.save(current.with_profile(segment=f"w{worker}"))
+                counter_saves[str(which)] += 1
+            elif op == "save_counter_in_transaction":
+                # The block reads first: a save from what it read must still be refused
+                # with ConcurrencyError if another worker saved since, whatever the
+                # block's read saw.
+                which = rng.choice(counters)
+                with store.transaction():
+                    current = store.customers.get(which)
+                    store.customers.save(current.with_profile(segment=f"t{worker}"))
                 counter_saves[str(which)] += 1
             elif op == "save_own":
                 assert target is not None
@@ -383,7 +484,7 @@ def load_worker(
         except CustServiceError as exc:
             # The one expected: two workers saving the same counter from the same version.
             errors[f"{op}: {type(exc).__name__}"] += 1
-            if not (op == "save_counter" and isinstance(exc, ConcurrencyError)):
+            if not (op.startswith("save_counter") and isinstance(exc, ConcurrencyError)):
                 problems.append(f"{op}: {type(exc).__name__}: {exc}")
         except Exception:
             leaks.append(traceback.format_exc())

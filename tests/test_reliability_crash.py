@@ -1,5 +1,7 @@
 """Crashes: a writer killed with SIGKILL at random moments loses nothing it was told committed.
 
+Every rule here is checked on each SQL engine: SQLite, PostgreSQL and MariaDB.
+
 A writer process runs transactions (a customer, interactions, a case, saves,
 sometimes a forget) and records each one in a side file only once
 ``transaction()`` has returned. The test kills it with SIGKILL after a random
@@ -15,9 +17,23 @@ delay, reopens the store, and checks, each time:
 
 A final pass reads the whole store and checks the feed against the data.
 
-Sizes: ``CUSTSERVICE_KILLS`` (SQLite, default 200) and ``CUSTSERVICE_PG_KILLS``
-(PostgreSQL, default 50); ``CUSTSERVICE_KILL_SEED`` repeats a run's kill delays.
-The figures of a run are printed (``pytest -rP`` shows them).
+Schema changes killed half way:
+
+- a migration killed in its step leaves the schema version recorded before it
+  and the data intact, and the store opens and takes writes. On SQLite and
+  PostgreSQL the step's change is rolled back too; MariaDB (and MySQL) commit
+  every schema change on its own, so there the change made before the kill
+  stays: a step must be one that can run again over its own partial work (the
+  one real step, 1 to 2, is: it adds only the columns and indexes missing, and
+  no MariaDB store was ever at version 1);
+- creating a new store, killed before any one of its statements or its commit,
+  leaves a database that opens as a complete, empty store.
+
+Sizes, in kills that land inside a transaction (writers are killed until that
+many have): ``CUSTSERVICE_KILLS`` (SQLite, default 200), ``CUSTSERVICE_PG_KILLS``
+(PostgreSQL, default 50) and ``CUSTSERVICE_MYSQL_KILLS`` (MariaDB, default 50);
+``CUSTSERVICE_KILL_SEED`` repeats a run's kill delays. The figures of a run are
+printed (``pytest -rP`` shows them).
 
 Other crash and schema guarantees are proved elsewhere: an interrupted
 migration raising an exception, a newer schema refused untouched
@@ -31,30 +47,29 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
+import sqlalchemy as sa
 from tests._reliability import (
-    HERE,
-    SERVER,
+    COMMAND,
+    ENGINES,
+    ROOT,
     T0,
-    drop_schema,
+    Databases,
     env_int,
+    fresh_databases,
     ids_of,
-    new_schema,
-    pg_admin,
     size,
     tag,
     victim,
-    with_options,
 )
 
 from custservice import (
@@ -65,10 +80,36 @@ from custservice import (
     Store,
     open_store,
 )
+from custservice.storage.sql import VERSION, SqlStore, metadata
 
-KILLS = env_int("CUSTSERVICE_KILLS", 200)
-PG_KILLS = env_int("CUSTSERVICE_PG_KILLS", 50)
 SEED = env_int("CUSTSERVICE_KILL_SEED", random.randrange(2**32))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How the crash tests treat one engine.
+
+    Attributes:
+        kills: how many kills of the random-kill test must land inside a transaction.
+        longest: the longest wait before a kill, in seconds (see :func:`run`).
+        options: query strings the writers add to the store's URL in turn.
+        transactional_ddl: a schema change is undone with its transaction.
+    """
+
+    kills: int
+    longest: float
+    options: tuple[str, ...] = ("",)
+    transactional_ddl: bool = True
+
+
+PLANS = {
+    # Every other SQLite writer commits without waiting for the disk (synchronous=normal):
+    # a process crash must lose nothing either way, and kills land more evenly within the
+    # transactions when commits are not mostly a wait for fsync.
+    "SQLite": Plan(env_int("CUSTSERVICE_KILLS", 200), 0.04, ("", "?synchronous=normal")),
+    "PostgreSQL": Plan(env_int("CUSTSERVICE_PG_KILLS", 50), 0.25),
+    "MariaDB": Plan(env_int("CUSTSERVICE_MYSQL_KILLS", 50), 0.25, transactional_ddl=False),
+}
 
 Entry = tuple[Any, ...]
 
@@ -83,7 +124,8 @@ class Zygote:
         self.errors = workdir / "zygote.err"
         self._err: IO[str] = self.errors.open("w")
         self._process = subprocess.Popen(
-            [sys.executable, str(HERE), "zygote"],
+            [*COMMAND, "zygote"],
+            cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._err,
@@ -130,6 +172,12 @@ def zygote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zygote]:
     z = Zygote(tmp_path_factory.mktemp("zygote"))
     yield z
     z.close()
+
+
+@pytest.fixture(params=ENGINES)
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databases]:
+    with fresh_databases(request, tmp_path) as databases:
+        yield databases
 
 
 # --- what the checker knows ----------------------------------------------------------------
@@ -312,140 +360,128 @@ def feed_agrees_with_data(
         assert versions[key] == list(range(1, record.version + 1)), key
 
 
-def run(
-    zygote: Zygote,
-    ledger: Ledger,
-    kills: int,
-    longest: float,
-    backend: str,
-    urls: list[str] | None = None,
-) -> None:
-    """``kills`` writer lives, each killed after a random delay; writers take turns with
-    ``urls`` (the same store, opened with different options), or use the ledger's.
+def run(zygote: Zygote, ledger: Ledger, backend: str) -> None:
+    """Writer lives, each killed after a random delay, until the engine's number of kills
+    have landed inside a transaction; writers take turns with the URL's options the
+    engine's plan lists.
 
-    The delay is up to ``longest`` seconds, or up to the time the writers have been
+    The delay is up to the plan's longest, or up to the time the writers have been
     taking for ten transactions if that is longer (on a busy machine), so that most
     lives reach their transactions.
     """
+    plan = PLANS[backend]
     delays = random.Random(f"{SEED}-{backend}")
     alive = 0.0
-    for life in range(kills):
+    life = 0
+    while (inside := ledger.figures["inside a transaction"]) < plan.kills:
+        assert life < 4 * plan.kills, f"only {inside} of {life} kills landed in a transaction"
         acks, counter = str(ledger.acks), str(ledger.counter)
         done = ledger.figures["acknowledged"]
-        upper = max(longest, 10 * alive / done) if done else longest
-        url = urls[life % len(urls)] if urls else ledger.url
+        upper = max(plan.longest, 10 * alive / done) if done else plan.longest
+        url = ledger.url + plan.options[life % len(plan.options)]
         pid = zygote.fork(do="write", url=url, life=life, acks=acks, counter=counter)
         delay = delays.uniform(0, upper)
         time.sleep(delay)
         zygote.kill(pid)
         alive += delay
         ledger.check_life(life)
+        life += 1
     ledger.check_all()
-    assert ledger.figures["kills"] == kills
     assert ledger.figures["acknowledged"] > 0
     print(ledger.summary(backend))
 
 
-# --- SQLite -------------------------------------------------------------------------------
-
-
 @pytest.mark.slow
-def test_sqlite_survives_writers_killed_at_random(zygote: Zygote, tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'crash.db'}"
-    ledger = Ledger(url, tmp_path / "acks")
-    # Every other writer commits without waiting for the disk (synchronous=normal): a
-    # process crash must lose nothing either way, and kills land more evenly within the
-    # transactions when commits are not mostly a wait for fsync.
-    run(zygote, ledger, KILLS, 0.04, "SQLite", [url, f"{url}?synchronous=normal"])
+def test_survives_writers_killed_at_random(
+    zygote: Zygote, databases: Databases, tmp_path: Path
+) -> None:
+    ledger = Ledger(databases.fresh(), tmp_path / "acks")
+    run(zygote, ledger, databases.engine)
 
 
-def columns(path: Path, table: str) -> list[str]:
-    conn = sqlite3.connect(path)
-    try:
-        return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
-    finally:
-        conn.close()
+# --- schema changes killed half way --------------------------------------------------------
 
 
-def wait_for(marker: Path) -> None:
+def wait_for(marker: Path) -> str:
+    """What the child marked once it reached the point to kill it at."""
     deadline = time.monotonic() + 60
     while not marker.exists():
         assert time.monotonic() < deadline, "the child never reached the point to kill it at"
         time.sleep(0.01)
+    return marker.read_text()
 
 
-def test_sqlite_migration_killed_half_way_leaves_the_old_schema(
-    zygote: Zygote, tmp_path: Path
+def layout(store: Store) -> dict[str, tuple[set[str], set[str]]]:
+    """Each table of ``store`` with its columns and its indexes, as the database has them."""
+    assert isinstance(store, SqlStore)
+    with store.sql_snapshot() as snapshot:
+        inspector = sa.inspect(snapshot.connection)
+        schema = next(iter(snapshot.tables.values())).schema
+        return {
+            name: (
+                {c["name"] for c in inspector.get_columns(name, schema=schema)},
+                {str(i["name"]) for i in inspector.get_indexes(name, schema=schema)},
+            )
+            for name in inspector.get_table_names(schema=schema)
+        }
+
+
+def test_migration_killed_half_way_leaves_the_old_schema_version(
+    zygote: Zygote, databases: Databases, tmp_path: Path
 ) -> None:
-    from custservice.storage.sql import VERSION
-
-    path = tmp_path / "old.db"
-    clock = FixedClock(T0)
-    with open_store(f"sqlite:///{path}") as store:
-        ada = store.customers.add(Customer.new("Ada", clock=clock))
-    marker = tmp_path / "migrating"
-    pid = zygote.fork(do="migrate", url=f"sqlite:///{path}", marker=str(marker))
-    wait_for(marker)  # the new column is added, uncommitted; the step now stalls
-    zygote.kill(pid)
-    conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION
-    conn.close()
-    assert "note" not in columns(path, "customers")
-    with open_store(f"sqlite:///{path}") as store:
-        assert store.customers.get(ada.id) == ada
-        store.customers.add(Customer.new("Bob", clock=clock))
-        assert store.customers.count() == 2
-
-
-# --- PostgreSQL ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def admin() -> Iterator[Any]:
-    conn = pg_admin()
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def schema(admin: Any) -> Iterator[str]:
-    name = new_schema()
-    yield name
-    drop_schema(admin, name)
-
-
-@pytest.mark.slow
-def test_postgres_survives_writers_killed_at_random(
-    zygote: Zygote, schema: str, tmp_path: Path
-) -> None:
-    ledger = Ledger(with_options(SERVER, schema=schema), tmp_path / "acks")
-    run(zygote, ledger, PG_KILLS, 0.25, "PostgreSQL")
-
-
-def test_postgres_migration_killed_half_way_leaves_the_old_schema(
-    zygote: Zygote, admin: Any, schema: str, tmp_path: Path
-) -> None:
-    from custservice.storage.sql import VERSION
-
-    url = with_options(SERVER, schema=schema)
+    url = databases.fresh()
     clock = FixedClock(T0)
     with open_store(url) as store:
         ada = store.customers.add(Customer.new("Ada", clock=clock))
     marker = tmp_path / "migrating"
     pid = zygote.fork(do="migrate", url=url, marker=str(marker))
-    wait_for(marker)
+    assert wait_for(marker) == "stalled"  # the step has added a column; it now stalls
     zygote.kill(pid)
-    version = admin.execute(
-        f"SELECT value FROM \"{schema}\".custservice_meta WHERE key = 'schema_version'"
-    ).fetchone()
-    assert version == (str(VERSION),)
-    note = admin.execute(
-        "SELECT 1 FROM information_schema.columns "
-        "WHERE table_schema = %s AND table_name = 'customers' AND column_name = 'note'",
-        (schema,),
-    ).fetchone()
-    assert note is None
-    with open_store(url) as store:
+    with open_store(url) as store:  # a newer version recorded, it would refuse to open
+        assert isinstance(store, SqlStore)
+        with store.sql_snapshot() as snapshot:
+            recorded = store.driver.read_version(snapshot.connection, snapshot.tables)
+        assert recorded == VERSION
         assert store.customers.get(ada.id) == ada
+        # The step's own change is undone too, unless the engine commits each on its own.
+        kept = "note" in layout(store)["customers"][0]
+        assert kept == (not PLANS[databases.engine].transactional_ddl)
         store.customers.add(Customer.new("Bob", clock=clock))
         assert store.customers.count() == 2
+
+
+@pytest.mark.slow
+def test_creating_a_store_killed_at_any_step_leaves_one_that_opens_whole(
+    zygote: Zygote, databases: Databases, tmp_path: Path
+) -> None:
+    """Killed before each statement of the creation in turn, then before its commit: the
+    next open finds the database empty or partly made, and gives a complete, empty store,
+    every table, column and index there, the change feed at 0."""
+    wanted = {
+        t.name: ({c.name for c in t.columns}, {str(i.name) for i in t.indexes})
+        for t in metadata().tables.values()
+    }
+    clock = FixedClock(T0)
+    stall = 0
+    while True:
+        url = databases.fresh()
+        marker = tmp_path / f"creating-{stall}"
+        pid = zygote.fork(do="create", url=url, marker=str(marker), stall=stall)
+        reached = wait_for(marker)
+        zygote.kill(pid)
+        with open_store(url) as store:
+            found = layout(store)
+            for name, (columns, indexes) in wanted.items():
+                assert name in found, (stall, name)
+                assert columns == found[name][0], (stall, name)
+                assert indexes <= found[name][1], (stall, name)
+            assert (store.customers.count(), store.events.latest()) == (0, 0), stall
+            ada = store.customers.add(Customer.new("Ada", clock=clock))
+            assert [e.position for e in store.events.since(0)] == [1]
+            assert store.customers.get(ada.id) == ada
+        if reached == "opened":
+            break
+        assert reached == "stalled"
+        stall += 1
+    print(f"{databases.engine}: creation killed at each of its {stall} steps")
+    assert stall > len(wanted)  # every table took at least one step

@@ -4,8 +4,9 @@ Each worker (``load_worker`` in ``tests/_reliability.py``) runs random
 operations for a bounded time: adding customers, interactions (one by one and
 in bulk) and cases, transactions that commit and transactions that roll back,
 read-modify-save cycles on a few counters every worker shares (so saves
-conflict), saves of its own customers, forgets, and reads checked against what
-it wrote (get, for_customer, export, count, the change feed).
+conflict), alone and inside transaction blocks that read first, saves of its
+own customers, forgets, and reads checked against what it wrote (get,
+for_customer, export, count, the change feed).
 
 Every operation either succeeds, and is counted with what it changed, or
 raises a library error (only ``ConcurrencyError`` on a shared counter is
@@ -13,20 +14,21 @@ expected); nothing else may come out. When the workers stop, the store must
 hold exactly the sum of the successful operations, and its change feed one
 entry per successful change.
 
-Duration: ``CUSTSERVICE_LOAD_SECONDS`` (default 3) per test. The figures of a
-run are printed (``pytest -rP`` shows them).
+Sixteen threads share one store of each backend (memory, SQLite, PostgreSQL,
+MariaDB); four processes share one store of each SQL engine. Duration:
+``CUSTSERVICE_LOAD_SECONDS`` (default 3) per test. The figures of a run are
+printed (``pytest -rP`` shows them).
 
 Sixteen threads also plan follow-ups and build the service report at once on
-one small store, every backend, PostgreSQL with a pool of one connection and
-of two: the analytics nest iterations in one thread, which must never need a
-second pooled connection.
+one small store, every backend, PostgreSQL and MariaDB with a pool of one
+connection and of two: the analytics nest iterations in one thread, which must
+never need a second pooled connection.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import uuid
 from collections import Counter
@@ -35,16 +37,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import with_options
 from tests._reliability import (
-    HERE,
-    SERVER,
+    COMMAND,
+    ENGINES,
+    ROOT,
     T0,
-    drop_schema,
+    Databases,
     env_float,
+    fresh_databases,
     load_worker,
-    new_schema,
-    pg_admin,
-    with_options,
 )
 
 from custservice import Customer, FixedClock, Store, open_store
@@ -110,7 +112,10 @@ def check(store: Store, ids: dict[str, list[uuid.UUID]], tallies: list[dict[str,
     errors: Counter[str] = Counter()
     for t in tallies:
         errors.update(t["errors"])
-    assert set(errors) <= {"save_counter: ConcurrencyError"}
+    assert set(errors) <= {
+        "save_counter: ConcurrencyError",
+        "save_counter_in_transaction: ConcurrencyError",
+    }
     assert ok > 0
     return (
         f"{ok + sum(errors.values())} operations: {ok} succeeded, "
@@ -148,39 +153,21 @@ def run_threads(store: Store) -> str:
     return check(store, ids, tallies)
 
 
+@pytest.fixture
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databases]:
+    """Stores of the backend the test is parametrized with (``indirect``)."""
+    with fresh_databases(request, tmp_path) as databases:
+        yield databases
+
+
 # --- threads -----------------------------------------------------------------------------
 
 
 @pytest.mark.slow
-def test_sixteen_threads_share_a_memory_store() -> None:
-    with open_store("memory://") as store:
-        print("memory, 16 threads:", run_threads(store))
-
-
-@pytest.mark.slow
-def test_sixteen_threads_share_a_sqlite_store(tmp_path: Path) -> None:
-    with open_store(f"sqlite:///{tmp_path / 'load.db'}") as store:
-        print("SQLite, 16 threads:", run_threads(store))
-
-
-@pytest.fixture(scope="module")
-def admin() -> Iterator[Any]:
-    conn = pg_admin()
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def pg_url(admin: Any) -> Iterator[str]:
-    schema = new_schema()
-    yield with_options(SERVER, schema=schema)
-    drop_schema(admin, schema)
-
-
-@pytest.mark.slow
-def test_sixteen_threads_share_a_postgres_store(pg_url: str) -> None:
-    with open_store(pg_url) as store:
-        print("PostgreSQL, 16 threads:", run_threads(store))
+@pytest.mark.parametrize("databases", ["memory", *ENGINES], indirect=True)
+def test_sixteen_threads_share_a_store(databases: Databases) -> None:
+    with open_store(databases.fresh()) as store:
+        print(f"{databases.engine}, 16 threads:", run_threads(store))
 
 
 # --- many callers of the analytics on one store -------------------------------------------
@@ -201,21 +188,30 @@ def plan_and_report(store: Store) -> tuple[Any, ...]:
     return due, build_report(store, at=at)
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql, a pool of 1", "postgresql, a pool of 2"])
-def small_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A store holding :data:`SMALL_BASE`; PostgreSQL with a pool of one or two connections."""
-    if request.param == "memory":
-        url = "memory://"
-    elif request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'small.db'}"
-    else:
-        size = 1 if request.param.endswith("1") else 2
-        url = with_options(request.getfixturevalue("pg_url"), max_size=size, timeout=60)
+@pytest.fixture
+def small_store(databases: Databases, pool: int | None) -> Iterator[Store]:
+    """A store holding :data:`SMALL_BASE`; on a server, with a pool of ``pool`` connections."""
+    url = databases.fresh()
+    if pool is not None:
+        url = with_options(url, max_size=pool, timeout=60)
     with open_store(url) as store:
         simulate(store, **SMALL_BASE)
         yield store
 
 
+@pytest.mark.parametrize(
+    ("databases", "pool"),
+    [
+        pytest.param("memory", None, id="memory"),
+        pytest.param("sqlite", None, id="sqlite"),
+        *(
+            pytest.param(engine, size, id=f"{engine}, a pool of {size}")
+            for engine in ("postgresql", "mariadb")
+            for size in (1, 2)
+        ),
+    ],
+    indirect=["databases"],
+)
 def test_sixteen_callers_plan_and_report_at_once_on_any_pool(small_store: Store) -> None:
     """Each caller reads in nested iterations (the report asks for a customer's history
     while it walks the customers; the planner walks three kinds at once). On PostgreSQL no
@@ -252,14 +248,16 @@ def test_sixteen_callers_plan_and_report_at_once_on_any_pool(small_store: Store)
 
 
 @pytest.mark.slow
-def test_four_processes_share_a_sqlite_file(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'load.db'}"
+@pytest.mark.parametrize("databases", ENGINES, indirect=True)
+def test_four_processes_share_a_store(databases: Databases) -> None:
+    url = databases.fresh()
     with open_store(url) as store:
         ids = setup(store)
     text = json.dumps({k: [str(i) for i in v] for k, v in ids.items()})
     processes = [
         subprocess.Popen(
-            [sys.executable, str(HERE), "load", url, str(SECONDS), str(k), text],
+            [*COMMAND, "load", url, str(SECONDS), str(k), text],
+            cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -280,4 +278,4 @@ def test_four_processes_share_a_sqlite_file(tmp_path: Path) -> None:
         assert p.returncode == 0, err
         tallies.append(json.loads(out))
     with open_store(url) as store:
-        print("SQLite, 4 processes:", check(store, ids, tallies))
+        print(f"{databases.engine}, 4 processes:", check(store, ids, tallies))

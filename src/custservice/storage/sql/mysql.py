@@ -11,22 +11,36 @@ how long an operation waits for a free one. The tables live in the URL's
 database, with the ``utf8mb4`` character set and its binary collation, so
 any Unicode text is stored and compared exactly, as on the other engines.
 
-What MySQL and MariaDB do differently from the shared SQL store: snapshot
-reads begin ``WITH CONSISTENT SNAPSHOT, READ ONLY``; their schema changes
-commit on their own, so creating the tables is not one transaction (a
-process killed while creating them leaves some: the next open creates the
-rest); the server's errors are read by their error numbers.
+What MySQL and MariaDB do differently from the shared SQL store:
+
+- write transactions run at ``READ COMMITTED``, as on PostgreSQL: each
+  statement reads what is committed when it runs, so a save from a stale
+  version inside a :meth:`~.store.SqlStore.transaction` block is a
+  :class:`ConcurrencyError` even when the block read before another
+  process saved (at the server's default, ``REPEATABLE READ``, the block
+  would read its first read's snapshot); snapshot reads begin
+  ``WITH CONSISTENT SNAPSHOT, READ ONLY`` at ``REPEATABLE READ``, the one
+  level at which that snapshot holds;
+- their schema changes commit on their own, so creating the tables is not
+  one transaction. The marker table is created first and the others after
+  it, each followed by its indexes: a process killed while creating them
+  leaves an empty marker table and some tables, and the next open finds
+  the database unfinished, and makes the tables and indexes missing;
+- the server's errors are read by their error numbers.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import sqlalchemy as sa
 
 from ...errors import CustServiceError, StorageError
 from ..registry import redact
+from . import driver as _driver
+from . import schema as _schema
 from .driver import Driver, first_line, number_option
 from .joined import joined_store
 from .store import SqlStore
@@ -47,6 +61,7 @@ def open_mysql_store(
     create: bool = True,
     migrate: bool = True,
     schema: str | None = None,
+    asynchronous: bool = False,
 ) -> SqlStore:
     """Open the store a ``mysql://`` or ``mariadb://`` URL names (their entry points).
 
@@ -57,6 +72,9 @@ def open_mysql_store(
         migrate: bring an older schema up to date.
         schema: (a host's engine or connection) as for
             :func:`custservice.storage.open_store`.
+        asynchronous: for the async store, through aiomysql (PyMySQL driven
+            from asyncio); called from SQLAlchemy's greenlets, as
+            :func:`custservice.open_async_store` does.
 
     Raises:
         StorageError: PyMySQL is not installed, the URL is malformed, the
@@ -108,14 +126,24 @@ def open_mysql_store(
         "charset": "utf8mb4",
         "connect_timeout": 10,
     }
-    engine = sa.create_engine(
-        "mysql+pymysql://",
-        creator=lambda: pymysql.connect(**connect),
+    if asynchronous:
+        import aiomysql  # type: ignore[import-untyped]
+
+        # aiomysql names the database "db"; the rest as PyMySQL.
+        options_async = {k: v for k, v in connect.items() if k != "database"}
+        options_async["db"] = database
+        made: dict[str, Any] = {"async_creator": lambda: aiomysql.connect(**options_async)}
+    else:
+        made = {"creator": lambda: pymysql.connect(**connect)}
+    engine = _driver.engine(
+        "mysql+aiomysql://" if asynchronous else "mysql+pymysql://",
+        asynchronous=asynchronous,
+        **made,
         pool_size=max_size,
         max_overflow=0,
         pool_timeout=timeout,
         pool_recycle=3600,  # the server drops connections idle past wait_timeout
-        hide_parameters=True,  # an error chained to ours must not quote stored data
+        isolation_level="READ COMMITTED",
     )
     try:
         return SqlStore(engine, _MySQL(where), migrate=migrate, create=create)
@@ -129,7 +157,24 @@ class _MySQL(Driver):
     transactional_ddl = False
 
     def begin_snapshot(self, conn: sa.Connection) -> None:
+        # For this transaction only: the connection's own level is READ COMMITTED.
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+
+    def create_schema(self, conn: sa.Connection, schema: str | None) -> None:
+        """The marker table first (so that a creation killed half way leaves tables known
+        to be ours), then any index missing from a table such a creation left: each
+        table's indexes are made after it, and each schema change commits on its own."""
+        tables = {t.name: t for t in _schema.metadata(schema).tables.values()}
+        tables["custservice_meta"].create(conn, checkfirst=True)
+        inspector = sa.inspect(conn)
+        for table in tables.values():
+            if not inspector.has_table(table.name, schema=schema):
+                continue  # created whole, indexes included, by the creation that follows
+            present = {i["name"] for i in inspector.get_indexes(table.name, schema=schema)}
+            for index in table.indexes:
+                if index.name not in present:
+                    index.create(conn)
 
     def translate(self, exc: BaseException) -> CustServiceError | None:
         import pymysql
