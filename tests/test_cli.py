@@ -16,15 +16,13 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pendulum
 import pytest
-from conftest import BrowserPage, require
+from conftest import BrowserPage
 
 import custservice
 from custservice.storage.registry import open_store
@@ -33,7 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 ENV = {**os.environ, "PYTHONIOENCODING": "utf-8"}
 SMALL = ("--customers", "60", "--months", "6")
-SERVER = os.environ.get("CUSTSERVICE_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def cli(
@@ -195,24 +192,6 @@ def test_demo_on_memory_prints_no_way_back(tmp_path: Path) -> None:
 # --- PostgreSQL -----------------------------------------------------------------
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A URL to a schema of this test's own on the server, dropped afterwards."""
-    try:
-        import psycopg
-
-        admin = psycopg.connect(SERVER, autocommit=True, connect_timeout=5)
-    except Exception as exc:  # no driver or no server: the reason is shown
-        require("PostgreSQL", "CUSTSERVICE_REQUIRE_PG", f"{SERVER} is not reachable ({exc})")
-    schema = f"cli_{uuid.uuid4().hex[:12]}"
-    separator = "&" if urlsplit(SERVER).query else "?"
-    try:
-        yield f"{SERVER}{separator}schema={schema}"
-    finally:
-        with admin:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
 @pytest.mark.postgres
 def test_demo_on_postgresql_reports_as_on_sqlite(demo: Demo, pg_url: str) -> None:
     out = ok(cli("demo", *SMALL, "--store", pg_url, "--quiet"))
@@ -223,16 +202,12 @@ def test_demo_on_postgresql_reports_as_on_sqlite(demo: Demo, pg_url: str) -> Non
 
 @pytest.mark.postgres
 def test_report_on_a_mistyped_postgresql_schema_is_refused_and_creates_nothing(
-    pg_url: str,
+    pg_url: str, pg_schema: str, pg_admin: Any
 ) -> None:
-    import psycopg
-
-    schema = urlsplit(pg_url).query.rpartition("schema=")[2]
     result = cli("report", "--store", pg_url)
-    assert_one_line_error(result, f"schema '{schema}' does not exist")
-    with psycopg.connect(SERVER, autocommit=True) as admin:
-        found = admin.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
-        assert found.fetchone() is None
+    assert_one_line_error(result, f"schema '{pg_schema}' does not exist")
+    found = pg_admin.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (pg_schema,))
+    assert found.fetchone() is None
 
 
 # --- the HTML report in a browser ------------------------------------------------------
