@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get("CUSTSERVICE_VENV", ROOT / ".venv"))
-EXTRAS = "dev,docs,postgres,mysql,bench"
+EXTRAS = "dev,docs,postgres,mysql,async,bench"
 
 
 def _bin(name: str) -> Path:

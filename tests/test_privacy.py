@@ -292,6 +292,20 @@ def captured_logs() -> Iterator[Everything]:
             logger.setLevel(old)
 
 
+def test_reading_and_writing_at_debug_level_logs_no_stored_data(url: str) -> None:
+    # SQLAlchemy logs every row it fetches once its logger is at DEBUG; a store's never do.
+    who = Personal("Ada Lovelace", "ada.l@example.org", "+441234567890", dt.date(1815, 12, 10))
+    with captured_logs() as logs, open_store(url) as store:
+        logging.getLogger("custservice.privacy-test").debug("capture works")
+        ada = store.customers.add(Customer.new(who.name, clock=FixedClock(T0), **who.profile()))
+        assert store.customers.get(ada.id) == ada
+        assert list(store.customers.all()) == [ada]
+        store.export(ada.id)
+    text = "\n".join(logs.lines)
+    assert "custservice.privacy-test DEBUG capture works" in text
+    assert who.found_in(text) == []
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_full_demo_run_logs_no_personal_data(

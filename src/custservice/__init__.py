@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from .lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
     from .serialization import from_dict, from_json, to_dict, to_json
     from .service_levels import ServiceTarget, TargetStatus
+    from .storage.asynchronous import AsyncStore, open_async_store
     from .storage.protocols import ChangeEvent, Store
     from .storage.registry import available_backends, open_store
 
@@ -68,6 +69,7 @@ _LAZY_MODULES = {
     "lifecycles": ("CASE_LIFECYCLE", "CUSTOMER_LIFECYCLE", "INTERACTION_CYCLE"),
     "serialization": ("from_dict", "from_json", "to_dict", "to_json"),
     "service_levels": ("ServiceTarget", "TargetStatus"),
+    "storage.asynchronous": ("AsyncStore", "open_async_store"),
     "storage.protocols": ("ChangeEvent", "Store"),
     "storage.registry": ("available_backends", "open_store"),
 }
@@ -77,6 +79,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ALWAYS",
+    "AsyncStore",
     "BINARY",
     "CASE_LIFECYCLE",
     "CES_7",
@@ -133,6 +136,7 @@ __all__ = [
     "from_dict",
     "from_json",
     "nps",
+    "open_async_store",
     "open_store",
     "to_dict",
     "to_json",

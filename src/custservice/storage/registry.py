@@ -17,8 +17,9 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import BackendNotFound, CustServiceError, StorageError
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from .protocols import Store
 
 __all__ = ["GROUP", "available_backends", "backend_origins", "open_store"]
+
+T = TypeVar("T")
 
 GROUP = "custservice.backends"
 """The entry-point group a backend registers in, named by its URL scheme."""
@@ -104,14 +107,32 @@ def open_store(
     """
     if _is_sqlalchemy(url):
         return _joined(url, schema=schema, create=False, migrate=False)
+    if schema is not None and isinstance(url, str):
+        raise StorageError("schema= is for an engine or a connection; a URL says its own schema")
+    scheme, url, factory = _scheme_and_opener(url)
+    store: Store = opening(
+        scheme,
+        url,
+        lambda: (
+            factory(url, create=False) if not create and _takes_create(factory) else factory(url)
+        ),
+    )
+    return store
+
+
+def _scheme_and_opener(url: object) -> tuple[str, str, Any]:
+    """The backend's scheme, the URL with its scheme in lower case, and its opener.
+
+    Raises:
+        BackendNotFound: no scheme, or no backend for it.
+        StorageError: the backend failed to load.
+    """
     if not isinstance(url, str):
         raise BackendNotFound(
             repr(url),
             available_backends(),
             "a store URL must be a string (or a SQLAlchemy Engine or Connection)",
         )
-    if schema is not None:
-        raise StorageError("schema= is for an engine or a connection; a URL says its own schema")
     # The scheme is read by its RFC 3986 shape, so a malformed rest of the URL is
     # the backend's to report (as a StorageError), never a parser's ValueError.
     match = _SCHEME.match(url)
@@ -127,15 +148,18 @@ def open_store(
     if ep is None:
         raise BackendNotFound(scheme, available_backends())
     try:
-        factory: Any = ep.load()
+        return scheme, url, ep.load()
     except Exception as exc:
         raise StorageError(
             f"the backend for {scheme!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def opening(scheme: str, url: str, open_it: Callable[[], T]) -> T:
+    """Run a backend's opener: the library's errors pass, any other becomes a
+    :class:`StorageError` naming the backend and the URL (its password hidden)."""
     try:
-        store: Store = (
-            factory(url, create=False) if not create and _takes_create(factory) else factory(url)
-        )
+        return open_it()
     except CustServiceError:
         raise
     except Exception as exc:
@@ -143,7 +167,6 @@ def open_store(
             f"the backend for {scheme!r} could not open {redact(url)!r}: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
-    return store
 
 
 def _is_sqlalchemy(target: object) -> bool:

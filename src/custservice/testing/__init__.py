@@ -6,6 +6,7 @@
   checks a storage backend keeps the whole storage contract. Needs
   ``pytest`` and ``hypothesis``; it is imported when first used, so
   ``from custservice.testing import strategies`` works without pytest.
+- :class:`AsyncStoreConformance`: the same kit, on an async store.
 
 ``custservice`` itself never imports this package.
 """
@@ -16,12 +17,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .async_conformance import AsyncStoreConformance
     from .conformance import StoreConformance
 
-__all__ = ["StoreConformance", "strategies"]
+__all__ = ["AsyncStoreConformance", "StoreConformance", "strategies"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "AsyncStoreConformance":
+        from .async_conformance import AsyncStoreConformance
+
+        return AsyncStoreConformance
     if name == "StoreConformance":
         from .conformance import StoreConformance
 

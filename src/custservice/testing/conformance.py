@@ -367,12 +367,24 @@ class _Kit:
         opener: Callable[[], Store] = request.getfixturevalue("reopen")
         return opener
 
+    examples_at_most: ClassVar[int | None] = None
+    """At most this many examples per Hypothesis test (``None``: the profile's number).
+
+    For a variant of a backend the kit already runs in full (the same engine
+    reached another way), to keep the suite's time in bounds. Ignored when
+    :attr:`hypothesis_settings` is set.
+    """
+
     def _settings(self) -> settings:
         if self.hypothesis_settings is not None:
             return self.hypothesis_settings
         current = settings()
+        examples = current.max_examples
+        if self.examples_at_most is not None:
+            examples = min(examples, self.examples_at_most)
         return settings(
             current,
+            max_examples=examples,
             deadline=None,
             stateful_step_count=min(current.stateful_step_count, 25),
             # The explain phase traces every line; on a failing stateful run it
@@ -1311,6 +1323,8 @@ class StoreConformance(
             ``reopen`` fixture).
         hypothesis_settings: settings for the Hypothesis tests; by default the
             loaded profile, with no deadline and at most 25 steps per run.
+        examples_at_most: a bound on the profile's examples per test, for a
+            variant of a backend whose own kit runs in full (default ``None``).
 
     Examples:
         >>> import pytest

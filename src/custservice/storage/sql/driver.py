@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from ...errors import CustServiceError, StorageError
 from .rows import row as _row
 
-__all__ = ["BEGIN", "Driver", "first_line", "number_option"]
+__all__ = ["BEGIN", "Driver", "engine", "first_line", "number_option"]
 
 BEGIN = "custservice.begin"
 """Key in ``Connection.info`` while a transaction begins: ``"write"`` or ``"snapshot"``."""
@@ -31,11 +31,14 @@ class Driver:
         shared: one connection serves every thread, under a lock.
         transactional_ddl: schema changes roll back with their transaction
             (not so on MySQL and MariaDB, where each commits on its own).
+        autocommit_reads: a read outside a transaction block runs on a pooled
+            connection in autocommit mode (switching it costs no round trip).
     """
 
     name = "SQL"
     shared = False
     transactional_ddl = True
+    autocommit_reads = False
 
     def __init__(self, where: str) -> None:
         self.where = where
@@ -153,6 +156,19 @@ class Driver:
     def describe(self) -> str:
         """The database, for messages."""
         return f"the {self.name} database {self.where}"
+
+
+def engine(url: sa.URL | str, *, asynchronous: bool, **options: Any) -> sa.Engine:
+    """A store's SQLAlchemy engine; for the async store, the blocking face of an async
+    one (its I/O awaits through SQLAlchemy's greenlets, so the store's code is the same).
+    """
+    # An error chained to the library's must not quote stored data.
+    options = {"hide_parameters": True, **options}
+    if asynchronous:
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        return create_async_engine(url, **options).sync_engine
+    return sa.create_engine(url, **options)
 
 
 def first_line(exc: BaseException) -> str:

@@ -62,6 +62,7 @@ import sqlalchemy as sa
 from ...errors import CustServiceError, StorageError
 from .. import _common
 from ..registry import redact
+from . import driver as _driver
 from .driver import Driver, first_line, number_option
 from .joined import joined_store
 from .store import SqlStore
@@ -89,6 +90,7 @@ def open_postgres_store(
     create: bool = True,
     migrate: bool = True,
     schema: str | None = None,
+    asynchronous: bool = False,
 ) -> SqlStore:
     """Open the store a ``postgresql://`` URL names (the ``postgresql`` entry point).
 
@@ -101,6 +103,9 @@ def open_postgres_store(
         migrate: bring an older schema up to date.
         schema: (a host's engine or connection) as for
             :func:`custservice.storage.open_store`.
+        asynchronous: for the async store, through psycopg's async
+            connections; called from SQLAlchemy's greenlets, as
+            :func:`custservice.open_async_store` does.
 
     Raises:
         StorageError: psycopg is not installed, the URL is malformed, the
@@ -111,7 +116,9 @@ def open_postgres_store(
     if not isinstance(url, str):  # a host's engine or connection
         return joined_store(url, schema=schema, create=create, migrate=migrate)
     conninfo, options = _parse_url(url)
-    return postgres_store(conninfo, create=create, migrate=migrate, **options)
+    return postgres_store(
+        conninfo, create=create, migrate=migrate, asynchronous=asynchronous, **options
+    )
 
 
 def postgres_store(
@@ -123,6 +130,7 @@ def postgres_store(
     timeout: float = 30.0,
     create: bool = True,
     migrate: bool = True,
+    asynchronous: bool = False,
 ) -> SqlStore:
     """A store in one schema of a PostgreSQL database; see the module documentation.
 
@@ -156,23 +164,30 @@ def postgres_store(
         f"/{params.get('dbname') or params.get('user') or ''}"
     )
 
+    def unreachable(exc: Exception) -> StorageError:
+        # Not a DB-API error, so SQLAlchemy passes it on as it is: a connection
+        # never made is not a "lost" one.
+        return StorageError(f"cannot connect to PostgreSQL at {where}: {first_line(exc)}")
+
     def connect() -> Any:
         try:
             return psycopg.connect(conninfo)
         except psycopg.OperationalError as exc:
-            # Not a DB-API error, so SQLAlchemy passes it on as it is: a connection
-            # never made is not a "lost" one.
-            raise StorageError(
-                f"cannot connect to PostgreSQL at {where}: {first_line(exc)}"
-            ) from exc
+            raise unreachable(exc) from exc
 
-    engine = sa.create_engine(
-        "postgresql+psycopg://",
-        creator=connect,
+    async def connect_async() -> Any:
+        try:
+            return await psycopg.AsyncConnection.connect(conninfo)
+        except psycopg.OperationalError as exc:
+            raise unreachable(exc) from exc
+
+    engine = _driver.engine(
+        "postgresql+psycopg_async://" if asynchronous else "postgresql+psycopg://",
+        asynchronous=asynchronous,
+        **({"async_creator": connect_async} if asynchronous else {"creator": connect}),
         pool_size=max_size,
         max_overflow=0,
         pool_timeout=timeout,
-        hide_parameters=True,  # an error chained to ours must not quote stored data
     )
     driver = _PostgreSQL(where, schema)
     try:
@@ -194,6 +209,7 @@ def postgres_store(
 
 class _PostgreSQL(Driver):
     name = "PostgreSQL"
+    autocommit_reads = True
 
     def __init__(self, where: str, schema: str) -> None:
         super().__init__(where)
@@ -241,7 +257,13 @@ class _PostgreSQL(Driver):
         target = f"{conn.dialect.identifier_preparer.format_table(table)} ({', '.join(names)})"
         raw: Any = conn.connection.driver_connection
         ordered = operator.itemgetter(*names)  # every row has every column of its table
-        with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+        sql = f"COPY {target} FROM STDIN"
+        if not isinstance(raw, _psycopg().Connection):  # the async store's connection
+            from sqlalchemy.util import await_only
+
+            await_only(_copy_async(raw, sql, map(ordered, rows)))
+            return
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
             write = copy.write_row
             for values in rows:
                 write(ordered(values))
@@ -270,6 +292,19 @@ class _PostgreSQL(Driver):
                 "its transaction was rolled back: nothing was changed"
             )
         return None
+
+
+def _psycopg() -> Any:
+    import psycopg
+
+    return psycopg
+
+
+async def _copy_async(raw: Any, sql: str, rows: Any) -> None:
+    """``COPY`` on an async connection (the async store's bulk path)."""
+    async with raw.cursor() as cursor, cursor.copy(sql) as copy:
+        for values in rows:
+            await copy.write_row(values)
 
 
 def _parse_url(url: str) -> tuple[str, dict[str, Any]]:

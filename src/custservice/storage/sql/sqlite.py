@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, quote, unquote
 import sqlalchemy as sa
 
 from ...errors import CustServiceError, StorageError
+from . import driver as _driver
 from .driver import BEGIN, Driver, number_option
 from .joined import joined_store
 from .store import SqlStore
@@ -58,6 +59,7 @@ def open_sqlite_store(
     create: bool = True,
     migrate: bool = True,
     schema: str | None = None,
+    asynchronous: bool = False,
 ) -> SqlStore:
     """Open the SQLite store a ``sqlite://`` URL names (the ``sqlite`` entry point).
 
@@ -70,6 +72,7 @@ def open_sqlite_store(
         migrate: bring an older file to the current schema.
         schema: (a host's engine or connection) as for
             :func:`custservice.storage.open_store`.
+        asynchronous: as for :func:`sqlite_store`.
 
     Given a host's SQLAlchemy engine or connection in place of a URL, the
     store works on it (:mod:`.joined`): then ``create`` and ``migrate``
@@ -89,7 +92,7 @@ def open_sqlite_store(
     if not isinstance(url, str):  # a host's engine or connection
         return joined_store(url, schema=schema, create=create, migrate=migrate)
     path, options = _parse_url(url)
-    return sqlite_store(path, create=create, migrate=migrate, **options)
+    return sqlite_store(path, create=create, migrate=migrate, asynchronous=asynchronous, **options)
 
 
 def sqlite_store(
@@ -100,6 +103,7 @@ def sqlite_store(
     cache_mb: int = 64,
     create: bool = True,
     migrate: bool = True,
+    asynchronous: bool = False,
 ) -> SqlStore:
     """A store in one SQLite file; see the module documentation.
 
@@ -113,6 +117,9 @@ def sqlite_store(
         cache_mb: the most memory, in MiB, SQLite may use to cache pages.
         create: ``False`` opens only a file that already holds a store.
         migrate: bring an older file to the current schema.
+        asynchronous: for the async store, through ``aiosqlite`` (a pool of
+            connections instead of one shared by threads); called from
+            SQLAlchemy's greenlets, as :func:`custservice.open_async_store` does.
 
     Raises:
         StorageError: the file cannot be opened, is not a custservice
@@ -144,15 +151,24 @@ def sqlite_store(
             database=f"file:{quote(os.path.abspath(path))}?mode=rw",
             query={"uri": "true"},
         )
-    engine = sa.create_engine(
+    if asynchronous:
+        if path == ":memory:":
+            raise StorageError(
+                "sqlite:///:memory: cannot back an async store: each of its connections "
+                "would see a database of its own; use a file"
+            )
+        target = target.set(drivername="sqlite+aiosqlite")
+    # One connection shared by threads; the async store's tasks take turns through a pool.
+    shared = {} if asynchronous else {"poolclass": sa.pool.StaticPool}
+    engine = _driver.engine(
         target,
-        poolclass=sa.pool.StaticPool,
+        asynchronous=asynchronous,
         connect_args={
             "timeout": busy_timeout,
             "check_same_thread": False,
             "cached_statements": 256,
         },
-        hide_parameters=True,  # an error chained to ours must not quote stored data
+        **shared,
     )
     pragmas = (
         f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}",
@@ -167,8 +183,10 @@ def sqlite_store(
         # The store begins transactions itself (below): the driver's own begins
         # would come too late for BEGIN IMMEDIATE and break savepoints.
         dbapi.isolation_level = None
+        cursor = dbapi.cursor()  # sqlite3's, or aiosqlite's as SQLAlchemy adapts it
         for pragma in pragmas:
-            dbapi.execute(pragma)
+            cursor.execute(pragma)
+        cursor.close()
 
     @sa.event.listens_for(engine, "begin")
     def begin(conn: sa.Connection) -> None:
@@ -180,6 +198,7 @@ def sqlite_store(
         # Otherwise a read outside a transaction: each statement is its own.
 
     driver = _SQLite(path, busy_timeout)
+    driver.shared = not asynchronous
     try:
         return SqlStore(engine, driver, migrate=migrate, create=create)
     except BaseException:
@@ -296,13 +315,15 @@ class _SQLite(Driver):
         is then emptied by a later checkpoint, at the latest when the last connection
         to the file closes.
         """
-        dbapi: Any = conn.connection.driver_connection
-        with suppress(sqlite3.Error):
-            dbapi.execute("PRAGMA busy_timeout = 0")
+        with suppress(sa.exc.DBAPIError):
+            conn.exec_driver_sql("PRAGMA busy_timeout = 0")
             try:
-                dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
-                dbapi.execute(f"PRAGMA busy_timeout = {int((self._busy_timeout or 0) * 1000)}")
+                waits = int((self._busy_timeout or 0) * 1000)
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {waits}")
+                if conn.in_transaction():
+                    conn.rollback()
 
 
 def _has_meta(conn: sa.Connection) -> bool:

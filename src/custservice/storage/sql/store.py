@@ -24,6 +24,7 @@ a smaller one), and a rolled-back transaction leaves no gap.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import threading
@@ -49,7 +50,8 @@ from ...errors import (
     ValidationError,
 )
 from ...interactions import Interaction
-from .. import _codec, _common
+from ...serialization import _codec
+from .. import _common
 from ..protocols import ChangeEvent, Kind
 from . import schema as _schema
 from .driver import BEGIN, Driver, first_line
@@ -89,10 +91,46 @@ class Snapshot:
         return self.connection.dialect.name
 
 
-class _Local(threading.local):
-    conn: sa.Connection | None = None
-    depth = 0
-    erased = False
+class _Pin:
+    """A transaction block's connection, how deep its blocks nest, whether it erased."""
+
+    __slots__ = ("conn", "depth", "erased")
+
+    def __init__(self, conn: sa.Connection | None) -> None:
+        self.conn = conn
+        self.depth = 0 if conn is None else 1
+        self.erased = False
+
+
+_UNPINNED = _Pin(None)
+
+
+class _Local:
+    """The transaction block each thread has pinned, or each asyncio task: the async
+    store runs this code for many tasks on one thread."""
+
+    def __init__(self) -> None:
+        self._pins: dict[object, _Pin] = {}
+
+    def get(self) -> _Pin:
+        return self._pins.get(_caller(), _UNPINNED)
+
+    def pin(self, conn: sa.Connection) -> _Pin:
+        pin = self._pins[_caller()] = _Pin(conn)
+        return pin
+
+    def unpin(self) -> None:
+        self._pins.pop(_caller(), None)
+
+
+def _caller() -> object:
+    """The running asyncio task, if any; else the thread."""
+    loop = _running_loop()
+    task = None if loop is None else asyncio.current_task(loop)
+    return threading.get_ident() if task is None else task
+
+
+_running_loop = asyncio.events._get_running_loop
 
 
 class _Repository(Generic[R]):
@@ -105,7 +143,13 @@ class _Repository(Generic[R]):
         self._table = t = store._tables[_TABLE[self._kind]]
         self._owner = t.c.id if cls is Customer else t.c.customer_id
         self._get = sa.select(t.c.data).where(t.c.id == sa.bindparam("id"))
-        self._current = sa.select(t.c.version, self._owner).where(t.c.id == sa.bindparam("id"))
+        # A locking read sees the newest committed version at any isolation level (MySQL's
+        # REPEATABLE READ would show the block's snapshot), so a stale save is named as one.
+        self._current = (
+            sa.select(t.c.version, self._owner)
+            .where(t.c.id == sa.bindparam("id"))
+            .with_for_update()
+        )
         self._count = sa.select(sa.func.count()).select_from(t)
         self._page_sql = sa.select(t.c.data).order_by(t.c.opened_at, t.c.id)
 
@@ -433,6 +477,13 @@ class SqlStore(_common.Repositories):
         head = self._tables["events_head"]
         self._bump = sa.update(head).values(position=head.c.position + sa.bindparam("n"))
         self._head = sa.select(head.c.position)
+        self._bumped = self._bump.returning(head.c.position)
+        # A read outside a transaction block is one statement: without BEGIN and the
+        # pool's ROLLBACK it is one round trip, not three, where the driver allows.
+        self._reads = engine
+        if driver.autocommit_reads:
+            self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._reads.logger = engine.logger  # a logger of its own would log rows
         self._customers: _Repository[Customer] = _Repository(self, Customer)
         self._interactions: _Repository[Interaction] = _Repository(self, Interaction)
         self._cases: _Repository[Case] = _Repository(self, Case)
@@ -493,7 +544,7 @@ class SqlStore(_common.Repositories):
             self._log(
                 conn, [(position, "customer", "forget", {"id": cid, "customer_id": cid}, None)]
             )
-            self._local.erased = True
+            self._local.get().erased = True
 
     def export(self, customer_id: uuid.UUID) -> dict[str, Any]:
         """Everything stored about a customer, as plain data (``to_dict`` form), from one snapshot.
@@ -531,7 +582,7 @@ class SqlStore(_common.Repositories):
                 return  # the host's engine or connection: left as it was
             shared = self._shared
             try:
-                if shared is not None and self._local.conn is None:
+                if shared is not None and self._local.get().conn is None:
                     with suppress(Exception):
                         self.driver.before_close(shared)
             finally:
@@ -553,7 +604,7 @@ class SqlStore(_common.Repositories):
     def _connection(self) -> Iterator[sa.Connection]:
         """For one read: the thread's pinned connection, the shared one, or a pooled one."""
         self._check_open()
-        pinned = self._local.conn
+        pinned = self._local.get().conn
         if pinned is not None:
             with self._guard():
                 yield pinned
@@ -570,20 +621,20 @@ class SqlStore(_common.Repositories):
                     if began and conn.in_transaction():
                         conn.rollback()
             return
-        with self._guard(), self._engine.connect() as conn:
+        with self._guard(), self._reads.connect() as conn:
             yield conn
 
     @contextmanager
     def _pinned(self, *, snapshot: bool) -> Iterator[sa.Connection]:
         """The thread's transaction: joined if one is open, else begun and pinned."""
         self._check_open()
-        local = self._local
-        if local.conn is not None:
-            local.depth += 1
+        joined = self._local.get()
+        if joined.conn is not None:
+            joined.depth += 1
             try:
-                yield local.conn
+                yield joined.conn
             finally:
-                local.depth -= 1
+                joined.depth -= 1
             return
         with self._checkout() as conn:
             # Inside a host's transaction the block is a savepoint: the host commits.
@@ -594,18 +645,18 @@ class SqlStore(_common.Repositories):
                     transaction: sa.Transaction = conn.begin_nested()
                 else:
                     transaction = self._begin(conn, snapshot)
-            local.conn, local.depth, local.erased = conn, 1, False
+            pin = self._local.pin(conn)
             try:
                 yield conn
             except BaseException:
-                local.conn, local.depth = None, 0
+                self._local.unpin()
                 with suppress(Exception):
                     transaction.rollback()
                 raise
-            local.conn, local.depth = None, 0
+            self._local.unpin()
             with self._guard():
                 transaction.commit()
-            if local.erased and not snapshot and self._owns_engine:
+            if pin.erased and not snapshot and self._owns_engine:
                 with suppress(Exception):
                     self.driver.after_commit(conn, erased=True)
 
@@ -650,13 +701,12 @@ class SqlStore(_common.Repositories):
                 error that names the record, if one does.
         """
         self._check_open()
-        local = self._local
+        conn = self._local.get().conn
         try:
-            if local.conn is None:
+            if conn is None:
                 with self._pinned(snapshot=False) as conn, self._guard():
                     yield conn
                 return
-            conn = local.conn
             with self._guard():
                 savepoint = conn.begin_nested()
                 try:
@@ -677,6 +727,8 @@ class SqlStore(_common.Repositories):
         first write of every transaction does this, so writers take turns and
         positions follow commit order.
         """
+        if conn.dialect.update_returning:  # one round trip instead of two
+            return int(conn.execute(self._bumped, {"n": n}).scalar_one()) - n + 1
         conn.execute(self._bump, {"n": n})
         return int(conn.execute(self._head).scalar_one()) - n + 1
 

@@ -1,0 +1,185 @@
+"""The async store passes the whole conformance kit on memory and every SQL engine.
+
+Each runs :class:`~custservice.testing.AsyncStoreConformance`: every test of
+the blocking kit, the stateful one included, with the kit's threads turned
+into asyncio tasks sharing the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pendulum
+import pytest
+
+from custservice import (
+    AsyncStore,
+    Case,
+    Customer,
+    FixedClock,
+    NotFound,
+    StorageError,
+    open_async_store,
+)
+from custservice.errors import BackendNotFound
+from custservice.testing import AsyncStoreConformance
+
+Opener = Callable[[], Awaitable[AsyncStore]]
+T = TypeVar("T")
+
+
+class _AsyncKit(AsyncStoreConformance):
+    # The async store runs the blocking store's code, whose kit runs in full on each engine.
+    examples_at_most = 75
+
+
+class TestAsyncMemoryStore(_AsyncKit):
+    @pytest.fixture
+    def async_store_opener(self) -> Opener:
+        return lambda: open_async_store("memory://")
+
+
+class TestAsyncSQLiteStore(_AsyncKit):
+    survives_reopen = True
+    shared_between_stores = True
+
+    @pytest.fixture
+    def async_store_opener(self, tmp_path: Path) -> Opener:
+        url = f"sqlite:///{tmp_path / 'kit.db'}"
+        return lambda: open_async_store(url)
+
+
+@pytest.mark.postgres
+class TestAsyncPostgreSQLStore(_AsyncKit):
+    survives_reopen = True
+    shared_between_stores = True
+
+    @pytest.fixture
+    def async_store_opener(self, pg_url: str) -> Opener:
+        return lambda: open_async_store(pg_url)
+
+
+class TestAsyncMariaDBStore(_AsyncKit):
+    survives_reopen = True
+    shared_between_stores = True
+
+    @pytest.fixture
+    def async_store_opener(self, mysql_url: str) -> Opener:
+        return lambda: open_async_store(mysql_url)
+
+
+# -- what only the async store has -------------------------------------------------------
+
+
+CLOCK = FixedClock(pendulum.datetime(2026, 3, 2, 9, tz="UTC"))
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def async_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'a.db'}"
+
+
+def test_add_many_takes_an_async_iterable_all_or_nothing(async_url: str) -> None:
+    async def scenario() -> tuple[int, int]:
+        async with await open_async_store(async_url) as store:
+            ada = await store.customers.add(Customer.new("Ada", clock=CLOCK))
+
+            async def cases(n: int, broken: bool) -> AsyncIterator[Case]:
+                for i in range(n):
+                    yield Case.open(ada.id, f"case {i}", clock=CLOCK)
+                if broken:
+                    yield Case.open(uuid.uuid4(), "of nobody", clock=CLOCK)
+
+            added = await store.cases.add_many(cases(7, broken=False))
+            with pytest.raises(NotFound):
+                await store.cases.add_many(cases(6000, broken=True))  # past one batch
+            return added, await store.cases.count()
+
+    assert run(scenario()) == (7, 7)
+
+
+def test_a_tasks_transaction_is_its_own(async_url: str) -> None:
+    """Another task neither sees inside an open block nor joins it."""
+
+    async def scenario() -> tuple[int, int, int]:
+        async with await open_async_store(async_url) as store:
+            inside = asyncio.Event()
+            go_on = asyncio.Event()
+
+            async def writer() -> None:
+                with contextlib.suppress(RuntimeError):
+                    async with store.transaction():
+                        await store.customers.add(Customer.new("Ada", clock=CLOCK))
+                        inside.set()
+                        await go_on.wait()
+                        raise RuntimeError("undo")
+
+            async def other() -> int:
+                await inside.wait()
+                added = asyncio.ensure_future(store.customers.add(Customer.new("Bob", clock=CLOCK)))
+                await asyncio.sleep(0.05)
+                go_on.set()
+                await added
+                return await store.customers.count()
+
+            task = asyncio.ensure_future(writer())
+            seen = await other()
+            await task
+            return seen, await store.customers.count(), await store.events.latest()
+
+    seen, count, latest = run(scenario())
+    assert (seen, count) == (1, 1)  # Bob landed, Ada's block was undone whole
+    assert latest >= 1
+
+
+def test_iterating_reads_a_page_per_await_and_stops_at_close(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+
+    async def scenario() -> int:
+        async with await open_async_store(url) as store:
+            ada = await store.customers.add(Customer.new("Ada", clock=CLOCK))
+            await store.cases.add_many(
+                [Case.open(ada.id, f"c{i}", clock=CLOCK) for i in range(1200)]
+            )
+            seen = 0
+            pages = store.cases.all()
+            async for _ in pages:
+                seen += 1
+                if seen == 600:
+                    await store.close()
+                    with pytest.raises(StorageError):
+                        await pages.__anext__()
+                    return seen
+        return seen
+
+    assert run(scenario()) == 600
+
+
+def test_urls_an_async_store_cannot_serve_are_refused_clearly(tmp_path: Path) -> None:
+    with pytest.raises(BackendNotFound):
+        run(open_async_store("nosuch://x"))
+    with pytest.raises(StorageError, match="use a file"):
+        run(open_async_store("sqlite:///:memory:"))
+    with pytest.raises(StorageError, match="no such SQLite database file"):
+        run(open_async_store(f"sqlite:///{tmp_path / 'missing.db'}", create=False))
+
+
+def test_blocking_code_runs_on_the_async_store_without_blocking_the_loop(tmp_path: Path) -> None:
+    """``run_sync`` hands blocking code (analytics) the store it drives."""
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+
+    async def scenario() -> list[str]:
+        async with await open_async_store(url) as store:
+            await store.customers.add(Customer.new("Ada", clock=CLOCK))
+            return await store.run_sync(lambda s: [c.name for c in s.customers.all()], store.sync)
+
+    assert run(scenario()) == ["Ada"]
