@@ -25,6 +25,7 @@ from custservice import (
     NotFound,
     StorageError,
     open_async_store,
+    open_store,
 )
 from custservice.errors import BackendNotFound
 from custservice.testing import AsyncStoreConformance
@@ -183,3 +184,114 @@ def test_blocking_code_runs_on_the_async_store_without_blocking_the_loop(tmp_pat
             return await store.run_sync(lambda s: [c.name for c in s.customers.all()], store.sync)
 
     assert run(scenario()) == ["Ada"]
+
+
+# -- in the application's async transaction ------------------------------------------------
+
+
+def _async_engine(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """A host's AsyncEngine on a database holding the store's tables and one of its own."""
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from custservice.storage import migrate
+
+    options: dict[str, Any] = {}
+    if kind == "sqlite":
+        store_url = f"sqlite:///{tmp_path / 'host.db'}"
+        url = sa.make_url(store_url).set(drivername="sqlite+aiosqlite")
+    elif kind == "postgresql":
+        store_url = request.getfixturevalue("pg_url")
+        schema = request.getfixturevalue("pg_schema")
+        url = sa.make_url(store_url).set(drivername="postgresql+psycopg_async", query={})
+        options = {"connect_args": {"options": f"-c search_path={schema}"}}
+    else:
+        store_url = request.getfixturevalue("mysql_url")
+        url = sa.make_url(store_url).set(drivername="mysql+aiomysql", query={})
+    migrate(store_url)
+    host = create_async_engine(url, **options)
+    if kind == "sqlite":
+        _enforce_foreign_keys(host)
+
+    async def own_table() -> None:
+        async with host.begin() as conn:
+            await conn.exec_driver_sql(
+                "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer VARCHAR(36))"
+            )
+        await host.dispose()  # its connections belong to this loop
+
+    run(own_table())
+    return host
+
+
+def _enforce_foreign_keys(host: Any) -> None:
+    """As SQLAlchemy's documentation says to, for a SQLite engine."""
+    import sqlalchemy as sa
+
+    @sa.event.listens_for(host.sync_engine, "connect")
+    def enforce_foreign_keys(dbapi: Any, record: Any) -> None:
+        cursor = dbapi.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mariadb"])
+@pytest.mark.parametrize("outcome", ["commit", "rollback"])
+def test_the_applications_async_transaction_decides_for_the_store_too(
+    kind: str, outcome: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Records, their feed entries and the application's own row land or vanish together."""
+    host = _async_engine(kind, request, tmp_path)
+
+    async def scenario() -> tuple[int, int, int]:
+        try:
+            return await both_ways()
+        finally:
+            await host.dispose()  # on the loop its connections belong to
+
+    async def both_ways() -> tuple[int, int, int]:
+        async with host.connect() as conn:
+            transaction = await conn.begin()
+            store = await open_async_store(conn)
+            ada = await store.customers.add(Customer.new("Ada", clock=CLOCK))
+            async with store.transaction():  # a savepoint in the application's transaction
+                await store.cases.add(Case.open(ada.id, "refund", clock=CLOCK))
+            await conn.exec_driver_sql(f"INSERT INTO orders VALUES (1, '{ada.id}')")
+            await store.close()
+            assert transaction.is_active and conn.in_transaction()  # left as it was
+            await (transaction.commit() if outcome == "commit" else transaction.rollback())
+        async with await open_async_store(host) as store, host.connect() as conn:
+            orders = (await conn.exec_driver_sql("SELECT count(*) FROM orders")).scalar_one()
+            counts = await store.customers.count(), await store.cases.count()
+            events = [e async for e in store.events.since(0)]
+            assert len(events) == sum(counts)
+            return (*counts, orders)
+
+    landed = run(scenario())
+    assert landed == ((1, 1, 1) if outcome == "commit" else (0, 0, 0))
+
+
+def test_a_blocking_engine_is_refused_and_an_async_one_is_joined_not_created(
+    tmp_path: Path,
+) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    with pytest.raises(StorageError, match="not a blocking Engine.*open_store instead"):
+        run(open_async_store(sa.create_engine(f"sqlite:///{tmp_path / 'b.db'}")))
+    host = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    _enforce_foreign_keys(host)
+
+    async def join() -> None:
+        try:
+            await open_async_store(host)
+        finally:
+            await host.dispose()
+
+    with pytest.raises(StorageError, match="custservice migrate"):
+        run(join())
+    assert (
+        sa.inspect(sa.create_engine(f"sqlite:///{tmp_path / 'empty.db'}")).get_table_names() == []
+    )
+    with pytest.raises(StorageError, match="async one.*open_async_store"):
+        open_store(host.sync_engine)

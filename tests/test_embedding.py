@@ -320,11 +320,9 @@ def test_another_applications_tables_are_refused_and_left_alone(tmp_path: Path) 
 def test_only_engines_the_library_speaks_to_are_joined(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="SQLite has no schemas"):
         open_store(sa.create_engine("sqlite:///:memory:"), schema="x")
-    other_driver = sa.create_engine("postgresql+psycopg_async://u@localhost/db")
-    with pytest.raises(
-        StorageError, match=r"postgresql\+psycopg_async engine.*postgresql\+psycopg\b"
-    ):
-        open_store(other_driver)
+    async_driver = sa.create_engine("postgresql+psycopg_async://u@localhost/db")
+    with pytest.raises(StorageError, match=r"psycopg_async engine is an async one.*open_async"):
+        open_store(async_driver)
     with pytest.raises(StorageError, match="a URL says its own schema"):
         open_store("memory://", schema="x")
 

@@ -287,19 +287,33 @@ class AsyncStore:
         return f"AsyncStore({self.sync!r})"
 
 
-async def open_async_store(url: Any, *, create: bool = True) -> AsyncStore:
-    """Open an :class:`AsyncStore`: ``memory://``, or any SQL store's URL.
+async def open_async_store(
+    url: Any, *, create: bool = True, schema: str | None = None
+) -> AsyncStore:
+    """Open an :class:`AsyncStore`: ``memory://``, any SQL store's URL, or the
+    application's own SQLAlchemy ``AsyncEngine`` or ``AsyncConnection``.
+
+    Given an ``AsyncConnection`` inside the application's transaction, the
+    store writes in that transaction, as :func:`~custservice.storage.open_store`
+    does with a ``Connection``: its records and their change-feed entries
+    commit or roll back with the application's own rows, ``async with
+    store.transaction()`` is a savepoint, and closing the store leaves the
+    connection as it was. Joining never creates or alters tables.
 
     Args:
         url: ``memory://``, ``sqlite:///file.db``, ``postgresql://…``,
             ``mariadb://…`` or ``mysql://…`` (the same URLs and options as
-            :func:`~custservice.storage.open_store`).
+            :func:`~custservice.storage.open_store`), or an ``AsyncEngine``
+            or a started ``AsyncConnection`` (``async with engine.connect()``).
         create: as for :func:`~custservice.storage.open_store`.
+        schema: for an engine or a connection: the PostgreSQL schema of the
+            store's tables (default: the connection's search path).
 
     Raises:
         BackendNotFound: no backend serves the URL's scheme.
         StorageError: the backend has no async store (a plugin's), its
-            async driver is not installed, or the store cannot be opened.
+            async driver is not installed, the store cannot be opened, or
+            the engine is a blocking one (for :func:`~custservice.storage.open_store`).
 
     Examples:
         >>> import asyncio
@@ -309,8 +323,13 @@ async def open_async_store(url: Any, *, create: bool = True) -> AsyncStore:
         >>> asyncio.run(count())
         0
     """
-    from .registry import _scheme_and_opener, opening
+    from .registry import _is_sqlalchemy, _scheme_and_opener, open_store, opening
 
+    if _is_sqlalchemy(url):
+        target = _blocking_face(url)
+        runner = _greenlets()
+        joined = await runner.call(lambda: open_store(target, schema=schema))
+        return AsyncStore(joined, runner)
     scheme, normalised, opener = _scheme_and_opener(url)
     if scheme == "memory":
         return AsyncStore(
@@ -318,12 +337,7 @@ async def open_async_store(url: Any, *, create: bool = True) -> AsyncStore:
         )
     if not _takes(opener, "asynchronous"):
         raise StorageError(f"the backend for {scheme!r} has no async store")
-    try:
-        runner: _Runner = _Greenlets()
-    except ImportError as exc:  # greenlet, through SQLAlchemy's asyncio extra
-        raise StorageError(
-            'the async store needs SQLAlchemy\'s asyncio support: pip install "custservice[async]"'
-        ) from exc
+    runner = _greenlets()
     try:
         store = await runner.call(
             opening,
@@ -337,6 +351,36 @@ async def open_async_store(url: Any, *, create: bool = True) -> AsyncStore:
             'pip install "custservice[async]" (and the engine\'s extra)'
         ) from exc
     return AsyncStore(store, runner)
+
+
+def _greenlets() -> _Runner:
+    try:
+        return _Greenlets()
+    except ImportError as exc:  # greenlet, through SQLAlchemy's asyncio extra
+        raise StorageError(
+            'the async store needs SQLAlchemy\'s asyncio support: pip install "custservice[async]"'
+        ) from exc
+
+
+def _blocking_face(target: Any) -> Any:
+    """The ``Engine`` or ``Connection`` an async one drives, whose every wait is awaited
+    in SQLAlchemy's greenlets; a blocking one would hold up the event loop: refused."""
+    name = type(target).__name__
+    if name == "AsyncEngine":
+        return target.sync_engine
+    if name == "AsyncConnection":
+        if target.sync_connection is None:
+            raise StorageError(
+                "the AsyncConnection has not started: open it with "
+                "`async with engine.connect() as conn` first"
+            )
+        return target.sync_connection
+    if getattr(getattr(target, "dialect", None), "is_async", False):
+        return target  # already the blocking face of an async engine or connection
+    raise StorageError(
+        f"open_async_store needs an AsyncEngine or AsyncConnection, not a blocking {name}, "
+        "whose waits would hold up the event loop: give it to open_store instead"
+    )
 
 
 def _takes(fn: Callable[..., Any], keyword: str) -> bool:

@@ -22,7 +22,9 @@ that command) brings it up to date, or the host's own migrations create the tabl
 The engines are those the URL backends use, through the same drivers:
 SQLite (``sqlite+pysqlite``), PostgreSQL through psycopg 3
 (``postgresql+psycopg``) and MySQL or MariaDB through PyMySQL
-(``mysql+pymysql``, ``mariadb+pymysql``).
+(``mysql+pymysql``, ``mariadb+pymysql``); and, for the async store
+(:func:`~custservice.storage.asynchronous.open_async_store`), their async
+twins: ``sqlite+aiosqlite``, ``postgresql+psycopg_async``, ``mysql+aiomysql``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,13 @@ _DRIVERS = {
     "mysql": ("pymysql",),
     "mariadb": ("pymysql",),
 }
+_ASYNC_DRIVERS = {
+    "sqlite": ("aiosqlite",),
+    "postgresql": ("psycopg",),  # psycopg in its async mode (is_async)
+    "mysql": ("aiomysql",),
+    "mariadb": ("aiomysql",),
+}
+_ASYNC_NAMES = "sqlite+aiosqlite, postgresql+psycopg_async, mysql+aiomysql, mariadb+aiomysql"
 
 
 def joined_store(
@@ -88,13 +97,21 @@ def joined_store(
 
 def _driver(engine: sa.Engine, schema: str | None) -> Driver:
     """The engine module's driver for a host's engine."""
+    from sqlalchemy.util.concurrency import in_greenlet
+
     dialect = engine.dialect
     where = engine.url.render_as_string(hide_password=True)
-    if dialect.is_async or dialect.driver not in _DRIVERS.get(dialect.name, ()):
+    if dialect.is_async and dialect.driver in _ASYNC_DRIVERS.get(dialect.name, ()):
+        if not in_greenlet():  # its waits must be awaited: only the async store can
+            raise StorageError(
+                f"a {engine.url.drivername} engine is an async one: "
+                "give it (or its AsyncEngine or AsyncConnection) to open_async_store"
+            )
+    elif dialect.is_async or dialect.driver not in _DRIVERS.get(dialect.name, ()):
         known = ", ".join(f"{name}+{d}" for name, ds in _DRIVERS.items() for d in ds)
         raise StorageError(
             f"a store cannot work on a {engine.url.drivername} engine; "
-            f"the engines it speaks to: {known}"
+            f"the engines it speaks to: {known} (and, for open_async_store, {_ASYNC_NAMES})"
         )
     if dialect.name == "sqlite":
         from .sqlite import _SQLite
