@@ -258,7 +258,8 @@ def test_the_applications_async_transaction_decides_for_the_store_too(
                 await store.cases.add(Case.open(ada.id, "refund", clock=CLOCK))
             await conn.exec_driver_sql(f"INSERT INTO orders VALUES (1, '{ada.id}')")
             await store.close()
-            assert transaction.is_active and conn.in_transaction()  # left as it was
+            assert transaction.is_active  # the connection left as it was
+            assert conn.in_transaction()
             await (transaction.commit() if outcome == "commit" else transaction.rollback())
         async with await open_async_store(host) as store, host.connect() as conn:
             orders = (await conn.exec_driver_sql("SELECT count(*) FROM orders")).scalar_one()
