@@ -278,7 +278,7 @@ def test_a_blocking_engine_is_refused_and_an_async_one_is_joined_not_created(
     import sqlalchemy as sa
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    with pytest.raises(StorageError, match="not a blocking Engine.*open_store instead"):
+    with pytest.raises(StorageError, match=r"not a blocking Engine.*open_store instead"):
         run(open_async_store(sa.create_engine(f"sqlite:///{tmp_path / 'b.db'}")))
     host = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     _enforce_foreign_keys(host)
@@ -294,5 +294,5 @@ def test_a_blocking_engine_is_refused_and_an_async_one_is_joined_not_created(
     assert (
         sa.inspect(sa.create_engine(f"sqlite:///{tmp_path / 'empty.db'}")).get_table_names() == []
     )
-    with pytest.raises(StorageError, match="async one.*open_async_store"):
+    with pytest.raises(StorageError, match=r"async one.*open_async_store"):
         open_store(host.sync_engine)
