@@ -109,12 +109,14 @@ CHROMIUM_ARGS = [
 """Flags for headless Chromium in a sandbox with no network but the loopback interface."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[Any]:
     """Debian's headless Chromium, driven by Playwright (which downloads no browser).
 
     Skipped with the reason when Chromium or Playwright is missing; a failure
-    instead when ``CUSTSERVICE_REQUIRE_BROWSER=1`` (as CI sets it).
+    instead when ``CUSTSERVICE_REQUIRE_BROWSER=1`` (as CI sets it). One per
+    module: while Playwright's sync API runs, its event loop counts as running
+    in the main thread, and the tests of asyncio code after it could not run.
     """
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
