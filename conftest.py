@@ -73,6 +73,40 @@ def allocated(fn: Callable[[], object]) -> int:
     return min(costs)
 
 
+DESK_OPENED = (2026, 3, 2, 9)
+"""When :func:`desk_clock` starts: a Monday morning in London."""
+
+
+@pytest.fixture
+def desk_clock() -> Any:
+    """A ``FixedClock`` at a Monday morning in London, for the desk's tests to move on."""
+    import pendulum
+
+    from custservice import FixedClock
+
+    return FixedClock(pendulum.datetime(*DESK_OPENED, tz="Europe/London"))
+
+
+@pytest.fixture
+def desk_case(desk_clock: Any) -> Any:
+    """A case opened on ``desk_clock`` in the billing team, opened (status ``OPEN``),
+    unassigned, at normal priority, with one tag and one custom attribute."""
+    import uuid
+
+    from custservice import Case, Channel
+
+    case = Case.open(
+        uuid.uuid4(),
+        "Refund for order 1234",
+        clock=desk_clock,
+        channel=Channel.EMAIL,
+        team="billing",
+        tags={"refund"},
+        attributes={"order": 1234},
+    )
+    return case.advance("open", at=desk_clock.now())
+
+
 def require(what: str, env: str, reason: str) -> None:
     """Skip with a visible reason, or fail when ``env`` is set (as CI sets it)."""
     if os.environ.get(env) == "1":

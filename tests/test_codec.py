@@ -111,8 +111,8 @@ def test_every_field_of_every_stored_class_is_written(
 class TaggedCall(Interaction):
     """An interaction with one field more, as a new release of the class would have."""
 
-    priority: str | None = attrs.field(default=None, kw_only=True)
-    tags: frozenset[str] = attrs.field(default=frozenset(), kw_only=True)
+    urgency: str | None = attrs.field(default=None, kw_only=True)
+    labels: frozenset[str] = attrs.field(default=frozenset(), kw_only=True)
 
 
 @attrs.frozen
@@ -126,8 +126,8 @@ def tagged(clock: FixedClock) -> TaggedCall:
     call = Interaction.open(uuid.uuid4(), Channel.CHAT, clock=clock, topic="refund")
     return TaggedCall(
         **{f.name: getattr(call, f.name) for f in attrs.fields(Interaction)},
-        priority="high",
-        tags=frozenset({"vip", "eu"}),
+        urgency="high",
+        labels=frozenset({"vip", "eu"}),
     )
 
 
@@ -136,11 +136,11 @@ def test_a_new_field_of_a_record_class_is_written_and_read() -> None:
     call = tagged(FixedClock(T0))
     text = codec.columns(call, call.version)[3]
     assert text == to_json(call)
-    assert json.loads(text)["priority"] == "high"
+    assert json.loads(text)["urgency"] == "high"
     back = codec.decode(json.loads(text), {})
     assert type(back) is TaggedCall
     assert back == call
-    assert (back.priority, back.tags) == ("high", frozenset({"vip", "eu"}))
+    assert (back.urgency, back.labels) == ("high", frozenset({"vip", "eu"}))
 
 
 def test_a_field_the_stored_form_cannot_hold_is_refused_naming_it() -> None:

@@ -21,6 +21,7 @@ from conftest import PG_SERVER
 from custservice import Case, Customer, FixedClock, StorageError, Store, open_store
 from custservice.errors import DuplicateError
 from custservice.storage import metadata, migrate
+from custservice.storage.sql import VERSION
 from custservice.testing import StoreConformance
 
 CLOCK = FixedClock(pendulum.datetime(2026, 3, 2, 9, tz="UTC"))
@@ -260,7 +261,9 @@ def test_joining_an_outdated_schema_names_the_migration(tmp_path: Path) -> None:
     migrate(engine)
     with engine.begin() as conn:  # as an older version of the library would have marked it
         conn.exec_driver_sql("PRAGMA user_version = 1")
-    with pytest.raises(StorageError, match=r"schema version 1, not 2.*custservice migrate"):
+    with pytest.raises(
+        StorageError, match=rf"schema version 1, not {VERSION}.*custservice migrate"
+    ):
         open_store(engine)
 
 
@@ -282,7 +285,7 @@ def test_tables_a_host_migration_makes_from_metadata_are_initialised_by_migrate(
     with open_store(host_engine) as store:
         ada = store.customers.add(Customer.new("Ada", clock=CLOCK))
         assert [e.record_id for e in store.events.since(0)] == [ada.id]
-    assert migrate(host_engine) == 2
+    assert migrate(host_engine) == VERSION
 
 
 @pytest.mark.parametrize("host_engine", ["sqlite", "postgresql"], indirect=True)

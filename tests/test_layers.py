@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "_records",
             "_mapping",
             "_persistent",
+            "_desk",
             "_states",
             "_history",
             "lifecycle",

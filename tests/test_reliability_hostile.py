@@ -49,6 +49,7 @@ from custservice import (
     CUSTOMER_LIFECYCLE,
     INTERACTION_CYCLE,
     SATISFACTION_10,
+    AssignmentChange,
     AsyncStore,
     BusinessCalendar,
     Case,
@@ -69,6 +70,8 @@ from custservice import (
     LifecycleDefinitionError,
     LifecycleState,
     Metric,
+    Priority,
+    PriorityChange,
     ScoreScale,
     ServiceArea,
     ServiceTarget,
@@ -615,6 +618,22 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "updates": st.lists(st.builds(CaseUpdate, aware)),
     "feedback": st.none() | cst.feedback(),
     "from_customer": st.booleans(),
+    "priority": st.sampled_from(Priority) | st.sampled_from([p.value for p in Priority]),
+    "previous": st.sampled_from(Priority),
+    "assignee": st.none() | texts,
+    "previous_assignee": st.none() | texts,
+    "team": st.none() | texts,
+    "previous_team": st.none() | texts,
+    "tags": st.frozensets(texts) | st.lists(texts),
+    "attributes": cst.attributes() | st.dictionaries(texts, json_values),
+    "assignments": st.lists(st.builds(AssignmentChange, aware, texts, st.none() | texts)),
+    "priority_changes": st.lists(
+        st.builds(
+            lambda at, order: PriorityChange(at, order[0], order[1]),
+            aware,
+            st.permutations(list(Priority)),
+        )
+    ),
     "version": st.integers(-1, 2**70),
     "guard": st.none() | st.just(lambda state, at: True),
     # Collaborators, not data: a clock gives a time (perhaps a naive one), rng is a Random.
@@ -624,6 +643,7 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
 COLLABORATORS = {"clock", "rng"}
 
 CONSTRUCTORS: dict[str, Callable[..., Any]] = {
+    "AssignmentChange": AssignmentChange,
     "BusinessCalendar": BusinessCalendar,
     "Case": Case,
     "Case.open": Case.open,
@@ -640,6 +660,7 @@ CONSTRUCTORS: dict[str, Callable[..., Any]] = {
     "Interaction.open": Interaction.open,
     "Lifecycle": Lifecycle,
     "LifecycleState": LifecycleState,
+    "PriorityChange": PriorityChange,
     "ScoreScale": ScoreScale,
     "ServiceTarget": ServiceTarget,
     "StateChange": StateChange,
@@ -785,7 +806,16 @@ def hostile_interactions(draw: st.DrawFn, owner: uuid.UUID) -> Interaction:
 @st.composite
 def hostile_cases(draw: st.DrawFn, owner: uuid.UUID) -> Case:
     clock = FixedClock(draw(cst.aware_datetimes()))
-    case = Case.open(owner, draw(hostile), clock=clock)
+    name = hostile.filter(lambda s: len(s) <= 200)  # agent ids, teams and tags
+    case = Case.open(
+        owner,
+        draw(hostile),
+        clock=clock,
+        team=draw(st.none() | name),
+        tags=draw(st.frozensets(name, max_size=3)),
+        attributes={"note": draw(hostile)},
+    )
+    case = case.assign(draw(name), at=clock.now(), team=draw(name), reason=draw(hostile))
     return case.advance("open", at=clock.advance(pendulum.duration(hours=2)), reason=draw(hostile))
 
 

@@ -21,14 +21,26 @@ import sys
 import tarfile
 import textwrap
 import uuid
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+import attrs
+import pendulum
 import pytest
 import sqlalchemy as sa
 
-from custservice import Case, Customer, Interaction, from_dict, open_store
+from custservice import (
+    Case,
+    Channel,
+    Customer,
+    FixedClock,
+    Interaction,
+    Priority,
+    from_dict,
+    open_store,
+)
 from custservice.storage.sql import VERSION
 from custservice.storage.sql.rows import row
 
@@ -209,3 +221,123 @@ def test_a_postgresql_upgrade_killed_midway_leaves_the_0_1_0_schema_intact(
     run_release(release, pg_url, str(after))
     assert json.loads(after.read_text()) == before
     assert_reads_back(pg_url, before)
+
+
+# --- schema version 2 (typed columns, before the desk's) ---------------------------------------
+
+DESK_COLUMNS = {"cases": ("priority", "channel", "assignee", "team"), "interactions": ("team",)}
+"""The typed columns schema version 3 added."""
+DESK_INDEXES = ("cases_assignee", "cases_team", "cases_priority")
+DESK_KEYS = {
+    "cases": (
+        "priority",
+        "channel",
+        "assignee",
+        "team",
+        "tags",
+        "attributes",
+        "assignments",
+        "priority_changes",
+    ),
+    "interactions": ("team", "tags", "attributes"),
+}
+"""The keys the stored form gained with the desk: records written before have none."""
+
+
+class Database:
+    """Plain SQL on a store's database, whatever the driver's parameter style."""
+
+    def __init__(self, conn: Any, mark: str, qualify: Callable[[str], str]) -> None:
+        self.conn, self.mark, self.qualify = conn, mark, qualify
+
+    def run(self, sql: str, *params: object) -> list[Any]:
+        cursor = self.conn.execute(sql.replace("?", self.mark), params)
+        rows = cursor.fetchall() if cursor.description else []
+        return list(rows)
+
+
+def as_schema_2(db: Database) -> None:
+    """Take a current store back to what schema version 2 held: no desk columns or
+    indexes, records stored without the desk's keys, version 2 recorded."""
+    for index in DESK_INDEXES:
+        db.run(f"DROP INDEX {db.qualify(index)}")
+    for table, columns in DESK_COLUMNS.items():
+        for column in columns:
+            db.run(f"ALTER TABLE {db.qualify(table)} DROP COLUMN {column}")
+        for rid, text in db.run(f"SELECT id, data FROM {db.qualify(table)}"):
+            data = {k: v for k, v in json.loads(text).items() if k not in DESK_KEYS[table]}
+            stripped = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+            db.run(f"UPDATE {db.qualify(table)} SET data = ? WHERE id = ?", stripped, rid)
+    db.run(f"UPDATE {db.qualify('custservice_meta')} SET value = '2' WHERE key = 'schema_version'")
+
+
+def fill_desk(url: str) -> dict[str, list[Any]]:
+    """A store with a customer, interactions and cases that use every desk field."""
+    clock = FixedClock(pendulum.datetime(2026, 3, 2, 9, tz="Europe/London"))
+    with open_store(url) as store:
+        ada = store.customers.add(Customer.new("Ada", clock=clock))
+        call = Interaction.open(ada.id, Channel.CHAT, clock=clock, team="tier 2", tags={"vip"})
+        case = Case.open(
+            ada.id,
+            "Refund",
+            clock=clock,
+            channel=Channel.EMAIL,
+            team="billing",
+            attributes={"due": pendulum.date(2026, 3, 9)},
+        )
+        case = case.assign("ana", at=clock.now()).reprioritize(Priority.HIGH, at=clock.now())
+        plain = Case.open(ada.id, "Login", clock=clock)
+        store.interactions.add(call)
+        store.cases.add_many([case, plain])
+        return {kind: list(getattr(store, kind).all()) for kind in KINDS}
+
+
+def assert_upgraded_from_2(url: str, stored: dict[str, list[Any]]) -> None:
+    """Every record reads as it was stored before the desk (the new fields at their
+    defaults), the desk's columns and indexes exist and are filled from the records."""
+    with open_store(url) as store:
+        for kind in ("interactions", "cases"):
+            for before, after in zip(stored[kind], getattr(store, kind).all(), strict=True):
+                defaults = {k: attrs.fields_dict(type(before))[k].default for k in DESK_KEYS[kind]}
+                assert after == attrs.evolve(before, **defaults)
+        with store.sql_snapshot() as snapshot:
+            conn = snapshot.connection
+            check_typed_columns(conn, snapshot.tables, store)
+            cases = snapshot.tables["cases"]
+            assert conn.execute(sa.select(cases.c.priority)).scalars().all() == ["normal"] * 2
+            inspector = sa.inspect(conn)
+            names = {i["name"] for i in inspector.get_indexes("cases", schema=cases.schema)}
+            assert set(DESK_INDEXES) <= names
+            assert store.driver.read_version(conn, snapshot.tables) == VERSION
+        # From here on a desk's fields are stored and their columns written.
+        plain = stored["cases"][1]
+        saved = store.cases.save(store.cases.get(plain.id).assign("bo", at=plain.opened_at))
+        with store.sql_snapshot() as snapshot:
+            cases = snapshot.tables["cases"]
+            row = snapshot.connection.execute(
+                sa.select(cases.c.assignee, cases.c.priority).where(cases.c.id == str(saved.id))
+            ).one()
+            assert tuple(row) == ("bo", "normal")
+
+
+def test_a_sqlite_file_of_schema_2_is_upgraded_with_the_desk_columns_filled(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "two.db"
+    stored = fill_desk(f"sqlite:///{path}")
+    conn = sqlite3.connect(path, isolation_level=None)
+    as_schema_2(Database(conn, "?", lambda name: name))
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    assert_upgraded_from_2(f"sqlite:///{path}", stored)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_schema_of_schema_2_is_upgraded_with_the_desk_columns_filled(
+    pg_admin: Any, pg_schema: str, pg_url: str
+) -> None:
+    stored = fill_desk(pg_url)
+    as_schema_2(Database(pg_admin, "%s", lambda name: f'"{pg_schema}".{name}'))
+    assert_upgraded_from_2(pg_url, stored)

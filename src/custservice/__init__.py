@@ -15,6 +15,7 @@ from .enums import (
     Factor,
     InteractionStage,
     Metric,
+    Priority,
     ServiceArea,
     TargetState,
     Verdict,
@@ -47,7 +48,7 @@ from .feedback import Feedback
 
 if TYPE_CHECKING:
     from .calendars import ALWAYS, BusinessCalendar
-    from .cases import Case, CaseUpdate
+    from .cases import AssignmentChange, Case, CaseUpdate, PriorityChange
     from .customers import Customer
     from .interactions import Handoff, Interaction
     from .lifecycle import Guard, History, Lifecycle, LifecycleState, StateChange, Transition
@@ -62,7 +63,7 @@ if TYPE_CHECKING:
 # attrs class costs about a millisecond to build, and cattrs far more.
 _LAZY_MODULES = {
     "calendars": ("ALWAYS", "BusinessCalendar"),
-    "cases": ("Case", "CaseUpdate"),
+    "cases": ("AssignmentChange", "Case", "CaseUpdate", "PriorityChange"),
     "customers": ("Customer",),
     "interactions": ("Handoff", "Interaction"),
     "lifecycle": ("Guard", "History", "Lifecycle", "LifecycleState", "StateChange", "Transition"),
@@ -88,6 +89,7 @@ __all__ = [
     "INTERACTION_CYCLE",
     "NPS_SCALE",
     "SATISFACTION_10",
+    "AssignmentChange",
     "BackendNotFound",
     "BusinessCalendar",
     "Case",
@@ -118,6 +120,8 @@ __all__ = [
     "LifecycleState",
     "Metric",
     "NotFound",
+    "Priority",
+    "PriorityChange",
     "Problem",
     "ScoreScale",
     "ServiceArea",

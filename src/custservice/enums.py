@@ -1,12 +1,15 @@
 """The vocabulary of customer service, as enums.
 
 String-valued enums serialize as their values (``Channel.PHONE`` is
-``"phone"``) and compare equal to them.
+``"phone"``) and compare equal to them. The two ordered enums, :class:`Verdict`
+and :class:`Priority`, serialize as their values too, but compare only with
+their own members (by rank), never with text.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 from typing import Any
 
 __all__ = [
@@ -17,6 +20,7 @@ __all__ = [
     "Factor",
     "InteractionStage",
     "Metric",
+    "Priority",
     "ServiceArea",
     "TargetState",
     "Verdict",
@@ -34,35 +38,25 @@ class Channel(enum.StrEnum):
     SELF_SERVICE = "self_service"
 
 
-_VERDICT_RANK: dict[str, int] = {"dissatisfied": 0, "satisfied": 1, "delighted": 2}
+class _Ranked(enum.Enum):
+    """An enum whose members are ordered by their place in its definition (the first is
+    the lowest), with string values, that neither equals nor orders against plain text.
 
-
-class Verdict(enum.Enum):
-    """How an outcome compares with what the customer expected.
-
-    Ordered: ``DISSATISFIED < SATISFIED < DELIGHTED``, so ``max(verdicts)``
-    is the best and ``verdict >= Verdict.SATISFIED`` asks "was it good enough?".
-    Its values are strings (``"satisfied"``), but a verdict does not compare
-    equal to, or order against, a plain string.
+    ``max()``, ``sorted()`` and ``<`` work on members of one enum; comparing
+    with a member of another enum or with a string raises ``TypeError``, as
+    comparing unrelated types does.
     """
-
-    DISSATISFIED = "dissatisfied"
-    """Below what the customer will accept: at risk of leaving."""
-    SATISFIED = "satisfied"
-    """Expectation met or slightly exceeded: likely to come back."""
-    DELIGHTED = "delighted"
-    """Exceptional: a brand ambassador."""
 
     @property
     def rank(self) -> int:
-        """0, 1 or 2, from dissatisfied to delighted."""
-        return _VERDICT_RANK[self.value]
+        """The member's place in its enum, from 0 for the lowest."""
+        return _ranks(type(self))[self.name]
 
     def __str__(self) -> str:
-        return self.value
+        return str(self.value)
 
     def _compare(self, other: Any) -> int | None:
-        if not isinstance(other, Verdict):
+        if type(other) is not type(self):
             return None
         return self.rank - other.rank
 
@@ -83,6 +77,49 @@ class Verdict(enum.Enum):
         return NotImplemented if c is None else c >= 0
 
     __hash__ = enum.Enum.__hash__
+
+
+@functools.cache
+def _ranks(kind: type[_Ranked]) -> dict[str, int]:
+    """Each member's name with its place in the definition of ``kind``."""
+    return {member.name: i for i, member in enumerate(kind)}
+
+
+class Verdict(_Ranked):
+    """How an outcome compares with what the customer expected.
+
+    Ordered: ``DISSATISFIED < SATISFIED < DELIGHTED``, so ``max(verdicts)``
+    is the best and ``verdict >= Verdict.SATISFIED`` asks "was it good enough?";
+    ``verdict.rank`` is 0, 1 or 2. Its values are strings (``"satisfied"``),
+    but a verdict does not compare equal to, or order against, a plain string.
+    """
+
+    DISSATISFIED = "dissatisfied"
+    """Below what the customer will accept: at risk of leaving."""
+    SATISFIED = "satisfied"
+    """Expectation met or slightly exceeded: likely to come back."""
+    DELIGHTED = "delighted"
+    """Exceptional: a brand ambassador."""
+
+
+class Priority(_Ranked):
+    """How urgent a case is.
+
+    Ordered: ``LOW < NORMAL < HIGH < URGENT`` (``priority >= Priority.HIGH``
+    asks "does it jump the queue?"; ``priority.rank`` is 0 to 3). Its values
+    are strings (``"high"``), but, like a :class:`Verdict`, a priority does
+    not compare equal to, or order against, a plain string: ``Priority("high")``
+    turns text into a member.
+    """
+
+    LOW = "low"
+    """Whenever there is time."""
+    NORMAL = "normal"
+    """The default."""
+    HIGH = "high"
+    """Ahead of the normal queue."""
+    URGENT = "urgent"
+    """Drop everything."""
 
 
 class Dimension(enum.StrEnum):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 import pendulum
 
+from ._desk import NO_ATTRIBUTES, AttributeValue, Labelled, attributes, optional_name, tags
 from ._ids import new_id
 from ._persistent import Chain, chain_of
 from ._records import check_identity, replace
@@ -60,7 +61,7 @@ def _handoffs(value: object) -> Chain[Handoff]:
 
 
 @attrs.frozen
-class Interaction:
+class Interaction(Labelled):
     """One contact with a customer, on one channel, through the interaction cycle.
 
     Open one with :meth:`Interaction.open`; it starts ``READY`` (queued).
@@ -85,6 +86,9 @@ class Interaction:
         resolved_at: when the customer's need was met, if it was.
         feedback: what the customer said about it, if they did.
         root_cause: where a failure's cause lies, when one is tagged.
+        team: the team that handles it, if any.
+        tags: labels to file and find it by.
+        attributes: custom fields, as on a :class:`~custservice.Case`.
         version: 0 until stored.
     """
 
@@ -100,6 +104,9 @@ class Interaction:
     resolved_at: pendulum.DateTime | None = attrs.field(default=None, kw_only=True)
     feedback: Feedback | None = attrs.field(default=None, kw_only=True)
     root_cause: ServiceArea | None = attrs.field(default=None, kw_only=True)
+    team: str | None = attrs.field(default=None, kw_only=True)
+    tags: frozenset[str] = attrs.field(default=frozenset(), kw_only=True)
+    attributes: Mapping[str, AttributeValue] = attrs.field(default=NO_ATTRIBUTES, kw_only=True)
     version: int = attrs.field(default=0, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
@@ -126,6 +133,9 @@ class Interaction:
         root_cause = None
         if self.root_cause is not None:
             root_cause = problems.run(member, ServiceArea, self.root_cause, "root_cause")
+        problems.run(optional_name, self.team, "team")
+        labels = problems.run(tags, self.tags, "tags")
+        custom = problems.run(attributes, self.attributes, "attributes")
         problems.raise_if_any()
         assert opened_at is not None
         if resolved_at is not None and micros(resolved_at) < micros(opened_at):
@@ -139,6 +149,8 @@ class Interaction:
         object.__setattr__(self, "handoffs", handoffs)
         object.__setattr__(self, "resolved_at", resolved_at)
         object.__setattr__(self, "root_cause", root_cause)
+        object.__setattr__(self, "tags", labels)
+        object.__setattr__(self, "attributes", custom)
 
     @classmethod
     def open(
@@ -150,10 +162,26 @@ class Interaction:
         topic: str | None = None,
         case_id: uuid.UUID | None = None,
         agent: str | None = None,
+        team: str | None = None,
+        tags: Iterable[str] = frozenset(),
+        attributes: Mapping[str, AttributeValue] = NO_ATTRIBUTES,
         id: uuid.UUID | None = None,
         rng: random.Random | None = None,
     ) -> Interaction:
         """A new interaction, ``READY`` (queued) from ``clock.now()``.
+
+        Args:
+            customer_id: the customer's id.
+            channel: how the customer reached us.
+            clock: where the time comes from.
+            topic: what it is about.
+            case_id: the case it belongs to, if any.
+            agent: who handles it, if already known.
+            team: the team that handles it, if any.
+            tags: labels to file it by.
+            attributes: custom fields (see :class:`~custservice.Case`).
+            id: an id to use; a new time-ordered one by default.
+            rng: a seeded generator, for reproducible ids.
 
         Raises:
             ValidationError: an argument is invalid; every problem is listed.
@@ -174,6 +202,9 @@ class Interaction:
             topic=topic,
             case_id=case_id,
             agent=agent,
+            team=team,
+            tags=tags,  # type: ignore[arg-type]
+            attributes=attributes,
         )
 
     @property

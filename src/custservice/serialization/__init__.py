@@ -3,7 +3,12 @@
 One cattrs converter, built on first use (so importing ``custservice`` does
 not pay for cattrs), with hooks for pendulum types: datetimes as ISO 8601
 with the zone name in brackets, durations as ISO 8601 durations, dates as
-ISO dates. Bad input gives one :class:`~custservice.ValidationError` that
+ISO dates. A custom attribute (``Case.attributes``) that holds a date is
+written ``{"date": "2026-03-01"}`` and one that holds an instant
+``{"datetime": "2026-03-01T09:00:00+01:00[Europe/Paris]"}``, so that text
+which merely looks like a date stays text. A field with a default may be
+absent from the data: records stored before it existed read with it at its
+default. Bad input gives one :class:`~custservice.ValidationError` that
 lists every problem with its path: ``$``, then ``.name`` for a field or a key
 that is a plain name, ``[3]`` for a position in a list and ``["gold tier"]``
 for any other key (``$.lifecycle.history[1].at``, ``$.ratings.speed``).

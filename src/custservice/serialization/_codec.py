@@ -16,6 +16,8 @@ first time they are needed (:mod:`._codegen`):
 ``tests/test_codec.py`` checks both over the shared Hypothesis strategies,
 and that every field of every stored class is written.
 
+Text written by an earlier version, before a field with a default existed,
+lacks that field's key; it decodes with the default, as ``from_dict`` does.
 Only text this library wrote may be decoded here: anything else must go
 through :func:`custservice.from_dict`, which checks every field.
 :func:`decode` raises ``KeyError``, ``TypeError`` or ``ValueError`` (or

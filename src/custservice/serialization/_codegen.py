@@ -10,6 +10,9 @@ field is either written or refused, never silently left out.
 
 Keys are the fields' names, in the classes' order, and only the fields that
 ``__init__`` takes: the converter's own layout, so the text is ``to_json``'s.
+A field with a default is read with ``dict.get``: text stored before the
+field existed has no key for it and takes the default (the default's own
+JSON data, decoded as any value of the field is).
 A class with fields ``__init__`` does not take (derived ones, such as a
 band's ``lower``) is rebuilt through its constructor, which derives them;
 any other is built without running its checks: only text the library wrote
@@ -27,6 +30,7 @@ import enum
 import functools
 import inspect
 import itertools
+import json
 import operator
 import types
 import uuid
@@ -36,6 +40,7 @@ from typing import Any, Literal, NamedTuple, Union, get_args, get_origin
 import attrs
 import pendulum
 
+from .._desk import ATTRIBUTE_TYPES
 from .._history import Entry
 from .._mapping import own
 from ..lifecycle import (
@@ -195,6 +200,8 @@ class _Writer:
         if len(enums) == 1 and set(options) == {enums[0], str}:  # a member, or any other name
             members = self.bind({m.value: m for m in enums[0]}, "members")
             return _Kind("quote($v)", f"{members}.get($v, $v)")
+        if set(options) == ATTRIBUTE_TYPES:  # a custom attribute: dates and instants tagged
+            return _Kind("attribute_text($v)", "read_attribute($v, seen)")
         if set(options) == {int, float, dt.timedelta}:  # a number, or a duration as text
             return _Kind(
                 "(span_text($v) if isinstance($v, _timedelta) else number_text($v))",
@@ -203,10 +210,12 @@ class _Writer:
         raise TypeError(f"the stored form cannot hold {where}: {' | '.join(map(repr, args))}")
 
     def member(self, cls: type[enum.Enum], where: str) -> _Kind:
-        if not issubclass(cls, enum.StrEnum):
-            raise TypeError(f"the stored form cannot hold {where}: {cls!r} is not a StrEnum")
         members = self.bind({m.value: m for m in cls}, "members")
-        return _Kind("quote($v)", f"{members}[$v]", simple=True)
+        if issubclass(cls, enum.StrEnum):
+            return _Kind("quote($v)", f"{members}[$v]", simple=True)
+        if all(isinstance(m.value, str) for m in cls):  # an ordered enum: written as its value
+            return _Kind("quote($v.value)", f"{members}[$v]", simple=True)
+        raise TypeError(f"the stored form cannot hold {where}: {cls!r} has values other than text")
 
     def sequence(self, origin: Any, item_type: Any, where: str) -> _Kind:
         item = self.kind(item_type, f"{where}[]")
@@ -282,11 +291,15 @@ class _Writer:
         reads = reads or {}
         fields = _fields(cls)
         lines = [f"def {name}(d, seen):"]
-        lines.extend(f"    x{i} = d[{f.name!r}]" for i, f in enumerate(fields))
         kinds = [
             self.kind(f.type, f"{cls.__qualname__}.{f.name}") if f.name not in reads else None
             for f in fields
         ]
+        for i, (f, k) in enumerate(zip(fields, kinds, strict=True)):
+            if k is None or f.default is attrs.NOTHING:
+                lines.append(f"    x{i} = d[{f.name!r}]")
+            else:  # written since a later version: text written before it takes the default
+                lines.append(f"    x{i} = d.get({f.name!r}, {self.default_data(f, k)})")
         values = [
             _at(reads[f.name] if k is None else k.decode, f"x{i}")
             for i, (f, k) in enumerate(zip(fields, kinds, strict=True))
@@ -312,6 +325,15 @@ class _Writer:
             lines.append("    return o")
         self.compile(lines)
         return name
+
+    def default_data(self, field: Any, kind: _Kind) -> str:
+        """The name of the JSON data of a field's default: what its decoder reads when the
+        stored text has no key for the field."""
+        default = field.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            default = default.factory()
+        text = eval(f"lambda v: {_at(kind.encode, 'v')}", self.namespace)(default)
+        return self.bind(json.loads(text), f"default_{field.name}")
 
     def _built(self, cls: type, fields: list[Any], values: list[str]) -> list[str]:
         """Lines building ``o``, a ``cls`` whose fields are set without its checks."""

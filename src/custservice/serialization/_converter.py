@@ -22,8 +22,10 @@ from ._expectations import configure_expectations
 from ._lifecycles import configure_lifecycles, fitting, record_lifecycles
 from ._paths import diagnosis, problems_of
 from ._scalars import (
+    is_attribute_type,
     is_set_type,
     sorted_items,
+    structure_attribute,
     structure_bool,
     structure_date,
     structure_datetime,
@@ -33,6 +35,7 @@ from ._scalars import (
     structure_str,
     structure_time,
     structure_uuid,
+    unstructure_attribute,
 )
 
 __all__ = ["converter", "from_dict", "from_json", "register", "to_dict", "to_json"]
@@ -124,6 +127,8 @@ def converter() -> Any:
     conv.register_structure_hook(int, structure_int)
     conv.register_structure_hook(float, structure_float)
     conv.register_structure_hook(bool, structure_bool)
+    conv.register_unstructure_hook_func(is_attribute_type, unstructure_attribute)
+    conv.register_structure_hook_func(is_attribute_type, structure_attribute)
     conv.register_unstructure_hook_func(
         is_set_type, lambda value: sorted_items([conv.unstructure(v) for v in value])
     )

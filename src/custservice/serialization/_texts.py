@@ -30,12 +30,14 @@ from ._lifecycles import state_from_data, state_to_data
 
 __all__ = [
     "REFERENCES",
+    "attribute_text",
     "day_text",
     "id_text",
     "instant_text",
     "micros",
     "number_text",
     "quote",
+    "read_attribute",
     "read_day",
     "read_id",
     "read_instant",
@@ -196,3 +198,33 @@ def state_text(state: State) -> str:
 def read_state(data: Any) -> State:
     """The state :func:`state_text` wrote."""
     return data if data.__class__ is str else state_from_data(data)
+
+
+_str, _int, _float, _bool, _datetime = str, int, float, bool, dt.datetime
+
+
+def attribute_text(value: Any) -> str:
+    """A custom attribute's value as its JSON text: a date as ``{"date": "…"}``, an instant
+    as ``{"datetime": "…"}``, anything else as itself."""
+    kind = value.__class__
+    if kind is _str:
+        return quote(value)
+    if value is None:
+        return "null"
+    if kind is _bool:
+        return "true" if value else "false"
+    if kind is _int or kind is _float:
+        return number_text(value)
+    if isinstance(value, _datetime):
+        return '{"datetime":' + instant_text(value) + "}"
+    return '{"date":' + day_text(value) + "}"
+
+
+def read_attribute(data: Any, seen: dict[str, Any]) -> Any:
+    """The attribute's value :func:`attribute_text` wrote."""
+    if data.__class__ is not dict:
+        return data
+    day = data.get("date")
+    if day is not None:
+        return read_day(day)
+    return read_instant(data["datetime"], seen)

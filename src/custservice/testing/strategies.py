@@ -21,12 +21,13 @@ from typing import Any, Literal
 import pendulum
 from hypothesis import strategies as st
 
+from .._desk import AttributeValue
 from .._ids import new_id
 from .._time import FixedClock
 from ..calendars import ALWAYS, BusinessCalendar
 from ..cases import Case
 from ..customers import Customer
-from ..enums import CaseStatus, Channel, Factor, InteractionStage, Metric, ServiceArea
+from ..enums import CaseStatus, Channel, Factor, InteractionStage, Metric, Priority, ServiceArea
 from ..errors import InvalidTransition
 from ..expectations import (
     BINARY,
@@ -45,6 +46,8 @@ from ..lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
 from ..service_levels import ServiceTarget, TargetStatus
 
 __all__ = [
+    "attribute_values",
+    "attributes",
     "aware_datetimes",
     "calendars",
     "cases",
@@ -59,8 +62,10 @@ __all__ = [
     "lifecycle_states",
     "lifecycles",
     "metrics",
+    "priorities",
     "score_scales",
     "service_targets",
+    "tags",
     "target_statuses",
     "texts",
     "timezones",
@@ -198,6 +203,48 @@ def feedback(draw: st.DrawFn, *, scale: ScoreScale | None = None) -> Feedback:
 
 
 @functools.cache
+def priorities() -> st.SearchStrategy[Priority]:
+    """Every :class:`~custservice.Priority`."""
+    return st.sampled_from(Priority)
+
+
+@functools.cache
+def tags(max_size: int = 4) -> st.SearchStrategy[frozenset[str]]:
+    """Sets of tags: common words and arbitrary non-blank text."""
+    return st.frozensets(
+        st.sampled_from(["vip", "refund", "eu", "bug"]) | texts(20), max_size=max_size
+    )
+
+
+@functools.cache
+def attribute_values() -> st.SearchStrategy[AttributeValue]:
+    """Every kind of value a custom attribute holds: text (including text that looks
+    like a date), 64-bit whole numbers, finite floats, booleans, dates, aware
+    datetimes and ``None``."""
+    return st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**63), 2**63 - 1),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=20),
+        st.sampled_from(["2026-03-01", "2026-03-01T09:00:00+00:00[UTC]", "", "null"]),
+        st.dates().map(lambda d: pendulum.Date(d.year, d.month, d.day)),
+        aware_datetimes(),
+    )
+
+
+_ATTRIBUTE_NAMES = st.sampled_from(["order", "sku", "due", "region"]) | st.from_regex(
+    r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True
+)
+
+
+@functools.cache
+def attributes(max_size: int = 4) -> st.SearchStrategy[dict[str, AttributeValue]]:
+    """Custom attributes: identifier names mapped to :func:`attribute_values`."""
+    return st.dictionaries(_ATTRIBUTE_NAMES, attribute_values(), max_size=max_size)
+
+
+@functools.cache
 def ids() -> st.SearchStrategy[uuid.UUID]:
     """Time-ordered record ids (UUID version 7), as the library makes them."""
     return st.builds(
@@ -230,6 +277,9 @@ _CHANNELS = st.sampled_from(Channel)
 _AGENTS = st.none() | st.sampled_from(["ana", "bo", "chidi"])
 _HANDOFF_TO = st.sampled_from(["desk 2", "billing", "dana"])
 _AREAS = st.sampled_from(ServiceArea)
+_TEAMS = st.none() | st.sampled_from(["billing", "returns", "tier 2"])
+_ASSIGNEES = st.none() | st.sampled_from(["ana", "bo", "chidi", "dana"])
+_REASONS = st.none() | st.sampled_from(["escalated", "shift change", "customer asked"])
 
 
 @st.composite
@@ -267,6 +317,9 @@ def interactions(draw: st.DrawFn, *, customer_id: uuid.UUID | None = None) -> In
         topic=draw(st.none() | texts()),
         case_id=draw(st.none() | ids()),
         agent=draw(_AGENTS),
+        team=draw(_TEAMS),
+        tags=draw(tags()),
+        attributes=draw(attributes()),
     )
     opening: list[tuple[str, ...]] = [(), ("receive",), ("receive", "understand", "help")]
     for event in draw(st.sampled_from(opening)):
@@ -293,7 +346,8 @@ def interactions(draw: st.DrawFn, *, customer_id: uuid.UUID | None = None) -> In
 
 @st.composite
 def cases(draw: st.DrawFn, *, customer_id: uuid.UUID | None = None) -> Case:
-    """Cases moved through the case lifecycle, with agent and customer updates."""
+    """Cases moved through the case lifecycle, with agent and customer updates,
+    assignments, priority changes, tags and custom attributes."""
     at = draw(aware_datetimes())
     clock = FixedClock(at)
     case = Case.open(
@@ -302,15 +356,28 @@ def cases(draw: st.DrawFn, *, customer_id: uuid.UUID | None = None) -> Case:
         clock=clock,
         id=draw(ids()),
         promised_by=draw(st.none() | st.just(at + dt.timedelta(days=3))),
+        channel=draw(st.none() | _CHANNELS),
+        priority=draw(priorities()),
+        team=draw(_TEAMS),
+        tags=draw(tags()),
+        attributes=draw(attributes()),
     )
     for _ in range(draw(st.integers(0, 10))):
         if case.status is CaseStatus.CLOSED:
             break
         clock.advance(draw(_STEP))
         allowed = sorted(CASE_LIFECYCLE.allowed(case.lifecycle))
-        move: bool = draw(st.booleans())
-        if allowed and move:
+        move = draw(st.sampled_from(["advance", "update", "assign", "reprioritize", "label"]))
+        if allowed and move == "advance":
             case = case.advance(draw(st.sampled_from(allowed)), at=clock.now())
+        elif move == "assign":
+            case = case.assign(
+                draw(_ASSIGNEES), at=clock.now(), team=draw(_TEAMS), reason=draw(_REASONS)
+            )
+        elif move == "reprioritize":
+            case = case.reprioritize(draw(priorities()), at=clock.now(), reason=draw(_REASONS))
+        elif move == "label":
+            case = case.tag(*draw(tags(2))).with_attributes(**draw(attributes(2)))
         else:
             case = case.record_update(at=clock.now(), from_customer=draw(st.booleans()))
     return case

@@ -1,7 +1,8 @@
 """Bringing a database to the current schema, in one transaction, with nothing lost.
 
 A database is at version 0 (empty: every table is created), 1 (written by
-custservice 0.1.0: records as text only) or :data:`~.schema.VERSION`. Each
+custservice 0.1.0: records as text only), 2 (typed columns, before the
+desk's) or :data:`~.schema.VERSION`. Each
 step of :data:`STEPS` takes it one version up; all the steps it lacks run in
 one transaction with the version recorded at its end, so a process killed
 mid-upgrade leaves the old schema as it was (on engines whose schema changes
@@ -48,19 +49,8 @@ def _create(conn: sa.Connection, tables: Any, driver: Driver) -> None:
 def _typed_columns(conn: sa.Connection, tables: Any, driver: Driver) -> None:
     """1 → 2: typed columns beside each record's text, filled from the text; the feed's
     counter kept where it was (positions are never reused)."""
-    preparer = conn.dialect.identifier_preparer
     inspector = sa.inspect(conn)
-    for name in ("customers", "interactions", "cases"):
-        table: sa.Table = tables[name]
-        present = {c["name"] for c in inspector.get_columns(name, schema=table.schema)}
-        for column in table.columns:
-            if column.name not in present:
-                kind = column.type.compile(dialect=conn.dialect)
-                conn.exec_driver_sql(
-                    f"ALTER TABLE {preparer.format_table(table)} "
-                    f"ADD COLUMN {preparer.format_column(column)} {kind}"
-                )
-        _fill(conn, table)
+    _add_columns(conn, tables, fill_all=True)
     events: sa.Table = tables["events"]
     indexes = {i["name"] for i in inspector.get_indexes("events", schema=events.schema)}
     for index in events.indexes:
@@ -78,6 +68,39 @@ def _typed_columns(conn: sa.Connection, tables: Any, driver: Driver) -> None:
     meta: sa.Table = tables["custservice_meta"]
     if not inspector.has_table("custservice_meta", schema=meta.schema):
         meta.create(conn)
+
+
+def _desk_columns(conn: sa.Connection, tables: Any, driver: Driver) -> None:
+    """2 → 3: the desk's typed columns (a case's priority, channel, assignee and team, an
+    interaction's team) and the indexes of a desk's queues, filled from the records' text.
+
+    Run after 1 → 2 in the same upgrade, it finds nothing to add and reads no record.
+    """
+    _add_columns(conn, tables, fill_all=False)
+
+
+def _add_columns(conn: sa.Connection, tables: Any, *, fill_all: bool) -> None:
+    """Add every typed column and index of the record tables that the database lacks, and
+    fill the typed columns of each table given a column (of every table, with
+    ``fill_all``) from the records' text."""
+    preparer = conn.dialect.identifier_preparer
+    inspector = sa.inspect(conn)
+    for name in ("customers", "interactions", "cases"):
+        table: sa.Table = tables[name]
+        present = {c["name"] for c in inspector.get_columns(name, schema=table.schema)}
+        missing = [column for column in table.columns if column.name not in present]
+        for column in missing:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(
+                f"ALTER TABLE {preparer.format_table(table)} "
+                f"ADD COLUMN {preparer.format_column(column)} {kind}"
+            )
+        if missing or fill_all:
+            _fill(conn, table)
+        indexes = {i["name"] for i in inspector.get_indexes(name, schema=table.schema)}
+        for index in table.indexes:
+            if index.name not in indexes:
+                index.create(conn)
 
 
 def _fill(conn: sa.Connection, table: sa.Table, page: int = 2000) -> None:
@@ -113,7 +136,7 @@ def _fill(conn: sa.Connection, table: sa.Table, page: int = 2000) -> None:
         after = rows[-1][0]
 
 
-STEPS: list[Step] = [_create, _typed_columns]
+STEPS: list[Step] = [_create, _typed_columns, _desk_columns]
 """Step ``n`` takes a database from version ``n`` to ``n + 1``; step 0 creates the
 current schema outright, so a new database takes one step."""
 

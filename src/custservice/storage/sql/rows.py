@@ -54,6 +54,7 @@ def _interaction(i: Interaction) -> dict[str, Any]:
         "feedback_verdict": None if fb is None else fb.verdict.value,
         "feedback_at": None if fb is None else _micros(fb.at),
         **_ratings(fb),
+        "team": i.team,
     }
 
 
@@ -96,6 +97,10 @@ def _case(k: Case) -> dict[str, Any]:
         "root_cause": None if k.root_cause is None else k.root_cause.value,
         "promised_by": None if k.promised_by is None else _micros(k.promised_by),
         "resolved_at": _micros(_latest_solve(k)) if solved else None,
+        "priority": k.priority.value,
+        "channel": None if k.channel is None else k.channel.value,
+        "assignee": k.assignee,
+        "team": k.team,
     }
 
 

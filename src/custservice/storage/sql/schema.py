@@ -24,8 +24,9 @@ from ...enums import Factor
 
 __all__ = ["VERSION", "metadata"]
 
-VERSION = 2
-"""The schema version this library writes: 1 was the first release's, with ``data`` only."""
+VERSION = 3
+"""The schema version this library writes: 1 was the first release's, with ``data`` only;
+2 added the typed columns; 3 the desk's (priority, channel, assignee, team)."""
 
 _ID = sa.String(36).with_variant(postgresql.UUID(as_uuid=False), "postgresql")
 """A UUID: native on PostgreSQL, its 36-character text elsewhere."""
@@ -104,6 +105,7 @@ def metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("feedback_at", _INSTANT),
         # The verdict of each factor's rating, on the feedback's own scale.
         *(sa.Column(f"{factor.value}_verdict", _NAME) for factor in Factor),
+        sa.Column("team", _NAME),
     )
     _linked(
         md,
@@ -113,6 +115,14 @@ def metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("root_cause", _NAME),
         sa.Column("promised_by", _INSTANT),
         sa.Column("resolved_at", _INSTANT, comment="the latest solve, if solved now"),
+        sa.Column("priority", _NAME),
+        sa.Column("channel", _NAME),
+        sa.Column("assignee", _NAME),
+        sa.Column("team", _NAME),
+        # A desk's queues: an agent's open cases, a team's by priority, everything urgent.
+        sa.Index("cases_assignee", "assignee", "status"),
+        sa.Index("cases_team", "team", "status", "priority"),
+        sa.Index("cases_priority", "priority", "status"),
     )
     sa.Table(
         "events",
@@ -139,7 +149,7 @@ def metadata(schema: str | None = None) -> sa.MetaData:
     return md
 
 
-def _linked(md: sa.MetaData, prefix: str, name: str, *typed: sa.Column[Any]) -> sa.Table:
+def _linked(md: sa.MetaData, prefix: str, name: str, *typed: sa.Column[Any] | sa.Index) -> sa.Table:
     """A table of records that belong to a customer (interactions, cases)."""
     return sa.Table(
         name,
