@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from .interactions import Handoff, Interaction
     from .lifecycle import Guard, History, Lifecycle, LifecycleState, StateChange, Transition
     from .lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
-    from .serialization import from_dict, from_json, to_dict, to_json
+    from .serialization import from_dict, from_json, json_schema, to_dict, to_json
     from .service_levels import ServiceTarget, TargetStatus
     from .storage.asynchronous import AsyncStore, open_async_store
     from .storage.protocols import ChangeEvent, Store
@@ -68,7 +68,7 @@ _LAZY_MODULES = {
     "interactions": ("Handoff", "Interaction"),
     "lifecycle": ("Guard", "History", "Lifecycle", "LifecycleState", "StateChange", "Transition"),
     "lifecycles": ("CASE_LIFECYCLE", "CUSTOMER_LIFECYCLE", "INTERACTION_CYCLE"),
-    "serialization": ("from_dict", "from_json", "to_dict", "to_json"),
+    "serialization": ("from_dict", "from_json", "json_schema", "to_dict", "to_json"),
     "service_levels": ("ServiceTarget", "TargetStatus"),
     "storage.asynchronous": ("AsyncStore", "open_async_store"),
     "storage.protocols": ("ChangeEvent", "Store"),
@@ -139,6 +139,7 @@ __all__ = [
     "csat",
     "from_dict",
     "from_json",
+    "json_schema",
     "nps",
     "open_async_store",
     "open_store",

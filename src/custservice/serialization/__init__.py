@@ -25,12 +25,16 @@ and their paths), ``_scalars`` and ``_collections`` (structure hooks),
 ``_expectations`` and ``_lifecycles`` (the hooks of bands and lifecycle
 positions), and the fast codec the storage backends use: ``_codec`` (its
 functions), ``_codegen`` (its encoders and decoders, generated from the
-classes' fields) and ``_texts`` (single values as text and back).
+classes' fields) and ``_texts`` (single values as text and back). The
+codec and ``_schema`` (:func:`json_schema`, the JSON Schema of the
+``to_dict`` form) read the classes' fields through one walk over types,
+``_shapes``.
 """
 
 from __future__ import annotations
 
 from ._converter import from_dict, from_json, to_dict, to_json
 from ._converter import register as register
+from ._schema import json_schema
 
-__all__ = ["from_dict", "from_json", "to_dict", "to_json"]
+__all__ = ["from_dict", "from_json", "json_schema", "to_dict", "to_json"]

@@ -27,38 +27,31 @@ from __future__ import annotations
 import collections.abc as abc
 import datetime as dt
 import enum
-import functools
 import inspect
 import itertools
 import json
-import operator
-import types
-import uuid
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, NamedTuple, Union, get_args, get_origin
+from typing import Any, NamedTuple, get_args
 
 import attrs
 import pendulum
 
-from .._desk import ATTRIBUTE_TYPES
 from .._history import Entry
 from .._mapping import own
 from ..lifecycle import (
     History,
     LifecycleState,
-    State,
     StateChange,
     restore_state,
     state_entries,
 )
 from . import _texts
+from ._shapes import Shape, init_fields, shape
 
 __all__ = ["Generated", "generate"]
 
-_SEQUENCES = frozenset({tuple, list, abc.Sequence})
 _SETS = frozenset({frozenset, set, abc.Set})
 _MAPPINGS = frozenset({dict, abc.Mapping})
-_NONE = type(None)
 _INTERNED_AT_MOST = 256
 """Distinct values of a small class kept for reuse (scales are few; this guards odd data)."""
 
@@ -83,6 +76,28 @@ class _Kind(NamedTuple):
     encode: str
     decode: str
     simple: bool = False  # text, numbers or flags: a class of only these can be interned
+
+
+_SIMPLE_KINDS: dict[str, _Kind] = {
+    "text": _Kind("quote($v)", "$v", simple=True),
+    "flag": _Kind('("true" if $v else "false")', "$v", simple=True),
+    "whole": _Kind("_int($v)", "$v", simple=True),
+    "number": _Kind("number_text($v)", "$v", simple=True),
+    "instant": _Kind("instant_text($v)", "(seen.get($v) or read_instant($v, seen))"),
+    "day": _Kind("day_text($v)", "read_day($v)"),
+    "span": _Kind("span_text($v)", "read_span($v)"),
+    "state": _Kind(
+        "(quote($v) if isinstance($v, _str) else state_text($v))",
+        "($v if $v.__class__ is _str else read_state($v))",
+    ),
+    "attribute": _Kind("attribute_text($v)", "read_attribute($v, seen)"),  # dates, instants tagged
+    "level": _Kind(  # a number, or a duration as text
+        "(span_text($v) if isinstance($v, _timedelta) else number_text($v))",
+        "(read_span($v) if $v.__class__ is _str else $v)",
+    ),
+}
+"""How the values of the plain-data forms that need no names of their own are written
+and read."""
 
 
 def generate(record: type, owner: str, opened: str) -> Generated:
@@ -141,81 +156,46 @@ class _Writer:
 
     def kind(self, tp: Any, where: str) -> _Kind:
         """How a value of type ``tp`` (the type of field ``where``) is written and read."""
-        origin = get_origin(tp)
-        args = get_args(tp)
-        if origin in (Union, types.UnionType):
-            return self.union(args, where)
-        if origin is Literal and all(isinstance(a, str) for a in args):
-            return _Kind("quote($v)", "$v", simple=True)
-        if tp is str:
-            return _Kind("quote($v)", "$v", simple=True)
-        if tp is bool:
-            return _Kind('("true" if $v else "false")', "$v", simple=True)
-        if tp is int:
-            return _Kind("_int($v)", "$v", simple=True)
-        if tp is float:
-            return _Kind("number_text($v)", "$v", simple=True)
-        if tp in (pendulum.DateTime, dt.datetime):
-            return _Kind("instant_text($v)", "(seen.get($v) or read_instant($v, seen))")
-        if tp in (pendulum.Date, dt.date):
-            return _Kind("day_text($v)", "read_day($v)")
-        if tp in (pendulum.Duration, dt.timedelta):
-            return _Kind("span_text($v)", "read_span($v)")
-        if tp is uuid.UUID:  # another record's id (a record's own is written by record())
-            return _Kind(
-                "(REFERENCES.get($v.int) or reference_text($v))",
-                "(seen.get($v) or read_reference($v, seen))",
-            )
-        if isinstance(tp, type) and issubclass(tp, enum.Enum):
-            return self.member(tp, where)
-        if tp is LifecycleState:
-            return _Kind('_encode_state($v, None, "")', self.state_decode)
-        if origin in _SEQUENCES and (origin is not tuple or args[-1:] == (Ellipsis,)):
-            return self.sequence(origin, args[0] if args else Any, where)
-        if origin in _SETS and args == (str,):  # written sorted, as the converter does
-            read = "set($v)" if origin is set else "(_frozenset($v) if $v else _EMPTY)"
-            return _Kind('(number_text(sorted($v)) if $v else "[]")', read)
-        if origin in _MAPPINGS and len(args) == 2:
-            return self.mapping(origin, args, where)
-        if attrs.has(tp):
-            encoder, decoder = self.encoder(tp), self.decoder(tp)
-            return _Kind(f"{encoder}($v)", f"{decoder}($v, seen)")
+        form = shape(tp, where)
+        simple = _SIMPLE_KINDS.get(form.kind)
+        if simple is not None:
+            return simple
+        match form:
+            case Shape("optional", (inner_type,)):  # null, or the value
+                inner = self.kind(inner_type, where)
+                return _Kind(
+                    f'("null" if $v is None else {inner.encode})',
+                    "$v" if inner.decode == "$v" else f"(None if $v is None else {inner.decode})",
+                    inner.simple,
+                )
+            case Shape("id"):  # another record's id (a record's own is written by record())
+                return _Kind(
+                    "(REFERENCES.get($v.int) or reference_text($v))",
+                    "(seen.get($v) or read_reference($v, seen))",
+                )
+            case Shape("member", (cls,)):
+                members = self.bind({m.value: m for m in cls}, "members")
+                if issubclass(cls, enum.StrEnum):
+                    return _Kind("quote($v)", f"{members}[$v]", simple=True)
+                # An ordered enum: written as its value.
+                return _Kind("quote($v.value)", f"{members}[$v]", simple=True)
+            case Shape("name", (cls,)):  # a member, or any other name
+                members = self.bind({m.value: m for m in cls}, "members")
+                return _Kind("quote($v)", f"{members}.get($v, $v)")
+            case Shape("record", (cls,)) if cls is LifecycleState:
+                return _Kind('_encode_state($v, None, "")', self.state_decode)
+            case Shape("record", (cls,)):
+                encoder, decoder = self.encoder(cls), self.decoder(cls)
+                return _Kind(f"{encoder}($v)", f"{decoder}($v, seen)")
+            case Shape("list", (origin, item_type)) if origin is not abc.MutableSequence:
+                return self.sequence(origin, item_type, where)
+            case Shape("set", (origin, item_type)) if item_type is str and origin in _SETS:
+                # Written sorted, as the converter does.
+                read = "set($v)" if origin is set else "(_frozenset($v) if $v else _EMPTY)"
+                return _Kind('(number_text(sorted($v)) if $v else "[]")', read)
+            case Shape("mapping", (origin, key_type, value_type)) if origin in _MAPPINGS:
+                return self.mapping(origin, key_type, value_type, where)
         raise TypeError(f"the stored form cannot hold {where}: {tp!r}")
-
-    def union(self, args: tuple[Any, ...], where: str) -> _Kind:
-        options = [a for a in args if a is not _NONE]
-        if len(options) < len(args):  # optional: null, or the value
-            inner = self.kind(functools.reduce(operator.or_, options), where)
-            return _Kind(
-                f'("null" if $v is None else {inner.encode})',
-                "$v" if inner.decode == "$v" else f"(None if $v is None else {inner.decode})",
-                inner.simple,
-            )
-        if set(options) == set(get_args(State)):
-            return _Kind(
-                "(quote($v) if isinstance($v, _str) else state_text($v))",
-                "($v if $v.__class__ is _str else read_state($v))",
-            )
-        enums = [a for a in options if isinstance(a, type) and issubclass(a, enum.StrEnum)]
-        if len(enums) == 1 and set(options) == {enums[0], str}:  # a member, or any other name
-            members = self.bind({m.value: m for m in enums[0]}, "members")
-            return _Kind("quote($v)", f"{members}.get($v, $v)")
-        if set(options) == ATTRIBUTE_TYPES:  # a custom attribute: dates and instants tagged
-            return _Kind("attribute_text($v)", "read_attribute($v, seen)")
-        if set(options) == {int, float, dt.timedelta}:  # a number, or a duration as text
-            return _Kind(
-                "(span_text($v) if isinstance($v, _timedelta) else number_text($v))",
-                "(read_span($v) if $v.__class__ is _str else $v)",
-            )
-        raise TypeError(f"the stored form cannot hold {where}: {' | '.join(map(repr, args))}")
-
-    def member(self, cls: type[enum.Enum], where: str) -> _Kind:
-        members = self.bind({m.value: m for m in cls}, "members")
-        if issubclass(cls, enum.StrEnum):
-            return _Kind("quote($v)", f"{members}[$v]", simple=True)
-        if all(isinstance(m.value, str) for m in cls):  # an ordered enum: written as its value
-            return _Kind("quote($v.value)", f"{members}[$v]", simple=True)
-        raise TypeError(f"the stored form cannot hold {where}: {cls!r} has values other than text")
 
     def sequence(self, origin: Any, item_type: Any, where: str) -> _Kind:
         item = self.kind(item_type, f"{where}[]")
@@ -227,11 +207,8 @@ class _Writer:
             f"({build}([{_at(item.decode, y)} for {y} in $v]) if $v else {empty})",
         )
 
-    def mapping(self, origin: Any, args: tuple[Any, ...], where: str) -> _Kind:
-        key_type, value_type = args
+    def mapping(self, origin: Any, key_type: Any, value_type: Any, where: str) -> _Kind:
         key = self.kind(key_type, f"{where} keys")
-        if key.encode != "quote($v)":
-            raise TypeError(f"the stored form cannot hold {where}: its keys are not text")
         value = self.kind(value_type, f"{where} values")
         k, y = f"k{next(self.counter)}", f"y{next(self.counter)}"
         build = "dict" if origin is dict else "_own"
@@ -266,7 +243,7 @@ class _Writer:
         """
         lines: list[str] = []
         texts = []
-        for i, field in enumerate(_fields(cls)):
+        for i, field in enumerate(init_fields(cls)):
             if field.name in special:
                 lines.extend(f"    {line}".replace("$t", f"t{i}") for line in special[field.name])
             else:
@@ -289,7 +266,7 @@ class _Writer:
             return name
         name = self.decoders[cls] = f"_decode_{cls.__name__}_{next(self.counter)}"
         reads = reads or {}
-        fields = _fields(cls)
+        fields = init_fields(cls)
         lines = [f"def {name}(d, seen):"]
         kinds = [
             self.kind(f.type, f"{cls.__qualname__}.{f.name}") if f.name not in reads else None
@@ -357,14 +334,14 @@ class _Writer:
                 ``restore_state``, or a change's fields are not the entries
                 ``state_entries`` gives.
         """
-        fields = _fields(LifecycleState)
+        fields = init_fields(LifecycleState)
         names = [f.name for f in fields]
         if names != list(inspect.signature(restore_state).parameters):
             raise TypeError(
                 f"the stored form cannot hold LifecycleState{tuple(names)}: "
                 "restore_state does not take these fields"
             )
-        changes = _fields(StateChange)
+        changes = init_fields(StateChange)
         if [f.type for f in changes] != list(get_args(Entry)):
             raise TypeError(
                 f"the stored form cannot hold StateChange{tuple(f.name for f in changes)}: "
@@ -418,7 +395,7 @@ class _Writer:
     def record(self, cls: type, owner: str, opened: str) -> Generated:
         """The functions of a top-level record: its columns and text, and its decoder."""
         self.lifecycle()
-        fields = _fields(cls)
+        fields = init_fields(cls)
         names = [f.name for f in fields]
         lifecycles = [i for i, f in enumerate(fields) if f.type is LifecycleState]
         if not {"id", owner, opened} <= set(names):
@@ -442,12 +419,6 @@ class _Writer:
         # Its own id is no other record's: not remembered for the rest of the page.
         decoder = self.decoder(cls, {"id": "read_id($v)"})
         return Generated(self.namespace["columns"], self.namespace[decoder])
-
-
-def _fields(cls: type) -> list[Any]:
-    """The fields of ``cls`` that ``__init__`` takes, their types resolved."""
-    attrs.resolve_types(cls)
-    return [f for f in attrs.fields(cls) if f.init]
 
 
 def _at(template: str, name: str) -> str:
