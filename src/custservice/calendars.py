@@ -394,9 +394,7 @@ def _duration_us(value: object) -> int:
 
 
 def _datetime(us: int) -> pendulum.DateTime:
-    ordinal, rest = divmod(us, _DAY)
-    if not 1 <= ordinal <= _MAX_ORD:
-        raise ValidationError("the result would fall after the year 9999", field="duration")
+    ordinal, rest = divmod(_in_range(us), _DAY)
     day = dt.date.fromordinal(ordinal)
     seconds, micro = divmod(rest, _US)
     minutes, second = divmod(seconds, 60)
@@ -404,6 +402,35 @@ def _datetime(us: int) -> pendulum.DateTime:
     return pendulum.DateTime(
         day.year, day.month, day.day, hour, minute, second, micro, tzinfo=pendulum.UTC
     )
+
+
+def _in_range(us: int) -> int:
+    """``us`` itself, if it is an instant ``datetime`` holds (years 1 to 9999)."""
+    if not _DAY <= us < (_MAX_ORD + 1) * _DAY:
+        raise ValidationError("the result would fall after the year 9999", field="duration")
+    return us
+
+
+# The service-level engine counts in integers too, in microseconds since 1970 (UTC).
+_UNIX = dt.date(1970, 1, 1).toordinal() * _DAY
+
+
+def working_time(calendar: BusinessCalendar, start: int, end: int) -> int:
+    """:meth:`BusinessCalendar.elapsed` between instants given as microseconds since 1970
+    (UTC), ``start <= end``, in microseconds."""
+    return calendar._plan.elapsed(start + _UNIX, end + _UNIX)
+
+
+def working_deadline(calendar: BusinessCalendar, start: int, want: int) -> int:
+    """:meth:`BusinessCalendar.deadline` from an instant given as microseconds since 1970
+    (UTC), for ``want >= 0`` microseconds, in microseconds since 1970.
+
+    Raises:
+        ValidationError: as :meth:`BusinessCalendar.deadline` does.
+    """
+    if want == 0:
+        return start
+    return _in_range(calendar._plan.deadline(start + _UNIX, want)) - _UNIX
 
 
 @functools.cache
@@ -696,7 +723,9 @@ class _Plan:
         "holiday_ords",
         "holidays",
         "lost",
+        "memo",
         "prefix",
+        "stretch",
         "totals",
         "week",
         "zone",
@@ -715,6 +744,9 @@ class _Plan:
             lost.append(lost[-1] + self.totals[(ordinal - 1) % 7])
         self.lost = tuple(lost)
         self.full = self.week == _WEEK and not holidays
+        # The stretch of one UTC offset last counted in: ``(start, end, offset)``.
+        self.stretch = (0, 0, 0)
+        self.memo: dict[int, int] = {}
 
     # Working time from the local origin to local instant ``x``, in microseconds.
     def cumulative(self, x: int) -> int:
@@ -756,9 +788,42 @@ class _Plan:
                 cursor = boundary
             offset = following
 
+    def stretch_at(self, a: int) -> tuple[int, int, int]:
+        """The stretch ``[start, end)`` of one UTC offset that :meth:`segments` starts ``a``
+        in, with that offset."""
+        year = _year_of(a)
+        first, when, to = _year_offsets(self.zone, year)
+        i = bisect_right(when, a)
+        start = when[i - 1] if i else dt.date(year, 1, 1).toordinal() * _DAY
+        if i < len(when):
+            end = when[i]
+        elif year >= 9999:
+            end = 1 << 80  # no later boundary
+        else:
+            end = dt.date(year + 1, 1, 1).toordinal() * _DAY
+        return start, end, to[i - 1] if i else first
+
     def elapsed(self, a: int, b: int) -> int:
         if self.full:
             return b - a
+        # Most spans lie in the stretch the last one did: one offset, no segments to walk.
+        first, last, shift = self.stretch
+        if not first <= a < last:
+            first, last, shift = self.stretch = self.stretch_at(a)
+        if b <= last:
+            # Spans read one after another share ends (a case's stretches and cycles):
+            # the working time up to the last few local instants is remembered.
+            memo = self.memo
+            x, y = a + shift, b + shift
+            cx = memo.get(x)
+            if cx is None:
+                cx = memo[x] = self.cumulative(x)
+            cy = memo.get(y)
+            if cy is None:
+                if len(memo) > 256:
+                    memo.clear()
+                cy = memo[y] = self.cumulative(y)
+            return cy - cx
         total = 0
         for start, end, offset in self.segments(a, b):
             assert end is not None

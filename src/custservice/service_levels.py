@@ -71,23 +71,29 @@ from collections.abc import Iterable, Sequence
 import attrs
 import pendulum
 
-from ._time import aware, duration, in_zone
+from ._history import history_entries
+from ._time import aware, duration, in_zone, micros
 from ._validation import Problems, member
-from .calendars import ALWAYS, BusinessCalendar
-from .cases import Case, CaseUpdate
+from .calendars import ALWAYS, BusinessCalendar, working_deadline, working_time
+from .cases import Case
 from .enums import CaseStatus, Metric, TargetState, Verdict
 from .errors import ValidationError
 from .expectations import ExpectationBand
-from .lifecycle import StateChange
 
 __all__ = ["ServiceTarget", "TargetStatus"]
 
 _FINISHED = frozenset({CaseStatus.SOLVED, CaseStatus.CLOSED})
 _ONE_US = dt.timedelta(microseconds=1)
 _ZERO = pendulum.duration()
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_STATES = {s.value: str.__str__(s) for s in CaseStatus}
+_FINISHED_STATES = frozenset(str.__str__(s) for s in _FINISHED)
 
-_Interval = tuple[dt.datetime, dt.datetime]
-_Cycle = tuple[dt.datetime, dt.datetime | None]
+# Instants are whole microseconds since 1970 (UTC) throughout: they compare by the
+# instant, never by wall clocks (two datetimes that share a zone compare by their wall
+# clocks, which is wrong in the repeated hour when clocks go back).
+_Interval = tuple[int, int]
+_Cycle = tuple[int, int | None]
 
 
 def _us(value: dt.timedelta) -> int:
@@ -95,18 +101,18 @@ def _us(value: dt.timedelta) -> int:
     return dt.timedelta.__floordiv__(value, _ONE_US)
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    # Every comparison is made in UTC: two datetimes that share a zone compare by
-    # their wall clocks, which is wrong in the repeated hour when clocks go back.
-    return dt.datetime.astimezone(value, dt.UTC)
+def case_state(state: object) -> str:
+    """The value of the :class:`~custservice.enums.CaseStatus` a case lifecycle state
+    stands for, as plain text (which hashes and compares at the speed of text).
 
-
-def _change_at(change: StateChange) -> dt.datetime:
-    return _utc(change.at)
-
-
-def _update_at(update: CaseUpdate) -> dt.datetime:
-    return _utc(update.at)
+    Raises:
+        ValueError: ``state`` is not a case status.
+    """
+    if type(state) is str:
+        found = _STATES.get(state)
+        if found is not None:
+            return found
+    return str.__str__(CaseStatus(str(state)))
 
 
 @attrs.frozen
@@ -174,39 +180,371 @@ def _within(value: object) -> pendulum.Duration:
     return d
 
 
+def _when(item: tuple[int, object]) -> int:
+    return item[0]
+
+
+class CaseFacts:
+    """What service targets read of a case, up to an instant, as whole microseconds since
+    1970 (UTC).
+
+    Built once per case and instant, and shared by every target evaluated there: the
+    stretches in which the clock may run are worked out once per set of pausing
+    statuses, and the cycles once per metric.
+
+    Args:
+        opened: when the case was opened.
+        first: the case's status before its first lifecycle change (its current status
+            when it has none), as :func:`case_state` gives it.
+        changes: every lifecycle change, oldest first: when, and the status it led to
+            (as :func:`case_state` gives it).
+        updates: every public update, oldest first: when, and whether the customer
+            wrote it.
+        at: the instant evaluated, not before ``opened``; later changes and updates
+            are left out.
+    """
+
+    __slots__ = ("_cycles", "_timelines", "at", "changes", "first", "opened", "updates")
+
+    def __init__(
+        self,
+        opened: int,
+        first: str,
+        changes: Sequence[tuple[int, str]],
+        updates: Sequence[tuple[int, bool]],
+        at: int,
+    ) -> None:
+        self.opened = opened
+        self.first = first
+        if changes and changes[-1][0] > at:
+            changes = changes[: bisect_right(changes, at, key=_when)]
+        if updates and updates[-1][0] > at:
+            updates = updates[: bisect_right(updates, at, key=_when)]
+        self.changes = changes
+        self.updates = updates
+        self.at = at
+        self._timelines: dict[frozenset[CaseStatus], _Timeline] = {}
+        self._cycles: dict[Metric, list[_Cycle]] = {}
+
+    @classmethod
+    def of(cls, case: Case, at: int) -> CaseFacts:
+        """The facts of ``case`` at ``at`` (microseconds since 1970, UTC)."""
+        lifecycle = case.lifecycle
+        entries = list(history_entries(lifecycle.history))
+        first = case_state(entries[0][1] if entries else lifecycle.current)
+        return cls(
+            micros(case.opened_at),
+            first,
+            [(micros(e[3]), case_state(e[2])) for e in entries],
+            [(micros(u.at), u.from_customer) for u in case.updates],
+            at,
+        )
+
+    def timeline(self, paused_in: frozenset[CaseStatus]) -> _Timeline:
+        """When the clock of a target pausing in ``paused_in`` may run."""
+        found = self._timelines.get(paused_in)
+        if found is None:
+            found = self._timelines[paused_in] = _Timeline(self, _stopped(paused_in))
+        return found
+
+    def cycles(self, metric: Metric) -> list[_Cycle]:
+        """Every cycle of ``metric`` started by the instant, oldest first, with its end
+        (``None`` while open)."""
+        found = self._cycles.get(metric)
+        if found is None:
+            found = self._cycles[metric] = _cycles(metric, self.opened, self.updates)
+        return found
+
+
+def _cycles(metric: Metric, opened: int, updates: Sequence[tuple[int, bool]]) -> list[_Cycle]:
+    if metric is Metric.RESOLUTION:
+        return [(opened, None)]
+    if metric is Metric.FIRST_RESPONSE:
+        for t, from_customer in updates:
+            if not from_customer:
+                return [(opened, t)]
+        return [(opened, None)]
+    periodic = metric is Metric.PERIODIC_UPDATE
+    cycles: list[_Cycle] = []
+    start: int | None = opened if periodic else None
+    for t, from_customer in updates:
+        if from_customer:
+            if start is None:
+                start = t
+        elif start is not None:
+            cycles.append((start, t))
+            start = t if periodic else None
+    if start is not None:
+        cycles.append((start, None))
+    return cycles
+
+
+_STOPPED: dict[frozenset[CaseStatus], frozenset[str]] = {}
+
+
+def _stopped(paused_in: frozenset[CaseStatus]) -> frozenset[str]:
+    """The states that stop the clock of a target pausing in ``paused_in``."""
+    found = _STOPPED.get(paused_in)
+    if found is None:
+        if len(_STOPPED) > 64:
+            _STOPPED.clear()
+        found = _STOPPED[paused_in] = _FINISHED_STATES | {str.__str__(s) for s in paused_in}
+    return found
+
+
 class _Timeline:
-    """The case's statuses up to an instant, as the stretches in which the clock may run."""
+    """The case's statuses up to the instant, as the stretches in which the clock may run."""
 
     __slots__ = ("finished_since", "running", "running_now")
 
-    def __init__(self, case: Case, at: dt.datetime, stopped: frozenset[CaseStatus]) -> None:
-        history = case.lifecycle.history
-        n = bisect_right(history, at, key=_change_at)
-        opened = _utc(case.opened_at)
-        status = CaseStatus(str(history[0].source if len(history) else case.lifecycle.current))
+    def __init__(self, facts: CaseFacts, stopped: frozenset[str]) -> None:
+        opened = facts.opened
+        state = facts.first
         since = opened
-        finished_since = opened if status in _FINISHED else None
+        finished = state in _FINISHED_STATES
+        finished_since = opened if finished else None
+        runs = state not in stopped
         running: list[_Interval] = []
-        for change in history[:n]:
-            t = max(_utc(change.at), opened)
-            if status not in stopped:
-                _append(running, since, t)
-            new = CaseStatus(str(change.target))
-            if new in _FINISHED and status not in _FINISHED:
-                finished_since = t
-            status, since = new, t
-        self.running_now = status not in stopped
-        if self.running_now:
-            _append(running, since, at)
+        for t, new in facts.changes:
+            if t < opened:
+                t = opened
+            if runs:  # the stretch from ``since`` to ``t``, joined to one ending there
+                if running and running[-1][1] == since:
+                    running[-1] = (running[-1][0], t)
+                else:
+                    running.append((since, t))
+            if new in _FINISHED_STATES:
+                if not finished:
+                    finished_since = t
+                finished = True
+            else:
+                finished = False
+            runs = new not in stopped
+            since = t
+        self.running_now = runs
+        if runs:
+            if running and running[-1][1] == since:
+                running[-1] = (running[-1][0], facts.at)
+            else:
+                running.append((since, facts.at))
         self.running = running
-        self.finished_since = finished_since if status in _FINISHED else None
+        self.finished_since = finished_since if finished else None
 
 
-def _append(running: list[_Interval], start: dt.datetime, end: dt.datetime) -> None:
-    if running and running[-1][1] == start:
-        running[-1] = (running[-1][0], end)
+def _end(interval: _Interval) -> int:
+    return interval[1]
+
+
+_Deadline = tuple[int, int]
+"""A deadline not yet worked out: the instant business time starts counting from, and
+how much of it must pass (see :func:`~custservice.calendars.working_deadline`)."""
+
+
+_Measured = tuple[int, _Deadline | None, int | None, int]
+"""What :func:`_measure` finds of one cycle."""
+
+
+_Counting = tuple[BusinessCalendar, int, "_Timeline", int, int | None, int]
+"""What :func:`_measure` is given to count one cycle: the calendar, the budget, the
+stretches the clock may run in, the cycle's start and end, the instant evaluated."""
+
+
+class Outcome:
+    """Where one target stands on one case at one instant: the figures of a
+    :class:`TargetStatus`, instants and durations in whole microseconds (instants since
+    1970, UTC).
+
+    ``state``, ``start`` and ``achieved`` are known at once; the business time of the
+    current cycle, and what follows from it, is counted when first read (a breach it
+    could hold is ruled out or found first: ``state`` never waits for it).
+
+    Attributes:
+        state: as :attr:`TargetStatus.state`.
+        start: when the current cycle started; ``None`` when none has.
+        achieved: as :attr:`TargetStatus.achieved_at`.
+    """
+
+    __slots__ = ("_band", "_breach", "_counting", "_measured", "achieved", "start", "state")
+
+    def __init__(
+        self,
+        state: TargetState,
+        start: int | None,
+        achieved: int | None,
+        band: ExpectationBand | None,
+        counting: _Counting | None,
+        breach: _Deadline | None,
+        measured: _Measured | None,
+    ) -> None:
+        self.state = state
+        self.start = start
+        self.achieved = achieved
+        self._band = band
+        self._counting = counting
+        self._breach = breach
+        self._measured = measured
+
+    def _cycle(self) -> _Measured:
+        measured = self._measured
+        if measured is None:
+            assert self._counting is not None
+            measured = self._measured = _measure(*self._counting)
+        return measured
+
+    @property
+    def used(self) -> int:
+        """The business time counted in the current cycle."""
+        return self._cycle()[0]
+
+    @property
+    def remaining(self) -> int:
+        """The budget left in the current cycle (never negative)."""
+        used, breach, _, _ = self._cycle()
+        if self._counting is None or breach is not None or self.achieved is not None:
+            return 0
+        return max(self._counting[1] - used, 0)
+
+    @property
+    def due(self) -> int | None:
+        """As :attr:`TargetStatus.due_at`."""
+        _, breach, restart, before = self._cycle()
+        if breach is None and self.achieved is None and restart is not None:
+            assert self._counting is not None
+            breach = (restart, self._counting[1] - before)
+        return None if breach is None else self._deadline(breach)
+
+    @property
+    def breach(self) -> int | None:
+        """As :attr:`TargetStatus.breached_at`."""
+        return None if self._breach is None else self._deadline(self._breach)
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """As :attr:`TargetStatus.verdict`."""
+        band = self._band
+        if band is None:
+            return None
+        used, breach, _, _ = self._cycle()
+        if breach is None and self.achieved is None:
+            return None
+        return band.classify(dt.timedelta(microseconds=used))
+
+    def _deadline(self, deadline: _Deadline) -> int:
+        assert self._counting is not None
+        return working_deadline(self._counting[0], *deadline)
+
+
+_NOTHING_OWED = Outcome(TargetState.ACHIEVED, None, None, None, None, None, (0, None, None, 0))
+
+
+def outcomes(targets: Iterable[ServiceTarget], facts: CaseFacts) -> list[Outcome]:
+    """Where each of ``targets`` stands on the case of ``facts``, in one reading of its
+    history: what :meth:`ServiceTarget.evaluate` reports, in microseconds."""
+    return [_outcome(target, facts) for target in targets]
+
+
+def _outcome(target: ServiceTarget, facts: CaseFacts) -> Outcome:
+    cycles = facts.cycles(target.metric)
+    if not cycles:  # NEXT_RESPONSE before any customer message: nothing is owed
+        return _NOTHING_OWED
+    timeline = facts.timeline(target.paused_in)
+    calendar = target.calendar
+    within = _us(target.within)
+    now = facts.at
+    first_breach = None
+    for start, end in cycles[:-1]:
+        assert end is not None
+        if _running(timeline, start, end) <= within:
+            continue  # business time never exceeds the time the clock may run: no breach
+        first_breach = _measure(calendar, within, timeline, start, end, now)[1]
+        if first_breach is not None:
+            break
+    start, end = cycles[-1]
+    counting = (calendar, within, timeline, start, end, now)
+    measured = None
+    band = target.band
+    if first_breach is None and (
+        band is not None or _running(timeline, start, now if end is None else end) > within
+    ):
+        # It may have breached: counted now, as the state depends on it (and with a band,
+        # the verdict is read from the count).
+        measured = _measure(*counting)
+        first_breach = measured[1]
+    achieved: int | None = None
+    if end is not None:
+        achieved = end
+    elif timeline.finished_since is not None:
+        achieved = max(timeline.finished_since, start)
+    if first_breach is not None:
+        state = TargetState.BREACHED
+    elif achieved is not None:
+        state = TargetState.ACHIEVED
     else:
-        running.append((start, end))
+        state = TargetState.ACTIVE if timeline.running_now else TargetState.PAUSED
+    return Outcome(state, start, achieved, band, counting, first_breach, measured)
+
+
+def _running(timeline: _Timeline, start: int, stop: int) -> int:
+    """The wall time in ``[start, stop]`` in which the clock may run: no less than the
+    business time it counts there."""
+    total = 0
+    for p, q in timeline.running:
+        if q > stop:
+            q = stop
+        if p < start:
+            p = start
+        if q > p:
+            total += q - p
+    return total
+
+
+def _measure(
+    calendar: BusinessCalendar,
+    within: int,
+    timeline: _Timeline,
+    start: int,
+    end: int | None,
+    at: int,
+) -> tuple[int, _Deadline | None, int | None, int]:
+    """Count one cycle's clock.
+
+    Returns:
+        The business time counted, the breach instant (as a deadline) or ``None``,
+        and, when the clock is running at ``at``, the instant it last started and the
+        time counted before that (else ``None``, 0).
+    """
+    stop = at if end is None else end
+    running = timeline.running
+    used = 0
+    breach = None
+    last: tuple[int, int] | None = None
+    for p, q in running[bisect_left(running, start, key=_end) :]:
+        if p < start:
+            p = start
+        if q > stop:
+            q = stop
+        if p > stop:
+            break
+        if p > q:
+            continue
+        counted = working_time(calendar, p, q)
+        if breach is None and used + counted >= within:
+            if used + counted > within:
+                # More than the budget counted by q: the deadline falls before it.
+                breach = (p, within - used)
+            else:
+                due = working_deadline(calendar, p, within - used)
+                if due < q:
+                    breach = (due, 0)
+        last = (p, used)
+        used += counted
+    if end is None and timeline.running_now and last is not None:
+        return used, breach, last[0], last[1]
+    return used, breach, None, 0
+
+
+def _instant(us: int | None, zone: str) -> pendulum.DateTime | None:
+    return None if us is None else in_zone(_EPOCH + dt.timedelta(microseconds=us), zone)
 
 
 @attrs.frozen
@@ -304,126 +642,71 @@ class ServiceTarget:
             >>> status.state, status.elapsed.in_minutes()
             (<TargetState.ACHIEVED: 'achieved'>, 30)
         """
+        return self.evaluate_many((self,), case, at=at)[0]
+
+    @staticmethod
+    def evaluate_many(
+        targets: Iterable[ServiceTarget], case: Case, *, at: dt.datetime
+    ) -> tuple[TargetStatus, ...]:
+        """Where each of ``targets`` stands on ``case`` at ``at``, reading its history once.
+
+        Gives exactly what :meth:`evaluate` gives for each target, in the order given;
+        the case's statuses and updates are worked out once for all of them.
+
+        Args:
+            targets: the service targets.
+            case: the case.
+            at: the instant to evaluate at; timezone-aware, not before the
+                case was opened.
+
+        Returns:
+            One :class:`TargetStatus` per target.
+
+        Raises:
+            ValidationError: ``at`` is naive or before the case was opened,
+                ``case`` is not a :class:`~custservice.cases.Case`, or a target
+                is not a :class:`ServiceTarget`.
+
+        Examples:
+            >>> import uuid
+            >>> clock = FixedClock(pendulum.datetime(2026, 3, 2, 9))
+            >>> case = Case.open(uuid.uuid4(), "Refund", clock=clock)
+            >>> targets = [
+            ...     ServiceTarget(Metric.FIRST_RESPONSE, pendulum.duration(hours=1)),
+            ...     ServiceTarget(Metric.RESOLUTION, pendulum.duration(hours=8)),
+            ... ]
+            >>> at = clock.advance(pendulum.duration(hours=2))
+            >>> [s.state.value for s in ServiceTarget.evaluate_many(targets, case, at=at)]
+            ['breached', 'active']
+        """
+        chosen = tuple(targets) if not isinstance(targets, str) else ()
+        if isinstance(targets, str) or not all(isinstance(t, ServiceTarget) for t in chosen):
+            raise ValidationError("expected service targets", field="targets")
         when = aware(at, "at")
         if not isinstance(case, Case):
             raise ValidationError("expected a Case", field="case")
-        now = _utc(when)
-        if now < _utc(case.opened_at):
+        now = micros(when)
+        if now < micros(case.opened_at):
             raise ValidationError("before the case was opened", field="at")
-        timeline = _Timeline(case, now, self.paused_in | _FINISHED)
-        cycles = self._cycles(case, now)
-        if not cycles:  # NEXT_RESPONSE before any customer message: nothing is owed
-            local_now = in_zone(now, self.calendar.timezone)
+        facts = CaseFacts.of(case, now)
+        return tuple(t._status(_outcome(t, facts), when) for t in chosen)
+
+    def _status(self, outcome: Outcome, at: dt.datetime) -> TargetStatus:
+        zone = self.calendar.timezone
+        local_at = in_zone(at, zone)
+        if outcome is _NOTHING_OWED:
             return TargetStatus(
-                self.metric, local_now, TargetState.ACHIEVED, None, _ZERO, _ZERO, None
+                self.metric, local_at, TargetState.ACHIEVED, None, _ZERO, _ZERO, None
             )
-        first_breach = None
-        for start, end in cycles[:-1]:
-            assert end is not None
-            if dt.datetime.__sub__(end, start) <= self.within:
-                continue  # working time never exceeds wall time: this cycle cannot breach
-            first_breach = self._measure(timeline, start, end, now)[1]
-            if first_breach is not None:
-                break
-        start, end = cycles[-1]
-        used, breach, restart, before = self._measure(timeline, start, end, now)
-        first_breach = first_breach or breach
-        achieved_at: dt.datetime | None = None
-        if end is not None:
-            achieved_at = end
-        elif timeline.finished_since is not None:
-            achieved_at = max(timeline.finished_since, start)
-        within = _us(self.within)
-        due_at = breach
-        if breach is None and achieved_at is None and restart is not None:
-            due_at = self._deadline(restart, within - before)
-        remaining = 0 if breach is not None or achieved_at is not None else within - used
-        if first_breach is not None:
-            state = TargetState.BREACHED
-        elif achieved_at is not None:
-            state = TargetState.ACHIEVED
-        else:
-            state = TargetState.ACTIVE if timeline.running_now else TargetState.PAUSED
-        elapsed = pendulum.duration(microseconds=used)
-        verdict = None
-        if self.band is not None and (breach is not None or achieved_at is not None):
-            verdict = self.band.classify(elapsed)
         return TargetStatus(
             self.metric,
-            in_zone(now, self.calendar.timezone),
-            state,
-            self._local(start),
-            elapsed,
-            pendulum.duration(microseconds=max(remaining, 0)),
-            self._local(due_at),
-            self._local(first_breach),
-            self._local(achieved_at),
-            verdict,
+            local_at,
+            outcome.state,
+            _instant(outcome.start, zone),
+            pendulum.duration(microseconds=outcome.used),
+            pendulum.duration(microseconds=outcome.remaining),
+            _instant(outcome.due, zone),
+            _instant(outcome.breach, zone),
+            _instant(outcome.achieved, zone),
+            outcome.verdict,
         )
-
-    def _local(self, value: dt.datetime | None) -> pendulum.DateTime | None:
-        return None if value is None else in_zone(value, self.calendar.timezone)
-
-    def _deadline(self, start: dt.datetime, budget: int) -> dt.datetime:
-        return _utc(self.calendar.deadline(start, dt.timedelta(microseconds=budget)))
-
-    def _cycles(self, case: Case, at: dt.datetime) -> list[_Cycle]:
-        """Every cycle started by ``at``, oldest first, with its end (``None`` while open)."""
-        updates: Sequence[CaseUpdate] = case.updates
-        updates = updates[: bisect_right(updates, at, key=_update_at)]
-        opened = _utc(case.opened_at)
-        metric = self.metric
-        if metric is Metric.RESOLUTION:
-            return [(opened, None)]
-        if metric is Metric.FIRST_RESPONSE:
-            return [(opened, next((_utc(u.at) for u in updates if not u.from_customer), None))]
-        cycles: list[_Cycle] = []
-        start: dt.datetime | None = opened if metric is Metric.PERIODIC_UPDATE else None
-        for update in updates:
-            if update.from_customer:
-                if start is None:
-                    start = _utc(update.at)
-            elif start is not None:
-                cycles.append((start, _utc(update.at)))
-                start = _utc(update.at) if metric is Metric.PERIODIC_UPDATE else None
-        if start is not None:
-            cycles.append((start, None))
-        return cycles
-
-    def _measure(
-        self,
-        timeline: _Timeline,
-        start: dt.datetime,
-        end: dt.datetime | None,
-        at: dt.datetime,
-    ) -> tuple[int, dt.datetime | None, dt.datetime | None, int]:
-        """Count one cycle's clock.
-
-        Returns:
-            The business time counted (microseconds), the breach instant or
-            ``None``, and, when the clock is running at ``at``, the instant it
-            last started and the time counted before that (else ``None``, 0).
-        """
-        calendar = self.calendar
-        within = _us(self.within)
-        stop = at if end is None else end
-        running = timeline.running
-        used = 0
-        breach = None
-        last: tuple[dt.datetime, int] | None = None
-        for p, q in running[bisect_left(running, start, key=lambda iv: iv[1]) :]:
-            p, q = max(p, start), min(q, stop)
-            if p > stop:
-                break
-            if p > q:
-                continue
-            counted = _us(calendar.elapsed(p, q))
-            if breach is None and used + counted >= within:
-                due = self._deadline(p, within - used)
-                if due < q:
-                    breach = due
-            last = (p, used)
-            used += counted
-        if end is None and timeline.running_now and last is not None:
-            return used, breach, last[0], last[1]
-        return used, breach, None, 0

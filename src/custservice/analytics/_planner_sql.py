@@ -55,6 +55,8 @@ def feedback_candidates(
             c.resolved_at >= int64(micros(start) - shift),
             c.resolved_at < int64(micros(end) - shift),
         )
-        .order_by(c.opened_at, c.id)
+        # Ordered by an expression: the few rows chosen are sorted, rather than the whole
+        # table walked in index order to skip sorting them (on SQLite, four times slower).
+        .order_by(c.opened_at + 0, c.id)
     )
     return [uuid.UUID(str(v)) for v in snapshot.connection.scalars(statement)]

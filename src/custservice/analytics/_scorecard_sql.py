@@ -80,8 +80,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from .._time import micros
 from ..cases import Case
-from ..enums import Factor, Verdict
+from ..enums import CaseStatus, Factor, Verdict
 from ..expectations import NPS_SCALE, ScoreScale
 from ..storage import _common
 from ..storage.sql.store import Snapshot
@@ -91,7 +92,7 @@ from .scorecard import (
     Scorecard,
     ScorecardQuery,
     WaitFigures,
-    _add_case,
+    _add_attainment,
     _card,
     _grouped,
     _ScaleKinds,
@@ -141,17 +142,23 @@ def snapshot_scorecard(
     snapshot: Snapshot,
     query: ScorecardQuery,
     on_cases: Callable[[Sequence[Case]], None] | None = None,
+    wanted: Callable[[CaseStatus, int], bool] | None = None,
 ) -> Scorecard | None:
     """The scorecard of what ``snapshot`` holds; ``None`` to stream it instead.
 
     Args:
         snapshot: an open snapshot of a SQL store's tables.
         query: what to compute.
-        on_cases: with service targets, every case is read to evaluate them,
-            and each batch read is passed to ``on_cases`` too, so a caller
-            needing the cases reads them once; without targets cases are only
-            counted, and ``on_cases`` is never called. Batches already passed before ``None``
-            is returned are to be discarded.
+        on_cases: with service targets, every case is read to evaluate them
+            (only what the targets read of it, not the whole case), and the
+            cases of each batch read that ``wanted`` accepts are passed to
+            ``on_cases`` whole, so a caller needing them reads them once;
+            without targets cases are only counted, and ``on_cases`` is never
+            called. Batches already passed before ``None`` is returned are to
+            be discarded.
+        wanted: given a case's current status and since when it has been in
+            it (microseconds since 1970, UTC), whether ``on_cases`` is to see
+            it; every case when ``None``.
 
     Raises:
         StorageError: a stored case (read only with service targets) is not
@@ -172,7 +179,7 @@ def snapshot_scorecard(
     if grouping is None:
         return None
     try:
-        return _run(sql, query, grouping, on_cases)
+        return _run(sql, query, grouping, on_cases, wanted)
     except _Ambiguous:
         return None
 
@@ -701,6 +708,7 @@ def _run(
     q: ScorecardQuery,
     g: _Grouping,
     on_cases: Callable[[Sequence[Case]], None] | None,
+    wanted: Callable[[CaseStatus, int], bool] | None,
 ) -> Scorecard:
     targets = q.targets
     n_targets = len(targets)
@@ -738,13 +746,22 @@ def _run(
             _add_counts(tally(row[1]), row[2:], kinds, packing)
     waits = _wait_figures_of(g, wait_rows, key_of)
     if targets:
+        assert q.at is not None
+        now = micros(q.at)
         streamed = sql.conn.execute(_cases_sql(sql, g, True).execution_options(yield_per=_BATCH))
         for rows in streamed.partitions():
-            cases = _common.decode_rows(Case, "case", list(rows), "database")
-            for (_, raw), case in zip(rows, cases, strict=True):
-                _add_case(tally(raw), case, targets, q.at)
-            if on_cases is not None:
-                on_cases(cases)
+            page = list(rows)
+            chosen = []
+            read = _common.read_case_facts(page, now, "database")
+            for row, (facts, status, since) in zip(page, read, strict=True):
+                t = tally(row[1])
+                t.cases += 1
+                _add_attainment(t, facts, targets)
+                if on_cases is not None and (wanted is None or wanted(status, since)):
+                    chosen.append(row)
+            if chosen:
+                assert on_cases is not None
+                on_cases(_common.decode_rows(Case, "case", chosen, "database"))
     else:
         for raw, n in sql.conn.execute(_cases_sql(sql, g, False)):
             if n:

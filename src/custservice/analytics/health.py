@@ -51,7 +51,7 @@ from ..errors import ValidationError
 from ..interactions import Interaction
 from ..lifecycle import LifecycleState, StateChange
 from ..lifecycles import CUSTOMER_LIFECYCLE
-from ..service_levels import ServiceTarget
+from ..service_levels import CaseFacts, ServiceTarget, outcomes
 from ..storage.protocols import Store
 from .verdicts import VerdictCounts
 
@@ -369,7 +369,8 @@ def open_breach(case: Case, at: pendulum.DateTime, targets: tuple[ServiceTarget,
     then, neither solved nor closed then, and one of ``targets`` breached then."""
     if micros(case.opened_at) > micros(at) or not _open_at(case, at):
         return False
-    return any(t.evaluate(case, at=at).state is TargetState.BREACHED for t in targets)
+    facts = CaseFacts.of(case, micros(at))
+    return any(o.state is TargetState.BREACHED for o in outcomes(targets, facts))
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

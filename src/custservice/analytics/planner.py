@@ -409,8 +409,7 @@ def _status_updates(
     if not targets or opened >= window.t1:
         return
     at = window.start if opened < window.t0 else case.opened_at
-    for target in targets:
-        status = target.evaluate(case, at=at)
+    for status in ServiceTarget.evaluate_many(targets, case, at=at):
         if status.achieved_at is not None or status.due_at is None:
             continue  # nothing owed, or the clock is paused
         due = _after(status.due_at, -policy.update_lead)

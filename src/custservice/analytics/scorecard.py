@@ -69,7 +69,7 @@ import attrs
 import pendulum
 
 from .._mapping import freeze, own
-from .._time import aware
+from .._time import aware, micros
 from .._time import timezone as _check_timezone
 from .._validation import member
 from ..cases import Case
@@ -78,7 +78,7 @@ from ..enums import Factor, Metric, TargetState
 from ..errors import NotFound, ValidationError
 from ..expectations import NPS_SCALE, ScoreScale
 from ..interactions import Interaction
-from ..service_levels import ServiceTarget
+from ..service_levels import CaseFacts, ServiceTarget, outcomes
 from ..storage.protocols import Store
 from .verdicts import VerdictCounts
 
@@ -376,21 +376,24 @@ def _add_case(
     t: _Tally, case: Case, targets: tuple[ServiceTarget, ...], at: pendulum.DateTime | None
 ) -> None:
     t.cases += 1
-    if not targets:
-        return
-    assert at is not None
-    if case.opened_at.timestamp() > at.timestamp():
+    if targets:
+        assert at is not None
+        _add_attainment(t, CaseFacts.of(case, micros(at)), targets)
+
+
+def _add_attainment(t: _Tally, facts: CaseFacts, targets: tuple[ServiceTarget, ...]) -> None:
+    """Count where each target stands on the case of ``facts`` (not the case itself)."""
+    if facts.opened > facts.at:
         for row in t.targets:
             row[4] += 1
         return
-    for row, target in zip(t.targets, targets, strict=True):
-        status = target.evaluate(case, at=at)
-        if status.state is TargetState.ACHIEVED and status.started_at is None:
+    for row, outcome in zip(t.targets, outcomes(targets, facts), strict=True):
+        if outcome.state is TargetState.ACHIEVED and outcome.start is None:
             row[4] += 1
         else:
-            row[_STATE_SLOT[status.state]] += 1
-        if status.verdict is not None:
-            row[5 + status.verdict.rank] += 1
+            row[_STATE_SLOT[outcome.state]] += 1
+        if outcome.verdict is not None:
+            row[5 + outcome.verdict.rank] += 1
 
 
 # --- turning a tally into a scorecard ------------------------------------------

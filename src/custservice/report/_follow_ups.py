@@ -35,6 +35,7 @@ class FollowUps:
     def __init__(self, at: pendulum.DateTime, targets: tuple[ServiceTarget, ...]) -> None:
         self.start = at
         self.end = at.add(days=7)
+        self._start = micros(at)
         self._targets = targets
         self._found: list[FollowUp] = []
 
@@ -75,10 +76,14 @@ class FollowUps:
         window, and not changed since (its ``since`` is its last change), is
         not open then and need not be evaluated.
         """
-        start = micros(self.start)
         for case in cases:
-            if case.status not in _FINISHED or micros(case.lifecycle.since) > start:
+            if self.may_be_open(case.status, micros(case.lifecycle.since)):
                 yield case
+
+    def may_be_open(self, status: CaseStatus, since: int) -> bool:
+        """Whether a case in ``status`` since ``since`` (microseconds since 1970, UTC)
+        may be open when the window starts: see :meth:`open_cases`."""
+        return status not in _FINISHED or since > self._start
 
     def result(self) -> tuple[FollowUp, ...]:
         """Everything found, in the planner's order: due instant, kind, customer, record."""

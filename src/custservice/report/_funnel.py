@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
+from .._history import history_entries
 from ..customers import Customer
 from ..enums import CustomerStage
 
@@ -18,6 +19,14 @@ FUNNEL = (
     CustomerStage.ADVOCATE,
 )
 """The customer lifecycle's way forward, in order; at-risk and churned are exits from it."""
+
+
+_STAGES = {s.value: s for s in CustomerStage}
+
+
+def _stage(state: object) -> CustomerStage:
+    found = _STAGES.get(state) if type(state) is str else None
+    return CustomerStage(str(state)) if found is None else found
 
 
 class Funnel:
@@ -39,11 +48,12 @@ class Funnel:
         """Count one customer."""
         stage = customer.stage
         self.stages[stage] += 1
-        history = customer.lifecycle.history
-        seen = {CustomerStage(str(c.target)) for c in history}
+        # The history's entries as they are kept: no change object is built for each.
+        entries = list(history_entries(customer.lifecycle.history))
+        seen = {_stage(target) for _, _, target, _, _ in entries}
         seen.update((CustomerStage.PROSPECT, stage))
         self.reached.update(s for s in FUNNEL if s in seen)
-        self.won_back += any(c.event == "win_back" for c in history)
+        self.won_back += any(event == "win_back" for event, _, _, _, _ in entries)
 
     def counted(self, customers: Iterable[Customer]) -> Iterator[Customer]:
         """Yield ``customers`` unchanged, counting each."""

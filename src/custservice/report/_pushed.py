@@ -5,8 +5,10 @@ reads, inside one snapshot:
 
 - the scorecard, pushed down to SQL over the typed columns
   (``analytics/_scorecard_sql``); with service targets every case is read
-  there to evaluate them, and the same cases give the status updates due and
-  the open breaches health counts, so each case is read once;
+  there to evaluate them (only what the targets read of it), and the cases
+  that may be open when the week starts are built whole from the same rows,
+  for the status updates due and the open breaches health counts, so each
+  case is read once;
 - per customer, the verdicts and last contact health counts, in one grouped
   query over the typed columns (``analytics/_health_sql``);
 - the interactions that may owe a feedback request in the week, chosen in SQL
@@ -69,7 +71,7 @@ def pushed_down(
             follow_ups.plan(cases=still_open)
             breaches.update(c.customer_id for c in still_open if open_breach(c, at, targets))
 
-        card = snapshot_scorecard(snapshot, query, seen)
+        card = snapshot_scorecard(snapshot, query, seen, follow_ups.may_be_open)
         if card is None:
             return None
         counted = recent_verdicts(snapshot, Span(at))

@@ -27,6 +27,7 @@ a ``StorageError``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -34,11 +35,14 @@ from typing import Any, TypeVar
 
 from ..cases import Case
 from ..customers import Customer
+from ..enums import CaseStatus
 from ..interactions import Interaction
+from ..service_levels import CaseFacts, case_state
 from ._codegen import Generated, generate
+from ._lifecycles import state_from_data
 from ._texts import micros
 
-__all__ = ["columns", "decode", "decode_many", "encode", "micros"]
+__all__ = ["case_facts_many", "columns", "decode", "decode_many", "encode", "micros"]
 
 R = TypeVar("R", Customer, Interaction, Case)
 
@@ -109,8 +113,71 @@ def decode_many(cls: type[R], texts: Iterable[str | bytes]) -> list[R]:
     interaction of ``for_customer``): each distinct id or time is built once.
     """
     build: Callable[[Any, dict[str, Any]], R] = (_CODECS.get(cls) or _codec(cls)).decode
-    page: list[Any] = texts if isinstance(texts, list) else list(texts)
     seen: dict[str, Any] = {}
+    return [build(one, seen) for one in _parsed(texts)]
+
+
+def case_facts_many(
+    texts: Iterable[str | bytes], at: int
+) -> list[tuple[CaseFacts, CaseStatus, int]]:
+    """What service targets read of each case of a page of rows, without building the cases.
+
+    For each text :func:`encode` wrote of a case: its
+    :class:`~custservice.service_levels.CaseFacts` at ``at`` (microseconds since 1970,
+    UTC), its current status, and since when it has been in it (microseconds since
+    1970). The facts equal ``CaseFacts.of(decode(Case, text), at)``.
+
+    Raises:
+        KeyError: the text does not have the shape ``encode`` writes (also
+            ``TypeError``, ``ValueError``; the backends report a ``StorageError``).
+    """
+    out = []
+    for data in _parsed(texts):
+        lifecycle = data["lifecycle"]
+        history = lifecycle["history"]
+        current = _state(lifecycle["current"])
+        facts = CaseFacts(
+            _micros(data["opened_at"]),
+            _state(history[0]["source"]) if history else current,
+            [(_micros(h["at"]), _STATES.get(h["target"]) or _state(h["target"])) for h in history],
+            [(_micros(u["at"]), _flag(u["from_customer"])) for u in data["updates"]],
+            at,
+        )
+        out.append((facts, CaseStatus(current), _micros(lifecycle["since"])))
+    return out
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US = dt.timedelta(microseconds=1)
+_fromisoformat = dt.datetime.fromisoformat
+
+
+def _micros(text: str) -> int:
+    """The instant of a stored instant's text, in microseconds since 1970 (UTC): its
+    offset fixes the instant; the zone named after it only says how it is shown."""
+    at = _fromisoformat(text.partition("[")[0])
+    if at.tzinfo is None:
+        raise ValueError("an instant without an offset")
+    return (at - _EPOCH) // _US
+
+
+# Each status's text, by itself: the states a stored case holds, read without a call.
+_STATES: dict[object, str] = {s.value: case_state(s.value) for s in CaseStatus}
+
+
+def _state(data: object) -> str:
+    return case_state(data if type(data) is str else state_from_data(data))
+
+
+def _flag(data: object) -> bool:
+    if type(data) is not bool:
+        raise TypeError("expected true or false")
+    return data
+
+
+def _parsed(texts: Iterable[str | bytes]) -> list[Any]:
+    """The JSON values of a page of rows' texts, parsed together."""
+    page: list[Any] = texts if isinstance(texts, list) else list(texts)
     try:
         joined = ",".join(page)
     except TypeError:  # a driver that gives bytes
@@ -127,7 +194,7 @@ def decode_many(cls: type[R], texts: Iterable[str | bytes]) -> list[R]:
         data = None
     if data is None or len(data) != len(page):
         data = [_loads(text) for text in page]
-    return [build(one, seen) for one in data]
+    return data  # type: ignore[no-any-return]
 
 
 def _codec(kind: type) -> Generated:

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from .._time import aware
 from ..cases import Case
 from ..customers import Customer
+from ..enums import CaseStatus
 from ..errors import StorageError, ValidationError
 from ..interactions import Interaction
+from ..service_levels import CaseFacts
 from .protocols import CustomerRepository, EventFeed, Kind, LinkedRepository, export_customer
 
 if TYPE_CHECKING:
@@ -90,8 +92,30 @@ def decode_rows(cls: type[R], kind: Kind, rows: list[Any], place: str) -> list[R
     """
     from ..serialization import _codec
 
+    return _read(kind, place, _codec.decode_many, cls, [row[0] for row in rows])
+
+
+def read_case_facts(
+    rows: list[Any], at: int, place: str
+) -> list[tuple[CaseFacts, CaseStatus, int]]:
+    """What service targets read of the cases of rows whose first column is their stored
+    JSON text, without building the cases: see
+    :func:`~custservice.serialization._codec.case_facts_many`.
+
+    Raises:
+        StorageError: as :func:`decode_rows`.
+    """
+    from ..serialization import _codec
+
+    return _read("case", place, _codec.case_facts_many, [row[0] for row in rows], at)
+
+
+def _read(kind: Kind, place: str, read: Callable[..., list[T]], *args: Any) -> list[T]:
+    """``read(*args)``, a stored record of another shape reported as a ``StorageError``
+    (``place`` says where: "file", "table"); the decoder's message is not chained, as it
+    may quote stored personal data."""
     try:
-        return _codec.decode_many(cls, [row[0] for row in rows])
+        return read(*args)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise StorageError(
             f"a stored {kind} could not be read ({type(exc).__name__}); "
