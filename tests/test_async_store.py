@@ -296,3 +296,37 @@ def test_a_blocking_engine_is_refused_and_an_async_one_is_joined_not_created(
     )
     with pytest.raises(StorageError, match=r"async one.*open_async_store"):
         open_store(host.sync_engine)
+
+
+def test_analyses_take_the_async_store_and_are_awaited(tmp_path: Path) -> None:
+    """They run on the blocking store it drives, and answer as they do there."""
+    from custservice import Channel, Interaction
+    from custservice.analytics import plan_follow_ups, scorecard
+    from custservice.report import build_report
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    at = CLOCK.now().add(days=3)
+
+    async def scenario() -> tuple[Any, Any, Any, Any, Any, Any]:
+        async with await open_async_store(url) as store:
+            ada = await store.customers.add(Customer.new("Ada", clock=CLOCK))
+            await store.interactions.add(Interaction.open(ada.id, Channel.CHAT, clock=CLOCK))
+            await store.cases.add(Case.open(ada.id, "refund", clock=CLOCK))
+            awaited = (
+                await scorecard(store, by="channel"),
+                await plan_follow_ups(store, window_start=CLOCK.now(), window_end=at),
+                await build_report(store, at=at),
+            )
+            blocking = await store.run_sync(
+                lambda s: (
+                    scorecard(s, by="channel"),
+                    plan_follow_ups(s, window_start=CLOCK.now(), window_end=at),
+                    build_report(s, at=at),
+                ),
+                store.sync,
+            )
+            return (*awaited, *blocking)
+
+    card, plan, report, card_then, plan_then, report_then = run(scenario())
+    assert card.interactions == card.cases == 1
+    assert (card, plan, report) == (card_then, plan_then, report_then)

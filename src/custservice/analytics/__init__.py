@@ -2,7 +2,9 @@
 
 Pure functions over domain objects, or over a store: they read records as
 they stream by, keep counters rather than records, read no clock (every
-instant is passed in) and change nothing.
+instant is passed in) and change nothing. Those that take a store take an
+:class:`~custservice.storage.asynchronous.AsyncStore` too, and are then
+awaited: ``await scorecard(async_store)``.
 
 - :func:`scorecard`: CSAT, NPS, verdict distributions overall and per
   factor, first-contact resolution, queue-wait median and 90th percentile,

@@ -59,6 +59,7 @@ from ..errors import ValidationError
 from ..interactions import Interaction
 from ..service_levels import ServiceTarget
 from ..storage.protocols import Store
+from ._on_async import accepts_async_store
 
 __all__ = ["FollowUp", "FollowUpKind", "FollowUpPolicy", "plan_follow_ups"]
 
@@ -255,6 +256,7 @@ def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
+@accepts_async_store
 def plan_follow_ups(
     customers: Iterable[Customer] | Store,
     interactions: Iterable[Interaction] | None = None,

@@ -80,6 +80,7 @@ from ..expectations import NPS_SCALE, ScoreScale
 from ..interactions import Interaction
 from ..service_levels import CaseFacts, ServiceTarget, outcomes
 from ..storage.protocols import Store
+from ._on_async import accepts_async_store
 from .verdicts import VerdictCounts
 
 __all__ = [
@@ -610,6 +611,7 @@ def _scales(value: Collection[ScoreScale] | None) -> frozenset[ScoreScale] | Non
     return scales
 
 
+@accepts_async_store
 def scorecard(
     interactions: Iterable[Interaction] | Store,
     cases: Iterable[Case] | None = None,

@@ -9,6 +9,7 @@ import pendulum
 
 from .._time import aware, micros
 from ..analytics import GroupBy
+from ..analytics._on_async import accepts_async_store
 from ..analytics.scorecard import checked_query
 from ..cases import Case
 from ..customers import Customer
@@ -61,6 +62,7 @@ def _moments(record: Customer | Interaction | Case) -> Iterator[pendulum.DateTim
         yield record.updates[-1].at
 
 
+@accepts_async_store
 def build_report(
     store: Store,
     *,
