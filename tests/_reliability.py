@@ -91,10 +91,26 @@ class Databases:
             ``"PostgreSQL"`` or ``"MariaDB"``.
         fresh: the URL of a new, empty store each call: a file, a schema or a
             database of the test's own, removed when the test ends.
+        settle: given when (``time.time()``) a killed client began, waits until the
+            server has ended every session that client opened. A client killed just
+            after sending ``COMMIT`` leaves the server committing on its behalf: a
+            checker reading before the session ends may not yet see what is, in fact,
+            committed.
     """
 
     engine: str
     fresh: Callable[[], str]
+    settle: Callable[[float], None] = lambda since: None
+
+
+SETTLE_SECONDS = 60.0
+
+
+def _wait_until_none(count_sessions: Callable[[], int], what: str) -> None:
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while (left := count_sessions()) > 0:
+        assert time.monotonic() < deadline, f"{left} sessions of {what} outlived it"
+        time.sleep(0.01)
 
 
 @contextmanager
@@ -120,7 +136,19 @@ def fresh_databases(request: Any, tmp_path: Path) -> Iterator[Databases]:
         def drop(made_name: str) -> None:
             drop_schema(admin, made_name)
 
-        databases = Databases("PostgreSQL", fresh)
+        def settle(since: float) -> None:
+            def sessions() -> int:
+                row = admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                    " AND backend_start >= to_timestamp(%s)",
+                    (since,),
+                ).fetchone()
+                return int(row[0])
+
+            _wait_until_none(sessions, "a killed client")
+
+        databases = Databases("PostgreSQL", fresh, settle)
     else:
         assert name == "mariadb", name
         server = request.getfixturevalue("mysql_admin")
@@ -135,7 +163,21 @@ def fresh_databases(request: Any, tmp_path: Path) -> Iterator[Databases]:
             with server.cursor() as cursor:
                 cursor.execute(f"DROP DATABASE IF EXISTS `{made_name}`")
 
-        databases = Databases("MariaDB", fresh)
+        def settle(since: float) -> None:
+            # Only the clients under test connect to a test's own databases.
+            def sessions() -> int:
+                with server.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
+                        " WHERE DB IN %s AND ID <> CONNECTION_ID()",
+                        (tuple(made),),
+                    )
+                    return int(cursor.fetchone()[0])
+
+            if made:
+                _wait_until_none(sessions, "a killed client")
+
+        databases = Databases("MariaDB", fresh, settle)
     try:
         yield databases
     finally:

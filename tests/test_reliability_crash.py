@@ -5,7 +5,9 @@ Every rule here is checked on each SQL engine: SQLite, PostgreSQL and MariaDB.
 A writer process runs transactions (a customer, interactions, a case, saves,
 sometimes a forget) and records each one in a side file only once
 ``transaction()`` has returned. The test kills it with SIGKILL after a random
-delay, reopens the store, and checks, each time:
+delay, waits until the database server has ended the killed writer's sessions (one
+killed just after sending ``COMMIT`` leaves the server to finish that commit), reopens
+the store, and checks, each time:
 
 - every acknowledged transaction is stored, whole;
 - the transaction in flight at the kill is stored whole or not at all (it may
@@ -360,7 +362,7 @@ def feed_agrees_with_data(
         assert versions[key] == list(range(1, record.version + 1)), key
 
 
-def run(zygote: Zygote, ledger: Ledger, backend: str) -> None:
+def run(zygote: Zygote, ledger: Ledger, databases: Databases) -> None:
     """Writer lives, each killed after a random delay, until the engine's number of kills
     have landed inside a transaction; writers take turns with the URL's options the
     engine's plan lists.
@@ -369,6 +371,7 @@ def run(zygote: Zygote, ledger: Ledger, backend: str) -> None:
     taking for ten transactions if that is longer (on a busy machine), so that most
     lives reach their transactions.
     """
+    backend = databases.engine
     plan = PLANS[backend]
     delays = random.Random(f"{SEED}-{backend}")
     alive = 0.0
@@ -379,10 +382,12 @@ def run(zygote: Zygote, ledger: Ledger, backend: str) -> None:
         done = ledger.figures["acknowledged"]
         upper = max(plan.longest, 10 * alive / done) if done else plan.longest
         url = ledger.url + plan.options[life % len(plan.options)]
+        began = time.time()
         pid = zygote.fork(do="write", url=url, life=life, acks=acks, counter=counter)
         delay = delays.uniform(0, upper)
         time.sleep(delay)
         zygote.kill(pid)
+        databases.settle(began)
         alive += delay
         ledger.check_life(life)
         life += 1
@@ -396,7 +401,7 @@ def test_survives_writers_killed_at_random(
     zygote: Zygote, databases: Databases, tmp_path: Path
 ) -> None:
     ledger = Ledger(databases.fresh(), tmp_path / "acks")
-    run(zygote, ledger, databases.engine)
+    run(zygote, ledger, databases)
 
 
 # --- schema changes killed half way --------------------------------------------------------
@@ -434,9 +439,11 @@ def test_migration_killed_half_way_leaves_the_old_schema_version(
     with open_store(url) as store:
         ada = store.customers.add(Customer.new("Ada", clock=clock))
     marker = tmp_path / "migrating"
+    began = time.time()
     pid = zygote.fork(do="migrate", url=url, marker=str(marker))
     assert wait_for(marker) == "stalled"  # the step has added a column; it now stalls
     zygote.kill(pid)
+    databases.settle(began)
     with open_store(url) as store:  # a newer version recorded, it would refuse to open
         assert isinstance(store, SqlStore)
         with store.sql_snapshot() as snapshot:
@@ -466,9 +473,11 @@ def test_creating_a_store_killed_at_any_step_leaves_one_that_opens_whole(
     while True:
         url = databases.fresh()
         marker = tmp_path / f"creating-{stall}"
+        began = time.time()
         pid = zygote.fork(do="create", url=url, marker=str(marker), stall=stall)
         reached = wait_for(marker)
         zygote.kill(pid)
+        databases.settle(began)
         with open_store(url) as store:
             found = layout(store)
             for name, (columns, indexes) in wanted.items():

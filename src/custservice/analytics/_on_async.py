@@ -47,6 +47,10 @@ class _Analysis(Generic[S, P, T]):
     def __repr__(self) -> str:
         return repr(self._fn)
 
+    def __reduce__(self) -> str:
+        # Pickled by name, as the function it wraps would be: it is what its module holds.
+        return self._fn.__qualname__
+
 
 def accepts_async_store(fn: Callable[Concatenate[S, P], T]) -> _Analysis[S, P, T]:
     """Let ``fn``, an analysis of a store given first, take an :class:`AsyncStore` too.
