@@ -16,10 +16,20 @@ awaited: ``await scorecard(async_store)``.
   :func:`revenue_at_risk` from practitioners' rules of thumb.
 - :func:`plan_follow_ups`: birthday greetings, feedback requests, status
   updates, recovery contacts and win-back offers due in a window.
+- :func:`case_metrics`: a case's first reply, resolution, waits, time on
+  hold, replies, reopenings and stations, in calendar and business time.
+- Workforce: :func:`arrivals` learns a :class:`Forecast` of contacts per
+  interval of the week; :func:`erlang_c`, :func:`erlang_a`,
+  :func:`service_level`, :func:`average_speed_of_answer`,
+  :func:`abandonment` and :func:`agents_needed` size a queue;
+  :func:`staffing_plan` sizes every interval of a forecast.
 """
 
+from .case_measures import CaseMetrics, Elapsed, case_metrics
+from .forecasting import Forecast, arrivals
 from .health import DEFAULT_WEIGHTS, Health, HealthWeights, Reason, SuggestedEvent, health
 from .planner import DEFAULT_POLICY, FollowUp, FollowUpKind, FollowUpPolicy, plan_follow_ups
+from .rostering import StaffingPlan, staffing_plan
 from .scorecard import (
     NO_GROUP,
     CustomerLookup,
@@ -30,6 +40,15 @@ from .scorecard import (
     TargetAttainment,
     scorecard,
 )
+from .staffing import (
+    StaffingNeed,
+    abandonment,
+    agents_needed,
+    average_speed_of_answer,
+    erlang_a,
+    erlang_c,
+    service_level,
+)
 from .value import RevenueAtRisk, clv, latest_verdicts, margin_multiple, revenue_at_risk
 from .verdicts import VerdictCounts
 
@@ -37,10 +56,13 @@ __all__ = [
     "DEFAULT_POLICY",
     "DEFAULT_WEIGHTS",
     "NO_GROUP",
+    "CaseMetrics",
     "CustomerLookup",
+    "Elapsed",
     "FollowUp",
     "FollowUpKind",
     "FollowUpPolicy",
+    "Forecast",
     "GroupBy",
     "Health",
     "HealthWeights",
@@ -49,14 +71,25 @@ __all__ = [
     "Scorecard",
     "ScorecardPushdown",
     "ScorecardQuery",
+    "StaffingNeed",
+    "StaffingPlan",
     "SuggestedEvent",
     "TargetAttainment",
     "VerdictCounts",
+    "abandonment",
+    "agents_needed",
+    "arrivals",
+    "average_speed_of_answer",
+    "case_metrics",
     "clv",
+    "erlang_a",
+    "erlang_c",
     "health",
     "latest_verdicts",
     "margin_multiple",
     "plan_follow_ups",
     "revenue_at_risk",
     "scorecard",
+    "service_level",
+    "staffing_plan",
 ]

@@ -16,7 +16,7 @@ import functools
 import itertools
 import random
 import uuid
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pendulum
 from hypothesis import strategies as st
@@ -45,6 +45,9 @@ from ..lifecycle import Lifecycle, LifecycleState, Transition
 from ..lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
 from ..service_levels import ServiceTarget, TargetStatus
 
+if TYPE_CHECKING:
+    from ..analytics import Forecast
+
 __all__ = [
     "attribute_values",
     "attributes",
@@ -57,6 +60,7 @@ __all__ = [
     "expectation_bands",
     "expectations",
     "feedback",
+    "forecasts",
     "ids",
     "interactions",
     "lifecycle_states",
@@ -386,6 +390,29 @@ def cases(draw: st.DrawFn, *, customer_id: uuid.UUID | None = None) -> Case:
 def _quarter(n: int) -> dt.time:
     # The n-th quarter hour of a day; 96 wraps to time(0), which ends a day.
     return dt.time(n // 4 % 24, n % 4 * 15)
+
+
+_INTERVALS = (15, 30, 60, 120, 24 * 60)  # minutes that divide a day
+
+
+@st.composite
+def forecasts(draw: st.DrawFn, *, max_per_interval: float = 2_000.0) -> Forecast:
+    """Forecasts of arrivals (:class:`~custservice.analytics.Forecast`): an interval that
+    divides a day, a zone, and a mean count for every interval of the week, many of them
+    zero (nights and closed days)."""
+    from ..analytics import Forecast as Drawn  # loaded only by those who draw one
+
+    minutes = draw(st.sampled_from(_INTERVALS))
+    size = 7 * (24 * 60 // minutes)
+    counts = st.just(0.0) | st.floats(0.0, max_per_interval, allow_subnormal=False)
+    expected = draw(st.lists(counts, min_size=size, max_size=size))
+    observed = draw(st.lists(st.integers(0, 60), min_size=size, max_size=size))
+    return Drawn(
+        pendulum.duration(minutes=minutes),
+        draw(timezones()),
+        tuple(e if n else 0.0 for e, n in zip(expected, observed, strict=True)),
+        tuple(observed),
+    )
 
 
 @st.composite
