@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 from custservice import (
     CUSTOMER_LIFECYCLE,
     SATISFACTION_10,
+    Agent,
     BusinessCalendar,
     Case,
+    Condition,
     Customer,
     ExpectationBand,
     Expectations,
@@ -28,6 +30,8 @@ from custservice import (
     LifecycleState,
     ScoreScale,
     ServiceTarget,
+    SlaPolicies,
+    SlaPolicy,
     TargetStatus,
     ValidationError,
     from_dict,
@@ -57,6 +61,10 @@ ROUND_TRIPS = [
     (ExpectationBand, cst.expectation_bands()),
     (Expectations, cst.expectations()),
     (ScoreScale, cst.score_scales()),
+    (Condition, cst.conditions()),
+    (SlaPolicy, cst.sla_policies()),
+    (SlaPolicies, cst.sla_policy_sets()),
+    (Agent, cst.agents()),
 ]
 
 
@@ -297,8 +305,11 @@ def test_a_wrongly_shaped_collection_is_refused_at_its_path(
         (path, node)
         for path, node in _nodes(valid)
         # A custom attribute's date or instant is an object, but text or a number may
-        # stand in its place: any of them is an attribute's value.
-        if isinstance(node, dict | list) and path[-2:-1] != ("attributes",)
+        # stand in its place: any of them is an attribute's value (a condition's value
+        # on an attribute, or one of them for "in", likewise).
+        if isinstance(node, dict | list)
+        and path[-2:-1] != ("attributes",)
+        and not (isinstance(node, dict) and "value" in path[-2:])
     ]
     path, node = data.draw(st.sampled_from(shaped))
     wrong = data.draw(NOT_A_LIST if isinstance(node, list) else NOT_AN_OBJECT)

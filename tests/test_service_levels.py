@@ -603,6 +603,10 @@ def test_every_bad_field_is_named_at_once() -> None:
             "not the target's",
         ),
         ({"band": ExpectationBand(Factor.SPEED, Metric.FIRST_RESPONSE, 2, 1)}, "band", "durations"),
+        ({"warn_before": H}, "warn_before", "shorter than within"),
+        ({"warn_before": -MIN}, "warn_before", "positive"),
+        ({"warn_before": pendulum.duration(months=1)}, "warn_before", "fixed length"),
+        ({"warn_before": "soon"}, "warn_before", "duration"),
     ],
 )
 def test_bad_construction_names_the_field(
@@ -625,3 +629,30 @@ def test_construction_normalizes_its_inputs() -> None:
     assert type(target.within) is pendulum.Duration
     assert target.paused_in == frozenset({CaseStatus.PENDING, CaseStatus.ON_HOLD})
     assert ServiceTarget(Metric.RESOLUTION, H).paused_in == frozenset({CaseStatus.PENDING})
+
+
+@given(target=service_targets(), case=cst.cases(), after=cst.durations())
+def test_a_target_warns_while_active_with_no_more_than_warn_before_left(
+    target: ServiceTarget, case: Case, after: dt.timedelta
+) -> None:
+    status = target.evaluate(case, at=case.opened_at + after)
+    expected = (
+        target.warn_before is not None
+        and status.state is TargetState.ACTIVE
+        and status.remaining <= target.warn_before
+    )
+    assert status.warning is expected
+
+
+def test_the_warning_starts_warn_before_the_deadline_and_ends_with_the_breach() -> None:
+    story = Story(pendulum.datetime(2026, 3, 2, 9))
+    opened = story.case.opened_at
+    target = ServiceTarget(Metric.FIRST_RESPONSE, 4 * H, warn_before=H)
+    assert target.warn_before == H
+    warned = [target.evaluate(story.case, at=opened + h * MIN * 60).warning for h in range(6)]
+    assert warned == [False, False, False, True, True, False]
+    assert (
+        not ServiceTarget(Metric.FIRST_RESPONSE, 4 * H)
+        .evaluate(story.case, at=opened + 3.5 * H)
+        .warning
+    )

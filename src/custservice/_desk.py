@@ -27,7 +27,7 @@ import pendulum
 
 from ._mapping import FrozenMap, own
 from ._records import replace
-from ._time import aware
+from ._time import aware, format_datetime, parse_datetime
 from ._validation import MAX_TEXT, collection, text, unicode
 from .errors import Problem, ValidationError
 
@@ -37,6 +37,8 @@ __all__ = [
     "NO_ATTRIBUTES",
     "AttributeValue",
     "Labelled",
+    "attribute_data",
+    "attribute_from_data",
     "attribute_value",
     "attributes",
     "name",
@@ -115,6 +117,64 @@ def attribute_value(value: object, field: str) -> AttributeValue:
         f"or None, got {type(value).__name__}",
         field=field,
     )
+
+
+def attribute_data(value: AttributeValue) -> Any:
+    """An attribute's value as plain data.
+
+    Text, numbers, ``True``/``False`` and ``None`` are themselves; a date is
+    ``{"date": "2026-02-28"}`` and an instant ``{"datetime": "…"}`` (ISO 8601
+    with its zone in brackets, as every instant is written), so neither is
+    mistaken for text that looks like one.
+    """
+    if isinstance(value, dt.datetime):
+        return {"datetime": format_datetime(value)}
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    return value
+
+
+_ATTRIBUTE_FORMS = 'expected text, a number, true, false, null, {"date": …} or {"datetime": …}'
+
+
+def _tagged_date(value: object, field: str) -> pendulum.Date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return pendulum.Date(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            d = dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return pendulum.Date(d.year, d.month, d.day)
+    raise ValidationError("expected an ISO 8601 date such as '2026-02-28'", field=field)
+
+
+def _tagged_datetime(value: object, field: str) -> pendulum.DateTime:
+    if isinstance(value, dt.datetime):
+        return aware(value, field)
+    return parse_datetime(value, field)
+
+
+def attribute_from_data(value: object, field: str) -> AttributeValue:
+    """An attribute's value read from what :func:`attribute_data` gives (a value as
+    :func:`attribute_value` takes it is read as it is).
+
+    Raises:
+        ValidationError: ``value`` is no attribute's value; a problem inside a date or
+            an instant is named at ``FIELD.date`` or ``FIELD.datetime``.
+    """
+    if isinstance(value, Mapping):
+        if len(value) == 1:
+            ((key, inner),) = value.items()
+            if key == "date":
+                return _tagged_date(inner, f"{field}.date" if field else "date")
+            if key == "datetime":
+                return _tagged_datetime(inner, f"{field}.datetime" if field else "datetime")
+        raise ValidationError(_ATTRIBUTE_FORMS, field=field)
+    if isinstance(value, list | tuple | set | frozenset):
+        raise ValidationError(_ATTRIBUTE_FORMS, field=field)
+    return attribute_value(value, field)
 
 
 def _attribute_name(key: object, field: str) -> str:

@@ -151,6 +151,8 @@ class TargetStatus:
         verdict: the expectation band's classification of ``elapsed`` once
             the current cycle has ended or breached; ``None`` otherwise, or
             when the target has no band.
+        warning: ``True`` while the target is ``ACTIVE`` and no more than its
+            ``warn_before`` remains; always ``False`` for a target without one.
     """
 
     metric: Metric
@@ -163,6 +165,7 @@ class TargetStatus:
     breached_at: pendulum.DateTime | None = None
     achieved_at: pendulum.DateTime | None = None
     verdict: Verdict | None = None
+    warning: bool = False
 
 
 def _paused_in(value: object) -> frozenset[CaseStatus]:
@@ -177,6 +180,19 @@ def _within(value: object) -> pendulum.Duration:
         raise ValidationError("months and years have no fixed length", field="within")
     if _us(d) <= 0:
         raise ValidationError("must be a positive duration", field="within")
+    return d
+
+
+def _warn_before(value: object, within: pendulum.Duration | None) -> pendulum.Duration | None:
+    if value is None:
+        return None
+    d = duration(value, "warn_before")
+    if d.years or d.months:
+        raise ValidationError("months and years have no fixed length", field="warn_before")
+    if _us(d) <= 0:
+        raise ValidationError("must be a positive duration", field="warn_before")
+    if within is not None and _us(d) >= _us(within):
+        raise ValidationError("must be shorter than within", field="warn_before")
     return d
 
 
@@ -484,6 +500,69 @@ def _outcome(target: ServiceTarget, facts: CaseFacts) -> Outcome:
     return Outcome(state, start, achieved, band, counting, first_breach, measured)
 
 
+def outcome_since(target: ServiceTarget, facts: CaseFacts, since: int) -> Outcome:
+    """Where ``target`` stands on the case of ``facts`` when it has applied only from
+    ``since`` (an instant, as ``facts`` counts them, not after ``facts.at``).
+
+    Time counted before ``since`` carries over, but nothing is back-dated: a cycle that
+    ended by ``since`` is done, whatever it took, and a cycle already overdue at
+    ``since`` breaches at the first instant from ``since`` at which its clock runs.
+    With ``since`` at the opening, this is what :meth:`ServiceTarget.evaluate` reports.
+    """
+    cycles = facts.cycles(target.metric)
+    if not cycles:
+        return _NOTHING_OWED
+    timeline = facts.timeline(target.paused_in)
+    calendar = target.calendar
+    within = _us(target.within)
+    now = facts.at
+    first_breach: int | None = None
+    measured: _Measured | None = None
+    last = len(cycles) - 1
+    for i, (start, end) in enumerate(cycles):
+        done = end is not None and end <= since
+        if i != last and (done or first_breach is not None):
+            continue  # nothing owed under this target, or its first breach is known
+        found = _measure(calendar, within, timeline, start, end, now)
+        breach = None
+        if found[1] is not None and not done:
+            breach = working_deadline(calendar, *found[1])
+            if breach < since:  # overdue when the target began to apply: never back-dated
+                breach = _resumed(timeline, since, end)
+        if first_breach is None:
+            first_breach = breach
+        if i == last:
+            measured = (found[0], None if breach is None else (breach, 0), found[2], found[3])
+    start, end = cycles[-1]
+    achieved: int | None = None
+    if end is not None:
+        achieved = end
+    elif timeline.finished_since is not None:
+        achieved = max(timeline.finished_since, start)
+    if first_breach is not None:
+        state = TargetState.BREACHED
+    elif achieved is not None:
+        state = TargetState.ACHIEVED
+    else:
+        state = TargetState.ACTIVE if timeline.running_now else TargetState.PAUSED
+    counting = (calendar, within, timeline, start, end, now)
+    breached = None if first_breach is None else (first_breach, 0)
+    return Outcome(state, start, achieved, target.band, counting, breached, measured)
+
+
+def _resumed(timeline: _Timeline, since: int, end: int | None) -> int | None:
+    """The first instant from ``since`` (and before ``end``, when the cycle ended) at
+    which the clock runs; ``None`` if it has not run since."""
+    for p, q in timeline.running:
+        s = max(p, since)
+        if end is not None and s >= end:
+            return None
+        # The last stretch may be the single instant evaluated (the clock just started).
+        if s < q or (s == q and timeline.running_now and q == timeline.running[-1][1]):
+            return s
+    return None
+
+
 def _running(timeline: _Timeline, start: int, stop: int) -> int:
     """The wall time in ``[start, stop]`` in which the clock may run: no less than the
     business time it counts there."""
@@ -570,6 +649,9 @@ class ServiceTarget:
             always stop it.
         band: the customer's zone of tolerance for the same metric, with
             duration levels; ``None`` for no verdict.
+        warn_before: how long before the due instant the target warns
+            (:attr:`TargetStatus.warning`): a positive business time shorter
+            than ``within``, or ``None`` for no warning.
 
     Raises:
         ValidationError: naming every bad field at once.
@@ -588,11 +670,13 @@ class ServiceTarget:
         default=frozenset({CaseStatus.PENDING}), kw_only=True
     )
     band: ExpectationBand | None = attrs.field(default=None, kw_only=True)
+    warn_before: pendulum.Duration | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         metric = problems.run(member, Metric, self.metric, "metric")
         within = problems.run(_within, self.within)
+        warn_before = problems.run(_warn_before, self.warn_before, within)
         if not isinstance(self.calendar, BusinessCalendar):
             problems.add("calendar", f"expected a BusinessCalendar, got {type(self.calendar)}")
         elif not any(self.calendar.hours):
@@ -613,6 +697,7 @@ class ServiceTarget:
         object.__setattr__(self, "metric", metric)
         object.__setattr__(self, "within", within)
         object.__setattr__(self, "paused_in", paused_in)
+        object.__setattr__(self, "warn_before", warn_before)
 
     def evaluate(self, case: Case, *, at: dt.datetime) -> TargetStatus:
         """Where this target stands on ``case`` at ``at``.
@@ -691,6 +776,11 @@ class ServiceTarget:
         facts = CaseFacts.of(case, now)
         return tuple(t._status(_outcome(t, facts), when) for t in chosen)
 
+    def status_of(self, outcome: Outcome, at: dt.datetime) -> TargetStatus:
+        """The :class:`TargetStatus` of an outcome of this target worked out at ``at``
+        (by :func:`outcomes` or :func:`outcome_since`)."""
+        return self._status(outcome, at)
+
     def _status(self, outcome: Outcome, at: dt.datetime) -> TargetStatus:
         zone = self.calendar.timezone
         local_at = in_zone(at, zone)
@@ -698,15 +788,18 @@ class ServiceTarget:
             return TargetStatus(
                 self.metric, local_at, TargetState.ACHIEVED, None, _ZERO, _ZERO, None
             )
+        remaining = outcome.remaining
+        warn = self.warn_before
         return TargetStatus(
             self.metric,
             local_at,
             outcome.state,
             _instant(outcome.start, zone),
             pendulum.duration(microseconds=outcome.used),
-            pendulum.duration(microseconds=outcome.remaining),
+            pendulum.duration(microseconds=remaining),
             _instant(outcome.due, zone),
             _instant(outcome.breach, zone),
             _instant(outcome.achieved, zone),
             outcome.verdict,
+            warn is not None and outcome.state is TargetState.ACTIVE and remaining <= _us(warn),
         )

@@ -22,8 +22,8 @@ is refused as a whole, never read item by item.
 The package is the one owner of the stored and wire forms. Its modules:
 ``_converter`` (the converter and the four functions), ``_paths`` (problems
 and their paths), ``_scalars`` and ``_collections`` (structure hooks),
-``_expectations`` and ``_lifecycles`` (the hooks of bands and lifecycle
-positions), and the fast codec the storage backends use: ``_codec`` (its
+``_expectations``, ``_lifecycles`` and ``_policies`` (the hooks of bands,
+lifecycle positions and conditions), and the fast codec the storage backends use: ``_codec`` (its
 functions), ``_codegen`` (its encoders and decoders, generated from the
 classes' fields) and ``_texts`` (single values as text and back). The
 codec and ``_schema`` (:func:`json_schema`, the JSON Schema of the

@@ -21,6 +21,7 @@ from ._collections import collection_hook, is_collection
 from ._expectations import configure_expectations
 from ._lifecycles import configure_lifecycles, fitting, record_lifecycles
 from ._paths import diagnosis, problems_of
+from ._policies import configure_policies
 from ._scalars import (
     is_attribute_type,
     is_set_type,
@@ -178,6 +179,7 @@ def converter() -> Any:
     conv.register_structure_hook_factory(attrs.has, attrs_structure_factory)
     configure_expectations(conv)
     configure_lifecycles(conv)
+    configure_policies(conv)
     for configure in _HOOKS:
         configure(conv)
     return conv

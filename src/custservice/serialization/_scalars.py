@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Mapping
 from typing import Any, get_origin
 
 import pendulum
 
 from .. import _time
-from .._desk import AttributeValue, attribute_value
-from ..errors import Problem, ValidationError
+from .._desk import AttributeValue, attribute_data, attribute_from_data
+from ..errors import ValidationError
 
 __all__ = [
     "is_attribute_type",
@@ -151,41 +150,10 @@ def is_attribute_type(t: Any) -> bool:
 
 
 def unstructure_attribute(value: Any) -> Any:
-    """A custom attribute's value as plain data.
-
-    Text, numbers, ``True``/``False`` and ``None`` are themselves; a date is
-    ``{"date": "2026-02-28"}`` and an instant ``{"datetime": "…"}`` (ISO 8601
-    with its zone in brackets, as every instant is written), so neither is
-    mistaken for text that looks like one.
-    """
-    if isinstance(value, dt.datetime):
-        return {"datetime": _time.format_datetime(value)}
-    if isinstance(value, dt.date):
-        return {"date": value.isoformat()}
-    return value
-
-
-_TAGGED: dict[str, Callable[[object, object], AttributeValue]] = {
-    "date": structure_date,
-    "datetime": structure_datetime,
-}
-_ATTRIBUTE_FORMS = 'expected text, a number, true, false, null, {"date": …} or {"datetime": …}'
+    """A custom attribute's value as plain data (see :func:`~custservice._desk.attribute_data`)."""
+    return attribute_data(value)
 
 
 def structure_attribute(value: object, _: object) -> AttributeValue:
     """A custom attribute's value from what :func:`unstructure_attribute` gave."""
-    if isinstance(value, Mapping):
-        if len(value) == 1:
-            ((key, inner),) = value.items()
-            read = _TAGGED.get(key) if isinstance(key, str) else None
-            if read is not None:
-                try:
-                    return read(inner, None)
-                except ValidationError as exc:  # the problem lies inside: named at its key
-                    raise ValidationError(
-                        [Problem(f"{key}{p.path and '.'}{p.path}", p.message) for p in exc.problems]
-                    ) from None
-        raise ValidationError(_ATTRIBUTE_FORMS)
-    if isinstance(value, list | tuple | set | frozenset):
-        raise ValidationError(_ATTRIBUTE_FORMS)
-    return attribute_value(value, "")
+    return attribute_from_data(value, "")

@@ -5,8 +5,9 @@ stored form's codec uses too, so a field added to a class is in its schema
 without more work, and a type with no plain-data form raises ``TypeError``
 naming the field. Where the converter has a layout of its own, the schema
 follows it: expectations as their default bands and each segment's bands
-(``_expectations``), and a record's lifecycle position, whose states and
-events must be those of the record's own lifecycle (``_lifecycles``).
+(``_expectations``), conditions in their own form (``_policies``), and a
+record's lifecycle position, whose states and events must be those of the
+record's own lifecycle (``_lifecycles``).
 
 Objects list their keys: ``required`` holds the fields without a default
 (``from_dict`` reads a missing one at its default), and no other key is
@@ -27,6 +28,7 @@ from typing import Any
 
 import attrs
 
+from ._policies import condition_schema
 from ._shapes import init_fields, shape
 
 __all__ = ["json_schema"]
@@ -112,13 +114,17 @@ class _Builder:
 
     def __init__(self, root: type) -> None:
         from ..expectations import Expectations
+        from ..policies.conditions import Condition
         from ._lifecycles import record_lifecycles
 
         self.root = root
         self.defs: dict[str, dict[str, Any]] = {}
         self.names: dict[object, str] = {}
         self.lifecycles = record_lifecycles()
-        self.layouts: dict[type, Callable[[], dict[str, Any]]] = {Expectations: self.expectations}
+        self.layouts: dict[type, Callable[[], dict[str, Any]]] = {
+            Expectations: self.expectations,
+            Condition: lambda: condition_schema(lambda: self.record(Condition)),
+        }
 
     # -- classes -------------------------------------------------------------------
 

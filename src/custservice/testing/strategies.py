@@ -27,7 +27,16 @@ from .._time import FixedClock
 from ..calendars import ALWAYS, BusinessCalendar
 from ..cases import Case
 from ..customers import Customer
-from ..enums import CaseStatus, Channel, Factor, InteractionStage, Metric, Priority, ServiceArea
+from ..enums import (
+    CaseStatus,
+    Channel,
+    CustomerStage,
+    Factor,
+    InteractionStage,
+    Metric,
+    Priority,
+    ServiceArea,
+)
 from ..errors import InvalidTransition
 from ..expectations import (
     BINARY,
@@ -43,17 +52,20 @@ from ..feedback import Feedback
 from ..interactions import Interaction
 from ..lifecycle import Lifecycle, LifecycleState, Transition
 from ..lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
+from ..policies import Agent, Condition, SlaPolicies, SlaPolicy
 from ..service_levels import ServiceTarget, TargetStatus
 
 if TYPE_CHECKING:
     from ..analytics import Forecast
 
 __all__ = [
+    "agents",
     "attribute_values",
     "attributes",
     "aware_datetimes",
     "calendars",
     "cases",
+    "conditions",
     "customer_records",
     "customers",
     "durations",
@@ -69,6 +81,8 @@ __all__ = [
     "priorities",
     "score_scales",
     "service_targets",
+    "sla_policies",
+    "sla_policy_sets",
     "tags",
     "target_statuses",
     "texts",
@@ -465,9 +479,12 @@ def service_targets(
         calendar_strategy = st.just(ALWAYS) | calendars().filter(lambda c: any(c.hours))
     within = draw(st.timedeltas(min_value=dt.timedelta(seconds=1), max_value=max_within))
     band = draw(st.none() | expectation_bands(kind="duration"))
+    budget = within // dt.timedelta(microseconds=1)
+    warn = draw(st.none() | st.integers(1, budget - 1)) if budget > 1 else None
     return ServiceTarget(
         chosen,
         pendulum.duration(seconds=within.total_seconds()),
+        warn_before=None if warn is None else pendulum.duration(microseconds=warn),
         calendar=draw(calendar_strategy),
         paused_in=draw(
             st.just(frozenset({CaseStatus.PENDING})) | st.frozensets(st.sampled_from(CaseStatus))
@@ -482,6 +499,145 @@ def target_statuses(draw: st.DrawFn) -> TargetStatus:
     case = draw(cases())
     target = draw(service_targets())
     return target.evaluate(case, at=case.opened_at + draw(durations(dt.timedelta(days=200))))
+
+
+# --- policies ---------------------------------------------------------------------------
+
+_EQUALITY = ("==", "!=", "in", "present")
+_ORDERED = ("==", "!=", "in", "<", "<=", ">", ">=", "present")
+_SCALARS = st.one_of(
+    st.booleans(),
+    st.integers(-100, 100),
+    st.floats(-100, 100, allow_nan=False),
+    st.sampled_from(["a", "b", "2026-03-01"]),
+    st.dates(dt.date(2026, 1, 1), dt.date(2026, 12, 31)).map(
+        lambda d: pendulum.Date(d.year, d.month, d.day)
+    ),
+    aware_datetimes(dt.datetime(2026, 1, 1), dt.datetime(2027, 1, 1)),
+)
+_CONDITION_FIELDS: dict[str, tuple[tuple[str, ...], st.SearchStrategy[Any]]] = {
+    "priority": (_ORDERED, st.sampled_from(Priority)),
+    "channel": (_EQUALITY, _CHANNELS),
+    "team": (_EQUALITY, st.sampled_from(["billing", "returns", "tier 2"])),
+    "assignee": (_EQUALITY, st.sampled_from(["ana", "bo", "chidi", "dana"])),
+    "tags": (("contains", "present"), st.sampled_from(["vip", "refund", "eu", "bug"])),
+    "status": (_EQUALITY, st.sampled_from(CaseStatus)),
+    "customer.segment": (_EQUALITY, st.sampled_from(["vip", "smb", "enterprise"])),
+    "customer.stage": (_EQUALITY, st.sampled_from(CustomerStage)),
+    "attributes.order": (_ORDERED, _SCALARS),
+    "attributes.due": (_ORDERED, _SCALARS),
+}
+
+
+@st.composite
+def _comparisons(draw: st.DrawFn) -> Condition:
+    field = draw(st.sampled_from(sorted(_CONDITION_FIELDS)))
+    ops, values = _CONDITION_FIELDS[field]
+    op = draw(st.sampled_from(ops))
+    if op == "present":
+        return Condition.where(field, op)
+    if op == "in":
+        return Condition.where(field, op, draw(st.lists(values, max_size=3)))
+    if op in ("<", "<=", ">", ">="):
+        values = values.filter(lambda v: not isinstance(v, bool))
+    return Condition.where(field, op, draw(values))
+
+
+@functools.cache
+def conditions(max_leaves: int = 6) -> st.SearchStrategy[Condition]:
+    """Conditions on every field and operator, nested in all, any and not.
+
+    The fields and values are drawn from those :func:`cases` and :func:`customers`
+    give (``attributes.order`` and ``attributes.due`` stand for custom attributes), so
+    drawn conditions match drawn cases often enough to be worth testing.
+
+    Args:
+        max_leaves: the most comparisons in one condition.
+    """
+    return st.recursive(
+        _comparisons(),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3).map(lambda parts: Condition.all_of(*parts)),
+            st.lists(inner, max_size=3).map(lambda parts: Condition.any_of(*parts)),
+            inner.map(lambda part: ~part),
+        ),
+        max_leaves=max_leaves,
+    )
+
+
+_POLICY_NAMES = st.sampled_from(["Urgent", "High", "VIP", "Normal", "Low", "Catch-all"])
+
+
+@st.composite
+def sla_policies(
+    draw: st.DrawFn,
+    *,
+    calendar_strategy: st.SearchStrategy[BusinessCalendar] | None = None,
+    max_within: dt.timedelta = dt.timedelta(days=10),
+) -> SlaPolicy:
+    """SLA policies: a condition and targets on distinct metrics.
+
+    Args:
+        calendar_strategy: the targets' calendars, as :func:`service_targets` takes them.
+        max_within: the largest promise drawn.
+    """
+    metrics_ = draw(st.lists(st.sampled_from(Metric), unique=True, max_size=4))
+    targets = [
+        draw(service_targets(metric=m, calendar_strategy=calendar_strategy, max_within=max_within))
+        for m in metrics_
+    ]
+    return SlaPolicy(draw(_POLICY_NAMES), draw(conditions()), targets)
+
+
+@st.composite
+def sla_policy_sets(
+    draw: st.DrawFn,
+    *,
+    policies: st.SearchStrategy[SlaPolicy] | None = None,
+    max_size: int = 4,
+) -> SlaPolicies:
+    """Ordered sets of SLA policies with distinct names.
+
+    Args:
+        policies: the policies to draw from; :func:`sla_policies` by default.
+        max_size: the most policies in a set.
+    """
+    chosen = draw(
+        st.lists(
+            sla_policies() if policies is None else policies,
+            max_size=max_size,
+            unique_by=lambda p: p.name,
+        )
+    )
+    return SlaPolicies(chosen)
+
+
+_SKILLS = st.frozensets(st.sampled_from(["refunds", "french", "hardware", "billing"]), max_size=3)
+
+
+@st.composite
+def agents(
+    draw: st.DrawFn,
+    *,
+    ids: st.SearchStrategy[str] | None = None,
+    calendar_strategy: st.SearchStrategy[BusinessCalendar] | None = None,
+) -> Agent:
+    """Agents in some of the teams :func:`cases` draws, with skills, a capacity of 0 to 3,
+    and a calendar (24/7 or random).
+
+    Args:
+        ids: the ids to draw from; the assignees :func:`cases` draws by default.
+        calendar_strategy: the calendars to draw from.
+    """
+    if calendar_strategy is None:
+        calendar_strategy = st.just(ALWAYS) | calendars()
+    return Agent(
+        draw(st.sampled_from(["ana", "bo", "chidi", "dana"]) if ids is None else ids),
+        teams=draw(st.frozensets(st.sampled_from(["billing", "returns", "tier 2"]))),
+        skills=draw(_SKILLS),
+        capacity=draw(st.integers(0, 3)),
+        calendar=draw(calendar_strategy),
+    )
 
 
 @st.composite
