@@ -24,7 +24,8 @@ checked to print the same report in both versions:
    upgrades when it first opens it (not timed). Each ``custservice report
    --store sqlite:///… --at …`` (the command the demo prints) runs in a
    subprocess, 0.1.0's with ``PYTHONPATH`` at its source, the two
-   interleaved, best of three; both must print the same report. Aim: ours at
+   interleaved, best of three; both must print the same report (but for
+   ours' desk section, which 0.1.0 has not). Aim: ours at
    least 5x faster. The same without ``--at`` (the report then first finds
    the latest change, which reads every record), best of two, no aim.
 4. ``build_report(store, at=…, targets=())`` and ``render_text``, in both
@@ -201,8 +202,14 @@ def _release_source(directory: Path) -> Path:
     return directory / "src"
 
 
+_DESK = re.compile(r"^The desk: .*?\n\n", re.M | re.S)
+"""Our report's desk section, up to the blank line after it: 0.1.0's has none."""
+
+
 def _same(ours: str, theirs: str, what: str) -> None:
-    """Both versions printed the same report, or the difference is shown and it fails."""
+    """Both versions printed the same report (ours but for its desk section), or the
+    difference is shown and it fails."""
+    ours = _DESK.sub("", ours, count=1)
     if ours == theirs:
         return
     diff = difflib.unified_diff(

@@ -101,6 +101,8 @@ def test_demo_prints_every_part_of_the_report(demo: Demo) -> None:
         "Service targets\n  first response",
         "periodic update",
         "resolution",
+        "The desk: ",
+        "  by priority  urgent ",
         "customers most at risk",
         "Follow-ups due in the week from 2026-07-05",
         "HTML report written to report.html",
@@ -251,6 +253,17 @@ def test_html_report_renders_cleanly_in_chromium(
     assert page.locator("svg#funnel rect").count() == 5
     assert page.locator("svg#verdicts rect").count() >= 4 * 2  # overall and three factors
     assert page.locator("svg#attainment polyline").count() == 3  # one line per target
+    desk = page.locator("h2:text-is('The desk') + p + table")
+    assert desk.count() == 1
+    assert desk.locator("thead th").all_inner_texts() == [
+        "Team",
+        "Urgent",
+        "High",
+        "Normal",
+        "Low",
+        "All",
+    ]
+    assert desk.locator("tbody tr").last.locator("td").first.inner_text() == "All teams"
     # Readable at this width: nothing wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     ARTIFACTS.mkdir(exist_ok=True)

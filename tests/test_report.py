@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,24 +18,27 @@ from hypothesis import strategies as st
 from custservice import (
     SATISFACTION_10,
     Case,
+    CaseStatus,
     Channel,
     Customer,
     CustomerStage,
     Feedback,
     FixedClock,
     Interaction,
+    Priority,
     open_store,
 )
 from custservice.analytics import FollowUpKind, health, plan_follow_ups, scorecard
 from custservice.report import (
     FUNNEL,
+    OpenCases,
     Report,
     build_report,
     latest_change,
     render_html,
     render_text,
 )
-from custservice.simulation import DEMO_TARGETS, Simulation, simulate
+from custservice.simulation import DEMO_TARGETS, DEMO_TEAMS, Simulation, simulate
 from custservice.storage.protocols import Store
 from custservice.testing import strategies as cst
 
@@ -93,6 +97,57 @@ def test_scorecard_is_the_analytics_scorecard(report: Report, world: World) -> N
         assert getattr(grouped, name) == getattr(whole, name), name
     assert sorted(report.months) == [f"2026-{m:02d}" for m in range(1, 8)]
     assert sum(m.interactions for m in report.months.values()) == whole.interactions
+
+
+def desk_of(store: Store) -> tuple[Counter[tuple[str | None, Priority]], int]:
+    """The open cases of ``store`` by team and priority, and how many nobody holds,
+    counted from the cases themselves."""
+    still_open = [
+        c for c in store.cases.all() if c.status not in (CaseStatus.SOLVED, CaseStatus.CLOSED)
+    ]
+    return Counter((c.team, c.priority) for c in still_open), sum(
+        c.assignee is None for c in still_open
+    )
+
+
+def test_the_desk_counts_the_open_cases(report: Report, world: World) -> None:
+    store, _ = world
+    counts, unassigned = desk_of(store)
+    desk = report.desk
+    assert desk.counts == counts
+    assert desk.unassigned == unassigned
+    assert desk.total == counts.total() > 0
+    assert list(desk.by_priority) == [Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW]
+    assert sum(desk.by_priority.values()) == sum(desk.by_team.values()) == desk.total
+    assert set(desk.by_team) <= set(DEMO_TEAMS)
+    assert list(desk.by_team) == sorted(t or "" for t in desk.by_team)
+
+
+def test_open_cases_order_teams_by_name_and_priorities_highest_first() -> None:
+    desk = OpenCases(
+        {
+            (None, Priority.URGENT): 1,
+            ("tier 2", Priority.LOW): 2,
+            ("billing", Priority.LOW): 3,
+            ("billing", Priority.URGENT): 4,
+            ("returns", Priority.HIGH): 0,
+        },
+        unassigned=2,
+    )
+    assert list(desk.counts) == [
+        ("billing", Priority.URGENT),
+        ("billing", Priority.LOW),
+        ("tier 2", Priority.LOW),
+        (None, Priority.URGENT),
+    ]
+    assert desk.by_team == {"billing": 7, "tier 2": 2, None: 1}
+    assert desk.by_priority == {
+        Priority.URGENT: 5,
+        Priority.HIGH: 0,
+        Priority.NORMAL: 0,
+        Priority.LOW: 5,
+    }
+    assert desk.total == 10
 
 
 def test_follow_ups_are_what_the_planner_plans(world: World) -> None:
@@ -175,11 +230,21 @@ def test_text_has_every_section(report: Report) -> None:
         "Verdicts",
         "Satisfaction and resolution",
         "Service targets",
+        "The desk: ",
         "The 10 customers most at risk",
         "Follow-ups due in the week from 2026-07-05: ",
     ):
         assert f"\n{heading}" in text, heading
     assert text.endswith("\n")
+    desk = report.desk
+    section = text.split("\nThe desk: ", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert section[0] == (
+        f"{desk.total} open cases (neither solved nor closed), {desk.unassigned} unassigned"
+    )
+    assert section[1] == "  by priority  " + ", ".join(
+        f"{p.value} {n}" for p, n in desk.by_priority.items()
+    )
+    assert section[2] == "  by team      " + ", ".join(f"{t} {n}" for t, n in desk.by_team.items())
 
 
 def test_html_has_its_charts_and_fetches_nothing(report: Report) -> None:
@@ -191,7 +256,13 @@ def test_html_has_its_charts_and_fetches_nothing(report: Report) -> None:
     assert "<script" not in page
     assert "://" not in page  # no address to fetch anything from
     assert "<link" not in page
-    assert page.count("<table>") == 3
+    assert page.count("<table>") == 4
+    desk = page.split("<h2>The desk</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "<th>Urgent</th><th>High</th><th>Normal</th><th>Low</th><th>All</th>" in desk
+    for team, n in report.desk.by_team.items():
+        assert f'<td data-label="Team">{team}</td>' in desk
+        assert f'<td data-label="All">{n}</td>' in desk
+    assert f'<td data-label="All">{report.desk.total}</td></tr>' in desk
 
 
 def test_an_empty_store_reports_no_figures() -> None:
@@ -204,6 +275,8 @@ def test_an_empty_store_reports_no_figures() -> None:
     assert "CSAT n/a (n=0)   NPS n/a (n=0)" in text
     assert "handoffs per interaction n/a" in text
     assert "attained    n/a" in text
+    assert "The desk: 0 open cases (neither solved nor closed), 0 unassigned\n" in text
+    assert "  by priority  urgent 0, high 0, normal 0, low 0\n  by team      none\n" in text
     assert "Follow-ups due in the week from 1970-01-01: none" in text
     assert "No service targets were evaluated." in render_html(report)
 
@@ -305,6 +378,7 @@ def test_any_store_gives_a_consistent_report(store: Store, at: pendulum.DateTime
         assert report.card.interactions == store.interactions.count()
         assert report.card.cases == store.cases.count()
         assert sum(m.cases for m in report.months.values()) == report.card.cases
+        assert (report.desk.counts, report.desk.unassigned) == desk_of(store)
         planned = plan_follow_ups(
             store, window_start=when, window_end=when.add(days=7), targets=DEMO_TARGETS
         )

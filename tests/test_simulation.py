@@ -10,19 +10,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from custservice import (
     NPS_SCALE,
     SATISFACTION_10,
+    Case,
     CaseStatus,
     Channel,
     CustomerStage,
+    Priority,
     ValidationError,
     Verdict,
     open_store,
     to_dict,
 )
-from custservice.simulation import CHUNK, DEMO_START, Simulation, simulate
+from custservice.simulation import CHUNK, DEMO_START, DEMO_TEAMS, Simulation, simulate
 from custservice.storage.protocols import Store
 
 SEED = 7
@@ -87,6 +91,8 @@ def test_nothing_happens_at_or_after_the_end(world: tuple[Store, Simulation]) ->
             if feedback is not None:
                 moments.append(feedback.at.timestamp())
             moments += [u.at.timestamp() for u in getattr(record, "updates", ())]
+            for history in ("assignments", "priority_changes"):
+                moments += [change.at.timestamp() for change in getattr(record, history, ())]
     assert max(moments) < end
     assert min(moments) >= DEMO_START.timestamp()
 
@@ -114,6 +120,73 @@ def test_the_story_has_every_ingredient(world: tuple[Store, Simulation]) -> None
     assert any(change.event == "reopen" for c in cases for change in c.lifecycle.history)
     stages = Counter(c.stage for c in store.customers.all())
     assert all(stages[s] > 0 for s in CustomerStage), stages
+
+
+def test_the_desk_has_teams_priorities_owners_and_labels(world: tuple[Store, Simulation]) -> None:
+    store, _ = world
+    cases = list(store.cases.all())
+    assert {c.team for c in cases} == set(DEMO_TEAMS)
+    opened_at = Counter(
+        c.priority_changes[0].previous if c.priority_changes else c.priority for c in cases
+    )
+    assert all(opened_at[p] > 0 for p in Priority), opened_at
+    assert all(Counter(c.priority for c in cases)[p] > 0 for p in Priority)
+    # Reassignments within a team and across teams, each kept with who held it and why.
+    moved = [c for c in cases if len(c.assignments) > 1]
+    assert len(moved) > len(cases) // 10
+    assert any(a.team != a.previous_team for c in moved for a in c.assignments[1:])
+    assert all(a.reason for c in cases for a in c.assignments)
+    reasons = {p.reason for c in cases for p in c.priority_changes}
+    assert {
+        "the resolution target is due within half a working day",
+        "the resolution target was breached",
+        "the customer chased it",
+    } <= reasons
+    assert {"vip", "at-risk", "high-value", "escalated", "reopened"} <= {
+        t for c in cases for t in c.tags
+    }
+    assert all({"product", "order_value"} <= set(c.attributes) for c in cases)
+    interactions = list(store.interactions.all())
+    assert {i.team for i in interactions if i.topic != "recommendation survey"} == set(DEMO_TEAMS)
+    assert any("handed-off" in i.tags for i in interactions)
+    # At the end of the period some cases are still open, at more than one priority.
+    still_open = [c for c in cases if c.status not in (CaseStatus.SOLVED, CaseStatus.CLOSED)]
+    assert len({c.priority for c in still_open}) > 1
+
+
+def check_desk(case: Case) -> None:
+    """How the simulated desk works a case: one of its team's agents holds it, a priority
+    only rises, and every change says why."""
+    team, assignee = case.team, case.assignee
+    if case.assignments:  # it opened in a team, held by nobody
+        team, assignee = case.assignments[0].previous_team, None
+    assert team in DEMO_TEAMS
+    for change in case.assignments:
+        assert (change.previous_team, change.previous_assignee) == (team, assignee)
+        team, assignee = change.team, change.assignee
+        assert team in DEMO_TEAMS
+        assert assignee in DEMO_TEAMS[team], change
+        assert change.reason
+    if case.status is not CaseStatus.NEW:
+        assert case.assignments, "a case being worked is held by an agent"
+    for change in case.priority_changes:
+        assert change.priority > change.previous
+        assert change.reason
+    assert case.tags  # at least its topic
+    value = case.attributes["order_value"]
+    assert isinstance(value, float)
+    assert value > 0
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32), customers=st.integers(1, 12), months=st.integers(1, 4))
+def test_every_simulated_case_is_worked_as_a_desk_works_it(
+    seed: int, customers: int, months: int
+) -> None:
+    with open_store("memory://") as store:
+        simulate(store, customers=customers, months=months, seed=seed)
+        for case in store.cases.all():
+            check_desk(case)
 
 
 def test_every_record_belongs_to_a_stored_customer(world: tuple[Store, Simulation]) -> None:

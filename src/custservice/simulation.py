@@ -5,13 +5,23 @@ no clock and draws every random choice from one seeded generator. What
 customers experience drives their lifecycle: dissatisfied customers drift to
 risk and churn, delighted ones become loyal and advocates, and some of the
 churned are won back.
+
+The desk works as a real one does: each case goes to the team of its topic
+(:data:`DEMO_TEAMS`) at a priority chosen from what it is about and who is
+asking, is taken by one of the team's agents, and may change hands or
+priority on the way (a device sent to be replaced, an agent who left it, a
+resolution target about to breach, a customer who chased it), each change
+with its reason. Cases and contacts carry tags, and cases custom attributes
+(the product, the order's value).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import attrs
@@ -21,7 +31,16 @@ from ._time import FixedClock
 from .calendars import BusinessCalendar
 from .cases import Case
 from .customers import Customer
-from .enums import Channel, CustomerStage, Factor, Metric, ServiceArea, Verdict
+from .enums import (
+    Channel,
+    CustomerStage,
+    Factor,
+    Metric,
+    Priority,
+    ServiceArea,
+    TargetState,
+    Verdict,
+)
 from .errors import ValidationError
 from .expectations import NPS_SCALE, SATISFACTION_10, ExpectationBand, Expectations
 from .feedback import Feedback
@@ -37,6 +56,7 @@ __all__ = [
     "DEMO_EXPECTATIONS",
     "DEMO_START",
     "DEMO_TARGETS",
+    "DEMO_TEAMS",
     "Simulation",
     "simulate",
 ]
@@ -141,7 +161,41 @@ _ZONES = ("Europe/London", "Africa/Lagos", "America/New_York", "Asia/Kolkata", "
 _HOBBIES = ("chess", "running", "gardening", "jazz", "cooking", "cycling", "photography")
 _SEGMENTS = ("smb", "smb", "smb", "enterprise", "consumer", "consumer")
 _TOPICS = ("billing", "delivery", "login", "refund", "upgrade", "broken device")
-_AGENTS = ("ana", "bo", "chidi", "dee", "eli", "femi")
+
+DEMO_TEAMS: Mapping[str, tuple[str, ...]] = types.MappingProxyType(
+    {
+        "billing": ("ana", "bo"),
+        "returns": ("chidi", "dee"),
+        "technical": ("eli", "femi", "gus"),
+    }
+)
+"""The simulated desk's teams and the ids of their agents, the team lead first."""
+
+_AGENTS = tuple(agent for agents in DEMO_TEAMS.values() for agent in agents)
+# Which team works a topic, and how urgent the topic is before we know who asks.
+_TEAM = {
+    "billing": "billing",
+    "upgrade": "billing",
+    "delivery": "returns",
+    "refund": "returns",
+    "login": "technical",
+    "broken device": "technical",
+}
+_URGENCY = {
+    "billing": Priority.NORMAL,
+    "upgrade": Priority.LOW,
+    "delivery": Priority.NORMAL,
+    "refund": Priority.NORMAL,
+    "login": Priority.HIGH,
+    "broken device": Priority.HIGH,
+}
+_PRODUCTS = ("router", "phone", "tablet", "laptop", "smart speaker")
+_HIGH_VALUE = 500.0
+"""An order worth at least this much is handled ahead of the others."""
+_PRIORITIES = tuple(Priority)
+_RESOLUTION = next(t for t in DEMO_TARGETS if t.metric is Metric.RESOLUTION)
+_DUE_SOON = pendulum.duration(hours=4, minutes=30)
+"""Half a working day of the desk's calendar."""
 # Mean queue wait in minutes per channel: phones queue, self-service does not.
 _WAIT = {
     Channel.PHONE: 6.0,
@@ -189,7 +243,9 @@ def simulate(
     desk over every channel, wait in queues, are handed off, give feedback
     on the 1–10 scale and answer relationship (NPS) surveys; a quarter of
     contacts open a case, worked against :data:`DEMO_TARGETS` on
-    :data:`DEMO_CALENDAR`. What each customer experienced moves them along
+    :data:`DEMO_CALENDAR` by the team of its topic (:data:`DEMO_TEAMS`), at
+    a priority that may rise on the way, held by agents who may hand it on.
+    What each customer experienced moves them along
     the customer lifecycle. The story stops at the end of the period: work
     still under way then stays open, as it would on the day a report is run.
 
@@ -223,8 +279,31 @@ def simulate(
     for name, value in (("customers", customers), ("months", months)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValidationError("must be a whole number of at least 1", field=name)
-    rng = random.Random(seed)
     end = DEMO_START.add(months=months)
+    written = _organisation(store, None, customers=customers, end=end, seed=seed, progress=progress)
+    return Simulation(*written, end)
+
+
+def _organisation(
+    store: Store,
+    tenant: str | None,
+    *,
+    customers: int,
+    end: pendulum.DateTime,
+    seed: int,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[int, int, int]:
+    """One organisation's customer base and desk, simulated into ``store``.
+
+    Everything the organisation does is drawn from its own generator, so
+    organisations simulated one after the other do not change each other's
+    records. ``tenant`` names the organisation; the records are written to
+    ``store`` as given, which decides where they belong.
+
+    Returns:
+        The customers, interactions and cases written.
+    """
+    rng = random.Random(seed)
     counts = [0, 0, 0]
     for first in range(0, customers, CHUNK):
         people: list[Customer] = []
@@ -244,7 +323,7 @@ def simulate(
             counts[2] += store.cases.add_many(cases)
         if progress is not None:
             progress(first + len(people), customers)
-    return Simulation(counts[0], counts[1], counts[2], end)
+    return counts[0], counts[1], counts[2]
 
 
 class _Until:
@@ -323,23 +402,21 @@ def _contact(
 ) -> tuple[Interaction, Case | None, Verdict | None]:
     """One contact and the case it may open; the verdict is ``None`` if the period ended first."""
     channel = rng.choices(list(Channel), weights=(30, 25, 25, 5, 5, 10))[0]
+    topic = rng.choice(_TOPICS)
+    team = _TEAM[topic]
     case = None
     if rng.random() < 0.25:
-        case = Case.open(
-            customer.id,
-            rng.choice(_TOPICS).capitalize(),
-            clock=clock,
-            rng=rng,
-            promised_by=clock.now().add(days=3),
-        )
+        case = _open_case(rng, clock, customer, topic, channel)
     call = Interaction.open(
         customer.id,
         channel,
         clock=clock,
         rng=rng,
-        topic=rng.choice(_TOPICS),
+        topic=topic,
         case_id=case.id if case else None,
-        agent=rng.choice(_AGENTS),
+        agent=rng.choice(DEMO_TEAMS[team]),
+        team=team,
+        tags=(topic.replace(" ", "-"),),
     )
     until = _Until(end)
     wait = _minutes(rng.expovariate(1 / _WAIT[channel]))
@@ -353,6 +430,8 @@ def _contact(
     for _ in range(handoffs):
         if until(at := clock.advance(_minutes(rng.uniform(2, 15)))):
             call = call.handoff(rng.choice(_AGENTS), at=at, reason="needs a specialist")
+    if call.handoffs:
+        call = call.tag("handed-off")
     resolved = rng.random() < 0.85 - 0.15 * handoffs
     if resolved and until(at := clock.advance(_minutes(rng.uniform(2, 20)))):
         call = call.resolve(at=at)
@@ -379,6 +458,38 @@ def _contact(
     if case is not None:
         case = _work_case(rng, clock.now(), case, resolved, until)
     return call, case, SATISFACTION_10.classify(score)
+
+
+def _open_case(
+    rng: random.Random,
+    clock: FixedClock,
+    customer: Customer,
+    topic: str,
+    channel: Channel,
+) -> Case:
+    """A case for the team of ``topic``, at a priority chosen from what it is about and
+    who is asking: each of an enterprise customer, one at risk and a valuable order moves
+    it a step up from the topic's own."""
+    value = round(rng.lognormvariate(4.5, 1.0), 2)
+    reasons = {
+        "vip": customer.segment == "enterprise",
+        "at-risk": customer.stage is CustomerStage.AT_RISK,
+        "high-value": value >= _HIGH_VALUE,
+    }
+    labels = {topic.replace(" ", "-"), *(tag for tag, applies in reasons.items() if applies)}
+    rank = _URGENCY[topic].rank + sum(reasons.values())
+    return Case.open(
+        customer.id,
+        topic.capitalize(),
+        clock=clock,
+        rng=rng,
+        promised_by=clock.now().add(days=3),
+        channel=channel,
+        priority=_PRIORITIES[min(rank, len(_PRIORITIES) - 1)],
+        team=_TEAM[topic],
+        tags=labels,
+        attributes={"product": rng.choice(_PRODUCTS), "order_value": value},
+    )
 
 
 def _survey(
@@ -408,20 +519,32 @@ def _hours(n: float) -> pendulum.Duration:
 def _work_case(
     rng: random.Random, at: pendulum.DateTime, case: Case, resolved: bool, until: _Until
 ) -> Case:
-    """The desk works the case from ``at``: replies, waits on the customer, solves, closes."""
+    """The desk works the case from ``at``: an agent of its team takes it, replies, waits
+    on the customer, solves, closes; on the way it may change hands or priority."""
     if not until(at):
         return case
-    case = case.advance("open", at=at)
+    case = case.advance("open", at=at).assign(
+        rng.choice(_agents(case)), at=at, reason="next in the team's queue"
+    )
     at = DEMO_CALENDAR.deadline(at, _hours(rng.uniform(0.2, 5)))
     if not until(at):
         return case
     case = case.record_update(at=at)
+    if "broken-device" in case.tags and rng.random() < 0.3:
+        case = case.assign(
+            rng.choice(DEMO_TEAMS["returns"]),
+            at=at,
+            team="returns",
+            reason="the device is to be replaced",
+        )
     if rng.random() < 0.3:
         case = case.advance("await_customer", at=at)
         at = at + _hours(rng.uniform(2, 72))
         if not until(at):
             return case
         case = case.record_update(at=at, from_customer=True).advance("resume", at=at)
+        if rng.random() < 0.25:
+            case = _hand_on(rng, case, at, "its agent was away when the customer replied")
         at = DEMO_CALENDAR.deadline(at, _hours(rng.uniform(0.5, 8)))
         if not until(at):
             return case
@@ -431,15 +554,19 @@ def _work_case(
         at = at + pendulum.duration(days=rng.uniform(7, 40))
         if not until(at):
             return case
-        case = case.record_update(at=at, from_customer=True)
+        case = case.record_update(at=at, from_customer=True).tag("chased")
+        case = _raise(case, at, "the customer chased it")
+        case = _hand_on(rng, case, at, "its agent had left it")
     work = rng.uniform(1, 30)
-    while work > 8:  # a busy desk still sends an update each working day, mostly
-        step = rng.uniform(6, 10)
-        at = DEMO_CALENDAR.deadline(at, _hours(step))
-        if not until(at):
-            return case
-        case = case.record_update(at=at)
-        work -= step
+    if work > 8:  # a busy desk still sends an update each working day, mostly
+        watch = _Watch(case, at)
+        while work > 8:
+            step = rng.uniform(6, 10)
+            at = DEMO_CALENDAR.deadline(at, _hours(step))
+            if not until(at):
+                return case
+            case = watch(case, at).record_update(at=at)
+            work -= step
     at = DEMO_CALENDAR.deadline(at, _hours(max(work, 0.5)))
     if not until(at):
         return case
@@ -449,6 +576,7 @@ def _work_case(
         if not until(at):
             return case
         case = case.advance("reopen", at=at, reason="customer says it is not fixed")
+        case = _raise(case.tag("reopened"), at, "reopened: the customer says it is not fixed")
         at = DEMO_CALENDAR.deadline(at, _hours(rng.uniform(1, 8)))
         if not until(at):
             return case
@@ -456,6 +584,63 @@ def _work_case(
     if rng.random() < 0.8 and until(at := at.add(days=7)):
         case = case.advance("close", at=at)
     return case
+
+
+def _raise(case: Case, at: pendulum.DateTime, reason: str) -> Case:
+    """The case a step up in priority (urgent stays urgent)."""
+    rank = min(case.priority.rank + 1, len(_PRIORITIES) - 1)
+    return case.reprioritize(_PRIORITIES[rank], at=at, reason=reason)
+
+
+def _hand_on(rng: random.Random, case: Case, at: pendulum.DateTime, reason: str) -> Case:
+    """The case handed to another agent of its team."""
+    others = [a for a in _agents(case) if a != case.assignee]
+    return case.assign(rng.choice(others), at=at, reason=reason)
+
+
+class _Watch:
+    """Raises a case whose resolution target is due within half a working day, and again
+    once it breached, handing it to its team's lead each time.
+
+    The target is evaluated once, when the watch starts: while the case stays
+    open its clock runs on the calendar without pause, so the instants it
+    nears and passes its due time are known from then.
+    """
+
+    __slots__ = ("_breach", "_warn")
+
+    def __init__(self, case: Case, at: pendulum.DateTime) -> None:
+        status = _RESOLUTION.evaluate(case, at=at)
+        self._breach = self._warn = at.timestamp()  # already due, or breached: at once
+        if status.state is TargetState.ACTIVE and status.due_at is not None:
+            self._breach = status.due_at.timestamp()
+            if status.remaining > _DUE_SOON:
+                soon = DEMO_CALENDAR.deadline(at, status.remaining - _DUE_SOON)
+                self._warn = soon.timestamp()
+        elif status.state is not TargetState.BREACHED:
+            self._breach = self._warn = math.inf  # nothing owed: nothing to watch
+
+    def __call__(self, case: Case, at: pendulum.DateTime) -> Case:
+        """The case at ``at``, raised and handed on if it has come near or past its due time."""
+        t = at.timestamp()
+        if t >= self._breach:
+            self._breach = self._warn = math.inf
+            return _escalate(case, at, "the resolution target was breached")
+        if t >= self._warn:
+            self._warn = math.inf
+            return _escalate(case, at, "the resolution target is due within half a working day")
+        return case
+
+
+def _escalate(case: Case, at: pendulum.DateTime, why: str) -> Case:
+    """The case a step up in priority, tagged and handed to its team's lead, for ``why``."""
+    case = _raise(case.tag("escalated"), at, why)
+    return case.assign(_agents(case)[0], at=at, reason=f"escalated to the team lead: {why}")
+
+
+def _agents(case: Case) -> tuple[str, ...]:
+    """The agents of the case's team, its lead first; every agent for a case with none."""
+    return DEMO_TEAMS[case.team] if case.team is not None else _AGENTS
 
 
 def _react(

@@ -18,9 +18,18 @@ escaped in HTML, control characters replaced in the terminal.
 """
 
 from ._build import build_report, latest_change
+from ._desk import OpenCases
 from ._funnel import FUNNEL as FUNNEL
 from ._model import AtRisk, Report
 from .html import render_html
 from .text import render_text
 
-__all__ = ["AtRisk", "Report", "build_report", "latest_change", "render_html", "render_text"]
+__all__ = [
+    "AtRisk",
+    "OpenCases",
+    "Report",
+    "build_report",
+    "latest_change",
+    "render_html",
+    "render_text",
+]

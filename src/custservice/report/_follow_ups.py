@@ -15,13 +15,13 @@ from ..customers import Customer
 from ..enums import CaseStatus
 from ..interactions import Interaction
 from ..service_levels import ServiceTarget
+from ._desk import FINISHED
 
 __all__ = ["FollowUps"]
 
 R = TypeVar("R", Customer, Interaction, Case)
 
 _CHUNK = 500
-_FINISHED = frozenset({CaseStatus.SOLVED, CaseStatus.CLOSED})
 
 
 class FollowUps:
@@ -83,7 +83,7 @@ class FollowUps:
     def may_be_open(self, status: CaseStatus, since: int) -> bool:
         """Whether a case in ``status`` since ``since`` (microseconds since 1970, UTC)
         may be open when the window starts: see :meth:`open_cases`."""
-        return status not in _FINISHED or since > self._start
+        return status not in FINISHED or since > self._start
 
     def result(self) -> tuple[FollowUp, ...]:
         """Everything found, in the planner's order: due instant, kind, customer, record."""

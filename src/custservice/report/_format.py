@@ -10,12 +10,14 @@ from ..enums import Verdict
 from ._model import UNLISTED, Report
 
 __all__ = [
+    "desk_summary",
     "duration",
     "follow_up_summary",
     "label",
     "nps",
     "pct",
     "ratio",
+    "team_label",
     "unlisted_note",
     "verdict_line",
 ]
@@ -50,6 +52,18 @@ def verdict_line(counts: VerdictCounts) -> str:
     """The share of each verdict, and how many there were."""
     parts = (f"{v.value} {pct(counts.percent(v))}" for v in Verdict)
     return ", ".join(parts) + f"  (n={counts.total})"
+
+
+def desk_summary(report: Report) -> str:
+    """How many cases are open, and how many of them nobody holds."""
+    desk = report.desk
+    cases = "case" if desk.total == 1 else "cases"
+    return f"{desk.total} open {cases} (neither solved nor closed), {desk.unassigned} unassigned"
+
+
+def team_label(team: str | None) -> str:
+    """A team's name, or ``no team``."""
+    return "no team" if team is None else team
 
 
 def label(kind: str) -> str:

@@ -11,6 +11,7 @@ import pendulum
 from ..analytics import FollowUp, FollowUpKind, Health, Scorecard
 from ..enums import CustomerStage
 from ..storage.protocols import Store
+from ._desk import OpenCases
 from ._funnel import FUNNEL, Funnel
 
 __all__ = ["CURRENT", "SHOWN", "UNLISTED", "AtRisk", "Report", "assemble", "listed"]
@@ -42,6 +43,7 @@ class Report:
         stages: per stage, how many customers are in it now.
         won_back: customers who churned and were won back at least once.
         card: the scorecard of every interaction and case, with targets.
+        desk: the cases open now, by team and priority.
         months: per month opened (in UTC), its scorecard (for attainment
             over time).
         at_risk: the customers most at risk, highest risk first (at most ten,
@@ -58,6 +60,7 @@ class Report:
     stages: Mapping[CustomerStage, int]
     won_back: int
     card: Scorecard
+    desk: OpenCases
     months: Mapping[str, Scorecard]
     at_risk: tuple[AtRisk, ...]
     follow_ups: tuple[FollowUp, ...]
@@ -74,6 +77,7 @@ def assemble(
     at: pendulum.DateTime,
     funnel: Funnel,
     card: Scorecard,
+    desk: OpenCases,
     at_risk: Iterable[AtRisk],
     follow_ups: tuple[FollowUp, ...],
 ) -> Report:
@@ -86,6 +90,7 @@ def assemble(
         stages={s: funnel.stages[s] for s in CustomerStage},
         won_back=funnel.won_back,
         card=card,
+        desk=desk,
         months=dict(card.groups),
         at_risk=tuple(at_risk),
         follow_ups=follow_ups,

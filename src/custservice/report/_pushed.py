@@ -9,6 +9,8 @@ reads, inside one snapshot:
   that may be open when the week starts are built whole from the same rows,
   for the status updates due and the open breaches health counts, so each
   case is read once;
+- the open cases, counted by team and priority in one grouped query
+  (``report/_desk_sql``);
 - per customer, the verdicts and last contact health counts, in one grouped
   query over the typed columns (``analytics/_health_sql``);
 - the interactions that may owe a feedback request in the week, chosen in SQL
@@ -60,6 +62,7 @@ def pushed_down(
     from ..analytics._health_sql import recent_verdicts
     from ..analytics._planner_sql import feedback_candidates
     from ..analytics._scorecard_sql import snapshot_scorecard
+    from ._desk_sql import open_case_counts
 
     query = checked_query(GroupBy.MONTH, targets, at, "UTC", None)
     with open_snapshot() as snapshot:
@@ -74,6 +77,7 @@ def pushed_down(
         card = snapshot_scorecard(snapshot, query, seen, follow_ups.may_be_open)
         if card is None:
             return None
+        desk = open_case_counts(snapshot)
         counted = recent_verdicts(snapshot, Span(at))
         due = feedback_candidates(snapshot, at, follow_ups.end, DEFAULT_POLICY.feedback_delay)
         for start in range(0, len(due), _CHUNK):
@@ -93,4 +97,4 @@ def pushed_down(
         at_risk = [
             AtRisk(c.name, health(c, store, at=at, targets=targets)) for c in riskiest.result()
         ]
-        return assemble(store, at, funnel, card, at_risk, follow_ups.result())
+        return assemble(store, at, funnel, card, desk, at_risk, follow_ups.result())

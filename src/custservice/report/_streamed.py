@@ -16,6 +16,7 @@ import pendulum
 from ..analytics import GroupBy, health, scorecard
 from ..service_levels import ServiceTarget
 from ..storage.protocols import Store
+from ._desk import DeskCounter
 from ._follow_ups import FollowUps
 from ._funnel import Funnel
 from ._model import CURRENT, AtRisk, Report, assemble
@@ -28,6 +29,7 @@ def streamed(store: Store, at: pendulum.DateTime, targets: tuple[ServiceTarget, 
     """The report of ``store`` at ``at``, every record read once."""
     follow_ups = FollowUps(at, targets)
     funnel = Funnel()
+    desk = DeskCounter()
     riskiest: Riskiest[AtRisk] = Riskiest()
     customers = funnel.counted(follow_ups.customers(store.customers.all()))
     for customer in may_be_current(customers, at):
@@ -36,9 +38,9 @@ def streamed(store: Store, at: pendulum.DateTime, targets: tuple[ServiceTarget, 
             riskiest.offer(h.risk, customer.id, AtRisk(customer.name, h))
     card = scorecard(
         follow_ups.interactions(store.interactions.all()),
-        follow_ups.cases(store.cases.all()),
+        follow_ups.cases(desk.counted(store.cases.all())),
         by=GroupBy.MONTH,
         targets=targets,
         at=at,
     )
-    return assemble(store, at, funnel, card, riskiest.result(), follow_ups.result())
+    return assemble(store, at, funnel, card, desk.result(), riskiest.result(), follow_ups.result())

@@ -6,14 +6,17 @@ import html
 from collections.abc import Iterable, Mapping
 
 from ..analytics import Scorecard, VerdictCounts
-from ..enums import CustomerStage, Metric, Verdict
+from ..enums import CustomerStage, Metric, Priority, Verdict
+from ._desk import OpenCases
 from ._format import (
+    desk_summary,
     duration,
     follow_up_summary,
     label,
     nps,
     pct,
     ratio,
+    team_label,
     unlisted_note,
     verdict_line,
 )
@@ -171,6 +174,17 @@ def _attainment_svg(months: Mapping[str, Scorecard], metrics: Iterable[Metric]) 
     )
 
 
+def _desk_table(desk: OpenCases) -> str:
+    """Open cases per team (rows) and priority (columns, highest first), with totals."""
+    order = list(reversed(Priority))
+    rows = [
+        (team_label(team), *(desk.counts.get((team, p), 0) for p in order), n)
+        for team, n in desk.by_team.items()
+    ]
+    rows.append(("All teams", *desk.by_priority.values(), desk.total))
+    return _table(("Team", *(label(p.value).capitalize() for p in order), "All"), rows)
+
+
 def render_html(report: Report) -> str:
     """The report as one self-contained HTML page, readable on a phone and a desktop.
 
@@ -262,6 +276,9 @@ after churning.</p>
 <p class="sub">Of the cases opened each month, the share that met each target.</p>
 {_attainment_svg(report.months, card.targets)}
 {target_table}
+<h2>The desk</h2>
+<p class="sub">{_e(desk_summary(report))}; by team and priority.</p>
+{_desk_table(report.desk)}
 <h2>Customers most at risk</h2>
 {risk_table}
 <h2>Follow-ups due this week</h2>

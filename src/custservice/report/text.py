@@ -5,12 +5,14 @@ from __future__ import annotations
 import unicodedata
 
 from ._format import (
+    desk_summary,
     duration,
     follow_up_summary,
     label,
     nps,
     pct,
     ratio,
+    team_label,
     unlisted_note,
     verdict_line,
 )
@@ -88,6 +90,14 @@ def render_text(report: Report) -> str:
             out.append(f"  {'':<16} as customers felt it: {verdict_line(t.verdicts)}")
     if not card.targets:
         out.append("  none evaluated")
+    desk = report.desk
+    teams = ", ".join(f"{_plain(team_label(t))} {n}" for t, n in desk.by_team.items())
+    out += [
+        "",
+        f"The desk: {desk_summary(report)}",
+        "  by priority  " + ", ".join(f"{p.value} {n}" for p, n in desk.by_priority.items()),
+        f"  by team      {teams or 'none'}",
+    ]
     out += ["", f"The {len(report.at_risk)} customers most at risk"]
     for entry in report.at_risk:
         h = entry.health
