@@ -5,20 +5,27 @@
    grows in place once, then every later call branches, as retries do) and
    along a chain (each call on the case the last one returned).
 2. ``case.reprioritize`` the same way, with 10,000 past priority changes against 10.
+3. ``interactions.for_customer`` through a tenant's scope against the unscoped store, on
+   one SQLite file holding the records of no tenant and of two tenants alike (200
+   customers with 100 interactions each, per owner), in microseconds per call.
 
 Run: .venv/bin/python benchmarks/run.py desk
 """
 
 from __future__ import annotations
 
+import shutil
+import statistics
+import tempfile
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import _harness
 import pendulum
-from _harness import best_of, report
+from _harness import best_of, median_of, report
 
-from custservice import Case, FixedClock, Priority
+from custservice import Case, Channel, Customer, FixedClock, Interaction, Priority, open_store
 
 AT = pendulum.datetime(2026, 1, 5, 9)
 SECOND = pendulum.duration(seconds=1)
@@ -104,9 +111,56 @@ def reprioritizing(at: pendulum.DateTime) -> Callable[[Case, int], Case]:
     )
 
 
+def scoped_reads() -> None:
+    people = 50 if _harness.QUICK else 200
+    directory = Path(tempfile.mkdtemp(prefix="bench-desk-"))
+    try:
+        with open_store(f"sqlite:///{directory / 'desk.db'}") as store:
+            owners: dict[str | None, list[uuid.UUID]] = {}
+            for tenant in (None, "north", "south"):
+                where = store if tenant is None else store.scoped(tenant)
+                clock = FixedClock(AT)
+                customers = [Customer.new(f"C{i}", clock=clock) for i in range(people)]
+                where.customers.add_many(customers)
+                where.interactions.add_many(
+                    Interaction.open(c.id, Channel.CHAT, clock=clock.advance(SECOND))
+                    for c in customers
+                    for _ in range(100)
+                )
+                owners[tenant] = [c.id for c in customers]
+            north = store.scoped("north")
+            turn = iter(range(10**9))
+
+            def unscoped() -> object:
+                ids = owners[None]
+                return list(store.interactions.for_customer(ids[next(turn) % len(ids)]))
+
+            def scoped() -> object:
+                ids = owners["north"]
+                return list(north.interactions.for_customer(ids[next(turn) % len(ids)]))
+
+            # Interleaved, so that load from elsewhere on the machine hits both alike.
+            base_times: list[float] = []
+            our_times: list[float] = []
+            for _ in range(201 if _harness.QUICK else 1001):
+                base_times.append(median_of(unscoped, repeat=1))
+                our_times.append(median_of(scoped, repeat=1))
+        report(
+            "scoped for_customer over 100 interactions (us per call)",
+            statistics.median(our_times) * 1e6,
+            "us",
+            baseline="the unscoped store's, same file",
+            baseline_value=statistics.median(base_times) * 1e6,
+            aim="<= 1.2x",
+        )
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def main() -> None:
     compare("case.assign", with_assignments, assigning)
     compare("case.reprioritize", with_priority_changes, reprioritizing)
+    scoped_reads()
 
 
 if __name__ == "__main__":

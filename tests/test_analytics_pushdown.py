@@ -412,3 +412,29 @@ def test_inside_a_transaction_the_blocks_changes_count(fresh: Fresh) -> None:
             assert pushed.interactions == 2
             store.interactions.add(served(ada, T0, wait=5 * MIN))  # the block carries on
         assert scorecard(store).interactions == 3
+
+
+@settings(
+    max_examples=min(15, settings.default.max_examples),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(records(), records(), st.sampled_from(GROUPINGS))
+def test_a_tenants_scorecard_is_that_of_its_own_records(
+    fresh: Fresh,
+    mine: tuple[list[Customer], list[Interaction], list[Case]],
+    theirs: tuple[list[Customer], list[Interaction], list[Case]],
+    by: GroupBy | None,
+) -> None:
+    """Pushed down through a tenant's scope, every figure is the one streamed from that
+    tenant's records alone: nothing of the other tenant's, nor of no tenant's, counts."""
+    with fresh() as store:
+        assert isinstance(store, SqlStore)
+        fill(store.scoped("north"), *mine)
+        fill(store.scoped("south"), *theirs)
+        fill(store, *theirs)
+        north = store.scoped("north")
+        pushed, streamed = pushed_and_streamed(north, by=by, targets=TARGETS, at=EVALUATED_AT)
+        alone = scorecard(
+            mine[1], mine[2], customers=mine[0], by=by, targets=TARGETS, at=EVALUATED_AT
+        )
+        assert pushed == streamed == alone

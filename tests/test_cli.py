@@ -25,6 +25,7 @@ import pytest
 from conftest import BrowserPage
 
 import custservice
+from custservice.simulation import DEMO_TENANTS
 from custservice.storage.registry import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +110,42 @@ def test_demo_prints_every_part_of_the_report(demo: Demo) -> None:
     ):
         assert part in out, part
     assert (demo.directory / "custservice-demo.db").is_file()
+
+
+def test_the_demo_runs_two_organisations_and_a_report_takes_one(demo: Demo) -> None:
+    """The demo's customers are split between its tenants; ``report --tenant`` counts one
+    tenant's records, and the tenants' counts add up to the whole report's."""
+    at = report_instant(demo.stdout)
+    assert f"--at {at} --tenant {DEMO_TENANTS[0]}" in demo.stdout
+    totals = re.compile(r"^(\d+) customers, (\d+) interactions, (\d+) cases$", re.M)
+
+    def counts(*tenant: str) -> tuple[int, ...]:
+        out = ok(cli("report", "--store", demo.url, "--at", at, *tenant))
+        found = totals.search(out)
+        assert found is not None, out
+        return tuple(int(n) for n in found.groups())
+
+    parts = [counts("--tenant", tenant) for tenant in DEMO_TENANTS]
+    with open_store(demo.url) as store:
+        for tenant, part in zip(DEMO_TENANTS, parts, strict=True):
+            scoped = store.scoped(tenant)
+            assert part == (
+                scoped.customers.count(),
+                scoped.interactions.count(),
+                scoped.cases.count(),
+            )
+            assert part[0] == 30  # 60 customers, shared evenly
+    assert tuple(map(sum, zip(*parts, strict=True))) == counts()
+
+
+@pytest.mark.parametrize(
+    ("tenant", "words"),
+    [("nobody", ("no customers of tenant 'nobody'",)), ("", ("tenant", "1 to 100"))],
+)
+def test_a_report_on_a_tenant_with_no_customers_is_refused(
+    demo: Demo, tenant: str, words: tuple[str, ...]
+) -> None:
+    assert_one_line_error(cli("report", "--store", demo.url, "--tenant", tenant), *words)
 
 
 def test_demo_output_names_no_contact_details_or_birthdays(demo: Demo) -> None:

@@ -25,9 +25,9 @@ Schema changes killed half way:
   and the data intact, and the store opens and takes writes. On SQLite and
   PostgreSQL the step's change is rolled back too; MariaDB (and MySQL) commit
   every schema change on its own, so there the change made before the kill
-  stays: a step must be one that can run again over its own partial work (the
-  one real step, 1 to 2, is: it adds only the columns and indexes missing, and
-  no MariaDB store was ever at version 1);
+  stays: a step must be one that can run again over its own partial work (each
+  real step is: 1 to 2 and 2 to 3 add only the columns missing, 3 to 4 looks at
+  each table's state before each part of its rebuild);
 - creating a new store, killed before any one of its statements or its commit,
   leaves a database that opens as a complete, empty store.
 

@@ -293,3 +293,19 @@ def test_bad_sizes_are_refused(field: str, kwargs: dict[str, object]) -> None:
             simulate(store, **kwargs)  # type: ignore[arg-type]
         assert caught.value.field == field
         assert store.customers.count() == 0
+
+
+def test_each_tenant_is_an_organisation_of_its_own() -> None:
+    """With tenants, each gets its share of the customers and its own desk: adding a
+    tenant changes nothing of another's records."""
+    with open_store("memory://") as both, open_store("memory://") as one:
+        result = simulate(both, customers=21, months=2, seed=3, tenants=("a", "b"))
+        simulate(one, customers=11, months=2, seed=3, tenants=("a",))
+        assert result.customers == both.customers.count() == 21
+        assert [both.scoped(t).customers.count() for t in ("a", "b")] == [11, 10]
+        assert both.customers.count() == both.scoped("a").customers.count() + 10
+        for kind in ("customers", "interactions", "cases"):
+            mine = [to_dict(r) for r in getattr(both.scoped("a"), kind).all()]
+            assert mine == [to_dict(r) for r in getattr(one.scoped("a"), kind).all()], kind
+        with pytest.raises(ValidationError):
+            simulate(one, customers=1, months=1, tenants=("x", "y"))

@@ -1,4 +1,5 @@
-"""Stores written by custservice 0.1.0 open, upgrade in one transaction, and lose nothing.
+"""Stores written by custservice 0.1.0, and by the schema versions since, open, upgrade in
+one transaction, and lose nothing.
 
 The 0.1.0 fixtures are made here, not kept as files: the release's source is
 taken from its commit with ``git archive`` and run in a subprocess, where its
@@ -9,6 +10,10 @@ back equal records, the same feed positions, a counter that goes on from
 where it was, and typed columns filled from the records. A process killed
 in the middle of the upgrade must leave the old schema as it was, readable by
 0.1.0.
+
+Stores of schema version 3 (the desk's, before tenants) are written the same
+way by the source of the last commit that wrote that version; version 2 is
+that store with the desk's columns and keys taken out again.
 """
 
 from __future__ import annotations
@@ -27,17 +32,14 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import pendulum
 import pytest
 import sqlalchemy as sa
 
 from custservice import (
     Case,
-    Channel,
     Customer,
-    FixedClock,
     Interaction,
-    Priority,
+    NotFound,
     from_dict,
     open_store,
 )
@@ -47,13 +49,34 @@ from custservice.storage.sql.rows import row
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = "1e03bfb56bc4d880a4e527fc6588aff30391ccbf"
 """The commit that released 0.1.0."""
+SCHEMA_3 = "9668fbb10ebc8adacc00194a5ad8f55306b26894"
+"""The last commit that wrote schema version 3 (the desk's, before tenants)."""
 KINDS = {"customers": Customer, "interactions": Interaction, "cases": Case}
 
-# Run by 0.1.0: fill the store with its simulation, forget two customers, write it all down.
-_WRITE = textwrap.dedent(
+# Run by the old code: everything a store holds, written down.
+_WRITTEN_DOWN = textwrap.dedent(
     """
     import json, sys
     from custservice import to_dict
+
+    def written_down(store, out):
+        dump = {
+            kind: [to_dict(r) for r in getattr(store, kind).all()]
+            for kind in ("customers", "interactions", "cases")
+        }
+        dump["events"] = [
+            [e.position, e.kind, e.action, str(e.record_id), str(e.customer_id), e.version]
+            for e in store.events.since(0)
+        ]
+        dump["latest"] = store.events.latest()
+        with open(out, "w") as f:
+            json.dump(dump, f)
+    """
+)
+
+# Run by 0.1.0: fill the store with its simulation, forget two customers, write it all down.
+_WRITE = _WRITTEN_DOWN + textwrap.dedent(
+    """
     from custservice.simulation import simulate
 
     def opened(url):  # 0.1.0's own backends, whatever the entry points name now
@@ -70,44 +93,47 @@ _WRITE = textwrap.dedent(
             for customer in list(store.customers.all())[:2]:
                 store.forget(customer.id)
     with opened(url) as store:
-        dump = {
-            kind: [to_dict(r) for r in getattr(store, kind).all()]
-            for kind in ("customers", "interactions", "cases")
-        }
-        dump["events"] = [
-            [e.position, e.kind, e.action, str(e.record_id), str(e.customer_id), e.version]
-            for e in store.events.since(0)
-        ]
-        dump["latest"] = store.events.latest()
-    with open(out, "w") as f:
-        json.dump(dump, f)
+        written_down(store, out)
     """
 )
 
 
-@pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The 0.1.0 source tree, taken from its commit."""
+def source_tree(tmp_path_factory: pytest.TempPathFactory, commit: str, what: str) -> Path:
+    """The library's source as ``commit`` had it."""
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", RELEASE, "src"],
+        ["git", "-C", str(ROOT), "archive", "--format=tar", commit, "src"],
         capture_output=True,
     )
     if archive.returncode != 0:
         pytest.fail(
-            f"the 0.1.0 commit {RELEASE[:12]} is not in this clone (fetch the whole history): "
+            f"the {what} commit {commit[:12]} is not in this clone (fetch the whole history): "
             + archive.stderr.decode(errors="replace").strip()
         )
-    target = tmp_path_factory.mktemp("release-0.1.0")
+    target = tmp_path_factory.mktemp(what.replace(" ", "-"))
     with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
         tar.extractall(target, filter="data")
     return target / "src"
 
 
-def run_release(release: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the 0.1.0 writer script in a subprocess that imports the release's source."""
+@pytest.fixture(scope="module")
+def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 0.1.0 source tree, taken from its commit."""
+    return source_tree(tmp_path_factory, RELEASE, "0.1.0")
+
+
+@pytest.fixture(scope="module")
+def schema_3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The source tree of the last commit that wrote schema version 3."""
+    return source_tree(tmp_path_factory, SCHEMA_3, "schema 3")
+
+
+def run_release(
+    release: Path, *args: str, check: bool = True, script: str = _WRITE
+) -> subprocess.CompletedProcess[str]:
+    """Run a writer script (0.1.0's by default) in a subprocess that imports ``release``."""
     env = {**os.environ, "PYTHONPATH": str(release)}
     result = subprocess.run(
-        [sys.executable, "-c", _WRITE, *args], env=env, capture_output=True, text=True
+        [sys.executable, "-c", script, *args], env=env, capture_output=True, text=True
     )
     if check:
         assert result.returncode == 0, result.stderr
@@ -154,8 +180,9 @@ def check_typed_columns(conn: sa.Connection, tables: Any, store: Any) -> None:
         for found in conn.execute(sa.select(*typed)).mappings():
             record = stored[str(found["id"])]
             expected = row(record, record.version)
+            assert found["tenant"] == ""  # upgraded records are of no tenant
             for column in typed:
-                if column.name in ("id", "customer_id", "case_id"):
+                if column.name in ("id", "customer_id", "case_id", "tenant"):
                     continue
                 assert found[column.name] == expected[column.name], (kind, column.name)
 
@@ -271,25 +298,40 @@ def as_schema_2(db: Database) -> None:
     db.run(f"UPDATE {db.qualify('custservice_meta')} SET value = '2' WHERE key = 'schema_version'")
 
 
-def fill_desk(url: str) -> dict[str, list[Any]]:
-    """A store with a customer, interactions and cases that use every desk field."""
+# Run by the schema-3 source: a customer, interactions and cases using every desk field.
+_FILL_DESK = _WRITTEN_DOWN + textwrap.dedent(
+    """
+    import pendulum
+    from custservice import Case, Channel, Customer, FixedClock, Interaction, Priority
+    from custservice import open_store
+
+    url, out = sys.argv[1], sys.argv[2]
     clock = FixedClock(pendulum.datetime(2026, 3, 2, 9, tz="Europe/London"))
     with open_store(url) as store:
         ada = store.customers.add(Customer.new("Ada", clock=clock))
         call = Interaction.open(ada.id, Channel.CHAT, clock=clock, team="tier 2", tags={"vip"})
         case = Case.open(
-            ada.id,
-            "Refund",
-            clock=clock,
-            channel=Channel.EMAIL,
-            team="billing",
+            ada.id, "Refund", clock=clock, channel=Channel.EMAIL, team="billing",
             attributes={"due": pendulum.date(2026, 3, 9)},
         )
         case = case.assign("ana", at=clock.now()).reprioritize(Priority.HIGH, at=clock.now())
         plain = Case.open(ada.id, "Login", clock=clock)
         store.interactions.add(call)
         store.cases.add_many([case, plain])
-        return {kind: list(getattr(store, kind).all()) for kind in KINDS}
+        written_down(store, out)
+    """
+)
+
+
+def fill_desk(schema_3: Path, url: str, tmp_path: Path) -> dict[str, Any]:
+    """A store of schema version 3, written by its source, and what it holds."""
+    out = tmp_path / "desk.json"
+    run_release(schema_3, url, str(out), script=_FILL_DESK)
+    dump: dict[str, Any] = json.loads(out.read_text())
+    return {
+        **{kind: [from_dict(cls, d) for d in dump[kind]] for kind, cls in KINDS.items()},
+        "events": dump["events"],
+    }
 
 
 def assert_upgraded_from_2(url: str, stored: dict[str, list[Any]]) -> None:
@@ -321,12 +363,12 @@ def assert_upgraded_from_2(url: str, stored: dict[str, list[Any]]) -> None:
 
 
 def test_a_sqlite_file_of_schema_2_is_upgraded_with_the_desk_columns_filled(
-    tmp_path: Path,
+    schema_3: Path, tmp_path: Path
 ) -> None:
     import sqlite3
 
     path = tmp_path / "two.db"
-    stored = fill_desk(f"sqlite:///{path}")
+    stored = fill_desk(schema_3, f"sqlite:///{path}", tmp_path)
     conn = sqlite3.connect(path, isolation_level=None)
     as_schema_2(Database(conn, "?", lambda name: name))
     conn.execute("PRAGMA user_version = 2")
@@ -336,8 +378,104 @@ def test_a_sqlite_file_of_schema_2_is_upgraded_with_the_desk_columns_filled(
 
 @pytest.mark.postgres
 def test_a_postgresql_schema_of_schema_2_is_upgraded_with_the_desk_columns_filled(
-    pg_admin: Any, pg_schema: str, pg_url: str
+    schema_3: Path, tmp_path: Path, pg_admin: Any, pg_schema: str, pg_url: str
 ) -> None:
-    stored = fill_desk(pg_url)
+    stored = fill_desk(schema_3, pg_url, tmp_path)
     as_schema_2(Database(pg_admin, "%s", lambda name: f'"{pg_schema}".{name}'))
     assert_upgraded_from_2(pg_url, stored)
+
+
+# --- schema version 3 (the desk's, before tenants) --------------------------------------------
+
+
+def assert_upgraded_from_3(url: str, stored: dict[str, Any]) -> None:
+    """Every record and feed entry reads back as the records of no tenant; the tenant leads
+    every key and index; tenants' records can be written next to them."""
+    with open_store(url) as store:
+        for kind in KINDS:
+            assert list(getattr(store, kind).all()) == stored[kind], kind
+        events = [
+            [e.position, e.kind, e.action, str(e.record_id), str(e.customer_id), e.version]
+            for e in store.events.since(0)
+        ]
+        assert events == stored["events"]
+        assert {e.tenant for e in store.events.since(0)} == {None}
+        with store.sql_snapshot() as snapshot:
+            conn = snapshot.connection
+            assert store.driver.read_version(conn, snapshot.tables) == VERSION
+            inspector = sa.inspect(conn)
+            schema = snapshot.tables["customers"].schema
+            for name in KINDS:
+                key = inspector.get_pk_constraint(name, schema=schema)["constrained_columns"]
+                assert key == ["tenant", "id"], name
+                for index in inspector.get_indexes(name, schema=schema):
+                    assert index["column_names"][0] == "tenant", (name, index["name"])
+            check_typed_columns(conn, snapshot.tables, store)
+        ada = stored["customers"][0]
+        north = store.scoped("north")
+        north.customers.add(ada)  # the same id, another tenant's
+        with pytest.raises(NotFound):
+            north.cases.get(stored["cases"][0].id)
+        assert store.customers.get(ada.id) == ada  # the records of no tenant come first
+        assert store.customers.count() == 2
+
+
+def test_a_sqlite_file_of_schema_3_is_upgraded_to_tenants_with_nothing_lost(
+    schema_3: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'three.db'}"
+    assert_upgraded_from_3(url, fill_desk(schema_3, url, tmp_path))
+
+
+@pytest.mark.postgres
+def test_a_postgresql_schema_of_schema_3_is_upgraded_to_tenants_with_nothing_lost(
+    schema_3: Path, tmp_path: Path, pg_url: str
+) -> None:
+    assert_upgraded_from_3(pg_url, fill_desk(schema_3, pg_url, tmp_path))
+
+
+def test_a_mariadb_database_of_schema_3_is_upgraded_to_tenants_with_nothing_lost(
+    schema_3: Path, tmp_path: Path, mysql_url: str
+) -> None:
+    assert_upgraded_from_3(mysql_url, fill_desk(schema_3, mysql_url, tmp_path))
+
+
+def kill_mid_tenants_upgrade(url: str, after: int) -> None:
+    """Open ``url`` in a process that dies, without cleaning up, in the upgrade to tenants:
+    just before its ``after``-th index drop (a record table or two already rebuilt)."""
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from custservice import open_store
+        from custservice.storage.sql import migrations
+        drop = migrations._drop_index
+        calls = []
+        def dying(*args):
+            calls.append(args)
+            if len(calls) == {after}:
+                os.kill(os.getpid(), signal.SIGKILL)
+            drop(*args)
+        migrations._drop_index = dying
+        open_store({url!r})
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+
+
+@pytest.mark.parametrize("after", [2, 6])
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql", "mariadb"])
+def test_an_upgrade_to_tenants_killed_midway_is_finished_by_the_next_open(
+    schema_3: Path, tmp_path: Path, request: pytest.FixtureRequest, engine: str, after: int
+) -> None:
+    """Where schema changes are transactional the kill leaves version 3 as it was; where
+    each commits on its own (MariaDB) it leaves some tables rebuilt: either way the next
+    open finishes the upgrade with nothing lost."""
+    url = {
+        "sqlite": lambda: f"sqlite:///{tmp_path / 'three.db'}",
+        "postgresql": lambda: request.getfixturevalue("pg_url"),
+        "mariadb": lambda: request.getfixturevalue("mysql_url"),
+    }[engine]()
+    stored = fill_desk(schema_3, url, tmp_path)
+    kill_mid_tenants_upgrade(url, after)
+    assert_upgraded_from_3(url, stored)

@@ -93,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
         "offset, such as 2027-01-05T08:00:00+00:00 (default: the latest change in the "
         "store); counts always cover every stored record",
     )
+    report.add_argument(
+        "--tenant",
+        metavar="NAME",
+        help="report on one tenant's records only (default: every tenant's)",
+    )
 
     migrate = commands.add_parser(
         "migrate",
@@ -162,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             status = _demo(args)
         elif args.command == "report":
-            status = _report(args.store, args.html, args.at)
+            status = _report(args.store, args.html, args.at, args.tenant)
         elif args.command == "migrate":
             status = _migrate(args.store)
         elif args.command == "backends":
@@ -258,7 +263,7 @@ def _html_target(html: str | None) -> Path | None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .simulation import simulate
+    from .simulation import DEMO_TENANTS, simulate
     from .storage.registry import open_store
 
     html = _html_target(args.html)
@@ -279,6 +284,7 @@ def _demo(args: argparse.Namespace) -> int:
             months=args.months,
             seed=args.seed,
             progress=progress,
+            tenants=DEMO_TENANTS,
         )
         if progress is not None:
             progress.done("building the report…")
@@ -288,17 +294,28 @@ def _demo(args: argparse.Namespace) -> int:
         )
         _print_report(store, result.ended_at, html)
         if not url.startswith("memory:"):
-            print(
-                "\nThe same report again, from the store:\n"
-                f"  custservice report --store {shlex.quote(_shown(url))} "
+            again = (
+                f"custservice report --store {shlex.quote(_shown(url))} "
                 f"--at {result.ended_at.isoformat()}"
+            )
+            print(
+                f"\nThe same report again, from the store:\n  {again}\n"
+                f"One organisation's ({', '.join(DEMO_TENANTS)}):\n"
+                f"  {again} --tenant {DEMO_TENANTS[0]}"
             )
     return 0
 
 
-def _report(url: str, html: str | None, at: pendulum.DateTime | None) -> int:
+def _report(url: str, html: str | None, at: pendulum.DateTime | None, tenant: str | None) -> int:
     target = _html_target(html)
     with _open_existing(url) as store:
+        if tenant is not None:
+            scoped = getattr(store, "scoped", None)
+            if scoped is None:
+                raise CustServiceError(f"{_shown(url)} keeps no tenants apart: drop --tenant")
+            store = scoped(tenant)
+            if not store.customers.count():  # a mistyped name: nothing to report on
+                raise CustServiceError(f"{_shown(url)} holds no customers of tenant {tenant!r}")
         _print_report(store, at, target)
     return 0
 

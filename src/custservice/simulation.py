@@ -21,7 +21,7 @@ import datetime as dt
 import math
 import random
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -228,6 +228,9 @@ class Simulation:
 CHUNK = 50
 """Customers whose stories are written per transaction (with ``add_many``)."""
 
+DEMO_TENANTS = ("north", "south")
+"""The organisations the demo runs, each a tenant of the store (``store.scoped(tenant)``)."""
+
 
 def simulate(
     store: Store,
@@ -236,6 +239,7 @@ def simulate(
     months: int = 12,
     seed: int = 7,
     progress: Callable[[int, int], None] | None = None,
+    tenants: Sequence[str] = (),
 ) -> Simulation:
     """Simulate a customer base into ``store`` through the public API.
 
@@ -259,13 +263,18 @@ def simulate(
         seed: the random seed; the same seed gives the same records, ids included.
         progress: called with (customers written, customers in all) after
             each transaction.
+        tenants: organisations to simulate, each a tenant of the store with
+            its share of the customers (the first ones one more, when they do
+            not divide evenly) and its own desk; none: one organisation,
+            written unscoped.
 
     Returns:
         What was written.
 
     Raises:
         ValidationError: ``customers`` or ``months`` is not a whole number of
-            at least 1.
+            at least 1, there are more tenants than customers, or a tenant's
+            name is not one the store takes.
 
     Examples:
         >>> from custservice.simulation import simulate
@@ -280,25 +289,47 @@ def simulate(
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValidationError("must be a whole number of at least 1", field=name)
     end = DEMO_START.add(months=months)
-    written = _organisation(store, None, customers=customers, end=end, seed=seed, progress=progress)
-    return Simulation(*written, end)
+    if not tenants:
+        written = _organisation(store, customers=customers, end=end, seed=seed, progress=progress)
+        return Simulation(*written, end)
+    if isinstance(tenants, str) or len(tenants) > customers:
+        raise ValidationError("give a sequence of at most `customers` names", field="tenants")
+    scoped = getattr(store, "scoped", None)
+    if scoped is None:
+        raise ValidationError("the store keeps no tenants apart", field="tenants")
+    scopes: list[Store] = [scoped(tenant) for tenant in tenants]
+    totals = (0, 0, 0)
+    done = 0
+    for index, (tenant, scope) in enumerate(zip(tenants, scopes, strict=True)):
+        share = customers // len(tenants) + (index < customers % len(tenants))
+
+        def step(written: int, _: int, before: int = done) -> None:
+            if progress is not None:
+                progress(before + written, customers)
+
+        # Each organisation draws from its own generator: adding one changes no other's.
+        counts = _organisation(
+            scope, customers=share, end=end, seed=f"{seed}/{tenant}", progress=step
+        )
+        totals = (totals[0] + counts[0], totals[1] + counts[1], totals[2] + counts[2])
+        done += share
+    return Simulation(*totals, end)
 
 
 def _organisation(
     store: Store,
-    tenant: str | None,
     *,
     customers: int,
     end: pendulum.DateTime,
-    seed: int,
+    seed: int | str,
     progress: Callable[[int, int], None] | None,
 ) -> tuple[int, int, int]:
     """One organisation's customer base and desk, simulated into ``store``.
 
     Everything the organisation does is drawn from its own generator, so
     organisations simulated one after the other do not change each other's
-    records. ``tenant`` names the organisation; the records are written to
-    ``store`` as given, which decides where they belong.
+    records; they are written to ``store`` as given (a tenant's scope, or
+    the store itself).
 
     Returns:
         The customers, interactions and cases written.

@@ -32,6 +32,7 @@ class TestJsonFileStore(StoreConformance):
     """Every behaviour the storage contract asks for."""
 
     survives_reopen = True
+    tenants = False  # one file, one organisation: no store.scoped()
 
     @pytest.fixture
     def store(self, url: str) -> Iterator[Store]:

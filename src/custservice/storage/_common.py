@@ -75,6 +75,36 @@ def window(
     )
 
 
+TENANT_LENGTH = 100
+"""The longest tenant name, in characters."""
+
+
+def check_tenant(value: object) -> str:
+    """A tenant's name: a ``ValidationError`` unless ``value`` is a non-empty string of at
+    most :data:`TENANT_LENGTH` characters."""
+    if not isinstance(value, str):
+        raise ValidationError(f"expected a string, got {type(value).__name__}", field="tenant")
+    if not value or len(value) > TENANT_LENGTH:
+        raise ValidationError(
+            f"a tenant is named by 1 to {TENANT_LENGTH} characters, got {len(value)}",
+            field="tenant",
+        )
+    if "\x00" in value:
+        raise ValidationError("a tenant's name cannot hold a NUL character", field="tenant")
+    return value
+
+
+def check_scope(current: str | None, wanted: object) -> str:
+    """The checked tenant a store scoped to ``current`` (``None``: unscoped) may be scoped to:
+    a scope reaches no other tenant."""
+    tenant = check_tenant(wanted)
+    if current is not None and tenant != current:
+        raise ValidationError(
+            "a tenant's store reaches no other tenant: scope the unscoped store", field="tenant"
+        )
+    return tenant
+
+
 def check_id(value: object, field: str = "id") -> uuid.UUID:
     """A ``ValidationError`` unless ``value`` is a UUID."""
     if not isinstance(value, uuid.UUID):

@@ -251,6 +251,22 @@ class AsyncStore:
         self.cases: AsyncRepository[Case] = AsyncRepository(self, store.cases)
         self.events = AsyncEventFeed(self, store.events)
 
+    def scoped(self, tenant: str) -> AsyncStore:
+        """The store as ``tenant`` sees it: that tenant's records only, written as its own;
+        see :meth:`~custservice.storage.protocols.TenantScoped.scoped`. The scope shares
+        this store's connections and transactions; closing it closes only the scope.
+
+        Raises:
+            ValidationError: ``tenant`` is not a non-empty string of at most 100
+                characters, or is another tenant than a scoped store's own.
+            StorageError: the blocking store keeps no tenants apart.
+        """
+        scope = getattr(self.sync, "scoped", None)
+        if scope is None:
+            raise StorageError(f"{self.sync!r} keeps no tenants apart: it has no scoped()")
+        view: Store = scope(tenant)
+        return self if view is self.sync else AsyncStore(view, self._runner)
+
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """All or nothing, as the blocking ``transaction``: ``async with store.transaction():``.
 

@@ -29,6 +29,7 @@ __all__ = [
     "LinkedRepository",
     "Repository",
     "Store",
+    "TenantScoped",
 ]
 
 R = TypeVar("R")
@@ -53,6 +54,7 @@ class ChangeEvent:
         record_id: the record's id (the customer's id for ``forget``).
         customer_id: the customer the record belongs to.
         version: the record's version after the change (``None`` for ``forget``).
+        tenant: the tenant the record belongs to (``None``: no tenant).
     """
 
     position: int
@@ -61,6 +63,7 @@ class ChangeEvent:
     record_id: uuid.UUID
     customer_id: uuid.UUID
     version: int | None
+    tenant: str | None = None
 
 
 @runtime_checkable
@@ -110,7 +113,12 @@ class Repository(Protocol[R]):
         ...
 
     def all(self) -> Iterator[R]:
-        """Every record, oldest first (by its own opening time, ties by id), streaming."""
+        """Every record, oldest first (by its own opening time, ties by id), streaming.
+
+        A store that holds several tenants' records gives each tenant's in
+        turn: the records of no tenant first, then each tenant's, tenants in
+        the order of their names.
+        """
         ...
 
 
@@ -217,6 +225,35 @@ class Store(Protocol):
     def __enter__(self) -> Store: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+@runtime_checkable
+class TenantScoped(Protocol):
+    """A store that keeps several tenants' records apart (every built-in store does).
+
+    Records, change-feed entries, counts, exports and erasures of one tenant
+    are reached through its scope, ``store.scoped(tenant)``. Ids are unique
+    within a tenant. The unscoped store sees every tenant: ``get`` finds a
+    record of any tenant (of the first tenant holding the id, the records of
+    no tenant first, then tenants in name order), ``save`` and ``forget``
+    keep the record's tenant, and ``add`` writes records of no tenant (an
+    interaction or case only for a customer of no tenant).
+    """
+
+    def scoped(self, tenant: str) -> Store:
+        """The store as tenant ``tenant`` sees it: only that tenant's records, written as
+        that tenant's; another tenant's id is :class:`~custservice.NotFound`.
+
+        The scope shares its store's connections and transactions (a
+        ``transaction()`` block of either holds the other's changes), and
+        closing it closes only the scope. Feed positions stay global: a
+        scope's feed skips other tenants' positions.
+
+        Raises:
+            ValidationError: ``tenant`` is not a non-empty string of at most
+                100 characters, or is another tenant than a scoped store's own.
+        """
+        ...
 
 
 def export_customer(store: Store, customer_id: uuid.UUID) -> dict[str, Any]:

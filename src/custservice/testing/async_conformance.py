@@ -110,6 +110,9 @@ class _Blocking:
         else:
             self._tasks.run(lambda: block.__aexit__(None, None, None))
 
+    def scoped(self, tenant: str) -> _Blocking:
+        return _Blocking(self._store.scoped(tenant), self._tasks)
+
     def forget(self, customer_id: uuid.UUID) -> None:
         self._tasks.run(lambda: self._store.forget(customer_id))
 

@@ -322,6 +322,14 @@ class _Kit:
     store object (a file, a server), and override the ``reopen`` fixture.
     """
 
+    tenants: ClassVar[bool] = True
+    """The store keeps tenants apart: ``store.scoped(tenant)`` (see
+    :class:`~custservice.storage.protocols.TenantScoped`).
+
+    Set it to ``False`` for a backend without tenants; the tenant tests are
+    then not collected for it.
+    """
+
     shared_between_stores: ClassVar[bool] = False
     """Several stores can be open on the same data at once (as several processes do).
 
@@ -1280,6 +1288,143 @@ class _Reopening(_Kit):
             assert store.customers.get(ada.id) == theirs
 
 
+class _Tenants(_Kit):
+    """Tenants kept apart (``tenants``)."""
+
+    def test_a_tenant_sees_only_its_own_records(self, store: Store) -> None:
+        north, south = _scope(store, "north"), _scope(store, "south")
+        ada = north.customers.add(_customer("Ada"))
+        call = north.interactions.add(_interaction(ada.id))
+        bo = south.customers.add(_customer("Bo"))
+        for other, record_id in ((south, ada.id), (north, bo.id)):
+            with pytest.raises(NotFound):
+                other.customers.get(record_id)
+        with pytest.raises(NotFound):
+            south.interactions.get(call.id)
+        assert _counts(north) == (1, 1, 0)
+        assert _counts(south) == (1, 0, 0)
+        assert [c.id for c in north.customers.all()] == [ada.id]
+        assert list(south.interactions.for_customer(ada.id)) == []
+        assert [i.id for i in north.interactions.for_customer(ada.id)] == [call.id]
+
+    def test_a_tenant_cannot_write_to_another_tenants_records(self, store: Store) -> None:
+        north, south = _scope(store, "north"), _scope(store, "south")
+        ada = north.customers.add(_customer("Ada"))
+        with pytest.raises(NotFound):
+            south.customers.save(ada.with_profile(segment="stolen"))
+        with pytest.raises(NotFound):
+            south.interactions.add(_interaction(ada.id))
+        with pytest.raises(NotFound):
+            south.cases.add_many([_case(ada.id)])
+        with pytest.raises(NotFound):
+            south.forget(ada.id)
+        with pytest.raises(NotFound):
+            south.export(ada.id)
+        assert north.customers.get(ada.id) == ada
+        assert north.export(ada.id)["customer"] == to_dict(ada)
+
+    def test_the_unscoped_store_sees_every_tenant_and_writes_none(self, store: Store) -> None:
+        north = _scope(store, "north")
+        ada = north.customers.add(_customer("Ada", at=T0.add(hours=1)))
+        bo = store.customers.add(_customer("Bo", at=T0.add(hours=2)))
+        assert store.customers.get(ada.id) == ada
+        assert [c.id for c in store.customers.all()] == [bo.id, ada.id]  # no tenant's first
+        assert store.customers.count() == 2
+        with pytest.raises(NotFound):
+            north.customers.get(bo.id)
+        with pytest.raises(NotFound):  # its records are the tenant's, written in its scope
+            store.interactions.add(_interaction(ada.id))
+        saved = store.customers.save(ada.with_profile(segment="vip"))
+        assert north.customers.get(ada.id) == saved  # the save kept the record's tenant
+        store.forget(ada.id)
+        assert north.customers.count() == 0
+
+    def test_each_tenant_reads_its_own_feed_at_global_positions(self, store: Store) -> None:
+        north, south = _scope(store, "north"), _scope(store, "south")
+        ada = north.customers.add(_customer("Ada"))
+        bo = south.customers.add(_customer("Bo"))
+        north.customers.save(ada.with_profile(segment="vip"))
+        everything = list(store.events.since(0))
+        assert [(e.record_id, e.tenant) for e in everything] == [
+            (ada.id, "north"),
+            (bo.id, "south"),
+            (ada.id, "north"),
+        ]
+        assert list(north.events.since(0)) == [everything[0], everything[2]]
+        assert list(south.events.since(0)) == [everything[1]]
+        assert north.events.latest() == everything[2].position
+        assert south.events.latest() == everything[1].position
+        assert list(south.events.since(everything[1].position)) == []
+        north.forget(ada.id)
+        assert [(e.action, e.tenant) for e in north.events.since(0)] == [("forget", "north")]
+        assert list(south.events.since(0)) == [everything[1]]
+
+    def test_the_same_id_may_be_stored_by_two_tenants(self, store: Store) -> None:
+        north, south = _scope(store, "north"), _scope(store, "south")
+        ada = _customer("Ada")
+        north.customers.add(ada)
+        south.customers.add(ada.with_profile(segment="south"))
+        assert north.customers.get(ada.id).segment is None
+        assert south.customers.get(ada.id).segment == "south"
+        with pytest.raises(DuplicateError):
+            north.customers.add(ada)
+
+    def test_a_scope_shares_its_stores_transactions(self, store: Store) -> None:
+        north = _scope(store, "north")
+
+        def both_then_fail() -> None:
+            with store.transaction():
+                north.customers.add(_customer("Ada"))
+                store.customers.add(_customer("Bo"))
+                raise _Boom
+
+        with pytest.raises(_Boom):
+            both_then_fail()
+        assert _counts(store) == (0, 0, 0)
+        with north.transaction():
+            north.customers.add(_customer("Ada"))
+            store.customers.add(_customer("Bo"))
+        assert (north.customers.count(), store.customers.count()) == (1, 2)
+
+    def test_closing_a_scope_leaves_its_store_open(self, store: Store) -> None:
+        with _scope(store, "north") as north:
+            north.customers.add(_customer("Ada"))
+        with pytest.raises(StorageError):
+            north.customers.count()
+        assert store.customers.count() == 1
+        store.close()
+        with pytest.raises(StorageError):
+            _scope(store, "north").customers.count()
+
+    @pytest.mark.parametrize("bad", ["", "x" * 101, 7, None, "nul\x00"])
+    def test_a_tenant_is_named_by_1_to_100_characters(self, store: Store, bad: Any) -> None:
+        with pytest.raises(ValidationError) as raised:
+            _scope(store, bad)
+        assert raised.value.field == "tenant"
+        assert _scope(store, "x" * 100).customers.count() == 0
+
+    def test_a_tenants_store_reaches_no_other_tenant(self, store: Store) -> None:
+        north = _scope(store, "north")
+        assert _scope(north, "north").customers.count() == 0
+        with pytest.raises(ValidationError):
+            _scope(north, "south")
+
+    def test_tenants_stay_apart_whatever_they_do(self, store: Store) -> None:
+        """Random interleavings of two tenants' operations: neither ever sees, counts,
+        exports, forgets or receives feed entries of the other's records."""
+        machine: Any = lambda: TenantMachine(store)  # noqa: E731 (a factory is accepted)
+        kit = self._settings()
+        # Bounded: the reference machine already runs every operation at length.
+        run_state_machine_as_test(
+            machine, settings=settings(kit, max_examples=min(kit.max_examples, TENANT_RUNS))
+        )
+
+
+def _scope(store: Any, tenant: Any) -> Store:
+    scoped: Store = store.scoped(tenant)
+    return scoped
+
+
 class _AgainstReference(_Kit):
     """The stateful test: random operations, every answer compared with ``memory://``."""
 
@@ -1304,6 +1449,7 @@ class StoreConformance(
     _Closing,
     _Threads,
     _Reopening,
+    _Tenants,
     _AgainstReference,
 ):
     """The behavioural suite every storage backend must pass, as a pytest base class.
@@ -1316,6 +1462,7 @@ class StoreConformance(
 
     Attributes:
         thread_safe: one store may be shared by threads (default ``True``).
+        tenants: ``store.scoped(tenant)`` keeps tenants apart (default ``True``).
         survives_reopen: data is still there after close and reopen
             (default ``False``; needs the ``reopen`` fixture).
         shared_between_stores: several stores may be open on the same data
@@ -1762,6 +1909,154 @@ class ReferenceMachine(RuleBasedStateMachine):
             raise AssertionError(f"forget left records behind when emptying the store: {left}")
 
 
+TENANTS = ("north", "south")
+TENANT_RUNS = 20
+"""At most this many runs of the tenant machine per backend."""
+
+
+class TenantMachine(RuleBasedStateMachine):
+    """Two tenants' operations interleaved on one store, checked against a model of what
+    each tenant wrote: neither ever sees, counts, exports, forgets or receives feed
+    entries of the other's records.
+
+    Args:
+        store: the store under test, shared by every run (emptied between runs).
+    """
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.start = store.events.latest()
+        # Per tenant: the stored records by kind and id, and the customers forgotten.
+        self.model: dict[str, dict[str, dict[uuid.UUID, Any]]] = {
+            t: {kind: {} for kind in KINDS} for t in TENANTS
+        }
+
+    def scope(self, tenant: str) -> Store:
+        return _scope(self.store, tenant)
+
+    def owners(self, tenant: str) -> list[uuid.UUID]:
+        return sorted(self.model[tenant]["customers"])
+
+    @rule(tenant=st.sampled_from(TENANTS), record=_plain_customers())
+    def add_customer(self, tenant: str, record: Customer) -> None:
+        """A tenant adds a customer (perhaps with an id the other tenant holds)."""
+        mine = self.model[tenant]["customers"]
+        if record.id in mine:
+            with pytest.raises(DuplicateError):
+                self.scope(tenant).customers.add(record)
+            return
+        mine[record.id] = self.scope(tenant).customers.add(record)
+
+    @rule(data=st.data(), tenant=st.sampled_from(TENANTS), kind=st.sampled_from(LINKED))
+    def add_linked(self, data: st.DataObject, tenant: str, kind: str) -> None:
+        """A tenant adds an interaction or case for its own customer, or the other's."""
+        other = TENANTS[1 - TENANTS.index(tenant)]
+        choices = [(tenant, c) for c in self.owners(tenant)]
+        choices += [(other, c) for c in self.owners(other)]
+        if not choices:
+            return
+        whose, owner = data.draw(st.sampled_from(choices), label="customer")
+        record = data.draw(_linked_records(kind, owner), label=kind)
+        repository = _repo(self.scope(tenant), kind)
+        if record.id in self.model[tenant][kind]:
+            with pytest.raises(DuplicateError):  # checked first, as the reference does
+                repository.add(record)
+        elif whose != tenant and owner not in self.model[tenant]["customers"]:
+            with pytest.raises(NotFound):
+                repository.add(record)
+        else:
+            self.model[tenant][kind][record.id] = repository.add(record)
+
+    @rule(data=st.data(), tenant=st.sampled_from(TENANTS), kind=st.sampled_from(KINDS))
+    def save_or_reach_across(self, data: st.DataObject, tenant: str, kind: str) -> None:
+        """A tenant saves one of its records, or tries to get or save the other's."""
+        other = TENANTS[1 - TENANTS.index(tenant)]
+        whose = data.draw(st.sampled_from(TENANTS), label="whose record")
+        records = self.model[whose][kind]
+        if not records:
+            return
+        record = records[data.draw(st.sampled_from(sorted(records)), label="id")]
+        repository = _repo(self.scope(tenant), kind)
+        if whose == tenant:
+            saved = repository.save(_changed(record, tenant))
+            records[record.id] = saved
+        elif record.id not in self.model[tenant][kind]:
+            with pytest.raises(NotFound):
+                repository.get(record.id)
+            with pytest.raises(NotFound):
+                repository.save(record)
+        assert whose in (tenant, other)
+
+    @rule(data=st.data(), tenant=st.sampled_from(TENANTS))
+    def forget_or_export(self, data: st.DataObject, tenant: str) -> None:
+        """A tenant forgets or exports one of its customers, or tries the other's."""
+        whose = data.draw(st.sampled_from(TENANTS), label="whose customer")
+        owners = self.owners(whose)
+        if not owners:
+            return
+        owner = data.draw(st.sampled_from(owners), label="customer")
+        scoped = self.scope(tenant)
+        if whose != tenant and owner not in self.model[tenant]["customers"]:
+            with pytest.raises(NotFound):
+                scoped.export(owner)
+            with pytest.raises(NotFound):
+                scoped.forget(owner)
+            return
+        mine = self.model[tenant]
+        if data.draw(st.booleans(), label="forget"):
+            scoped.forget(owner)
+            del mine["customers"][owner]
+            for kind in LINKED:
+                for rid in [r for r, rec in mine[kind].items() if rec.customer_id == owner]:
+                    del mine[kind][rid]
+        else:
+            exported = scoped.export(owner)
+            assert exported["customer"] == to_dict(mine["customers"][owner])
+            for kind in LINKED:
+                got = sorted(r["id"] for r in exported[kind])
+                want = sorted(str(r.id) for r in mine[kind].values() if r.customer_id == owner)
+                assert got == want, kind
+
+    @invariant()
+    def each_tenant_sees_exactly_its_own(self) -> None:
+        """count(), all() and for_customer of each tenant: its records, none of the other's."""
+        for tenant in TENANTS:
+            scoped = self.scope(tenant)
+            for kind in KINDS:
+                mine = self.model[tenant][kind]
+                repository = _repo(scoped, kind)
+                assert repository.count() == len(mine), (tenant, kind)
+                assert {r.id: r for r in repository.all()} == mine, (tenant, kind)
+            for owner in self.owners(tenant):
+                for kind in LINKED:
+                    want = sorted(
+                        r.id for r in self.model[tenant][kind].values() if r.customer_id == owner
+                    )
+                    got = sorted(r.id for r in _repo(scoped, kind).for_customer(owner))
+                    assert got == want, (tenant, kind)
+        total = tuple(sum(len(self.model[t][kind]) for t in TENANTS) for kind in KINDS)
+        assert _counts(self.store) == total
+
+    @invariant()
+    def each_tenants_feed_is_its_own(self) -> None:
+        """A tenant's feed: entries of its tenant only, about its own records, in order; the
+        whole feed is the two merged."""
+        feeds = {t: list(self.scope(t).events.since(self.start)) for t in TENANTS}
+        for tenant, entries in feeds.items():
+            assert all(e.tenant == tenant for e in entries), tenant
+            live = {rid for kind in KINDS for rid in self.model[tenant][kind]}
+            for e in entries:
+                assert e.action == "forget" or e.record_id in live, (tenant, e)
+        merged = sorted((e for f in feeds.values() for e in f), key=lambda e: e.position)
+        assert list(self.store.events.since(self.start)) == merged
+
+    def teardown(self) -> None:
+        """Empty the store for the next run."""
+        for customer in list(self.store.customers.all()):
+            self.store.forget(customer.id)
+
+
 _NEEDS = {
     "thread_safe": (
         "test_threads_sharing_a_store_lose_no_change",
@@ -1769,6 +2064,7 @@ _NEEDS = {
         "test_a_half_read_iterator_blocks_no_other_thread",
     ),
     "survives_reopen": ("test_everything_survives_close_and_reopen",),
+    "tenants": tuple(name for name in vars(_Tenants) if name.startswith("test_")),
     "shared_between_stores": (
         "test_stores_on_the_same_data_see_each_others_commits",
         "test_a_stale_save_through_another_store_is_a_concurrency_error",

@@ -2,7 +2,7 @@
 
 A database is at version 0 (empty: every table is created), 1 (written by
 custservice 0.1.0: records as text only), 2 (typed columns, before the
-desk's) or :data:`~.schema.VERSION`. Each
+desk's), 3 (before tenants) or :data:`~.schema.VERSION`. Each
 step of :data:`STEPS` takes it one version up; all the steps it lacks run in
 one transaction with the version recorded at its end, so a process killed
 mid-upgrade leaves the old schema as it was (on engines whose schema changes
@@ -21,6 +21,7 @@ from .. import _common
 from ..protocols import Kind
 from . import schema as _schema
 from .rows import row as _row
+from .schema import NO_TENANT
 
 if TYPE_CHECKING:
     from .driver import Driver
@@ -44,6 +45,14 @@ def _create(conn: sa.Connection, tables: Any, driver: Driver) -> None:
     head = tables["events_head"]
     if conn.execute(sa.select(head.c.position)).first() is None:
         conn.execute(sa.insert(head).values(singleton=1, position=0))
+    _no_tenant(conn, tables)
+
+
+def _no_tenant(conn: sa.Connection, tables: Any) -> None:
+    """List the "tenant" of the records of no tenant, if it is not listed yet."""
+    known: sa.Table = tables["tenants"]
+    if conn.execute(sa.select(known.c.tenant).where(known.c.tenant == NO_TENANT)).first() is None:
+        conn.execute(sa.insert(known).values(tenant=NO_TENANT))
 
 
 def _typed_columns(conn: sa.Connection, tables: Any, driver: Driver) -> None:
@@ -52,10 +61,6 @@ def _typed_columns(conn: sa.Connection, tables: Any, driver: Driver) -> None:
     inspector = sa.inspect(conn)
     _add_columns(conn, tables, fill_all=True)
     events: sa.Table = tables["events"]
-    indexes = {i["name"] for i in inspector.get_indexes("events", schema=events.schema)}
-    for index in events.indexes:
-        if index.name not in indexes:
-            index.create(conn)
     head: sa.Table = tables["events_head"]
     position = conn.execute(sa.select(sa.func.max(events.c.position))).scalar() or 0
     if inspector.has_table("events_head", schema=head.schema):
@@ -72,23 +77,113 @@ def _typed_columns(conn: sa.Connection, tables: Any, driver: Driver) -> None:
 
 def _desk_columns(conn: sa.Connection, tables: Any, driver: Driver) -> None:
     """2 → 3: the desk's typed columns (a case's priority, channel, assignee and team, an
-    interaction's team) and the indexes of a desk's queues, filled from the records' text.
+    interaction's team), filled from the records' text.
 
     Run after 1 → 2 in the same upgrade, it finds nothing to add and reads no record.
     """
     _add_columns(conn, tables, fill_all=False)
 
 
+_OLD = "_v3_"
+"""The prefix of a record table's name while the upgrade to tenants rebuilds it."""
+
+
+def _tenants(conn: sa.Connection, tables: Any, driver: Driver) -> None:
+    """3 → 4: tenants. Each record table is rebuilt with the tenant leading its key, its
+    foreign key and its indexes (no engine changes a primary key in place alike), its rows
+    copied as the records of no tenant; the feed gains the tenant; ``tenants`` is made.
+
+    Every part checks what is already there first, so the step also finishes its own
+    partial work on engines that commit each schema change on its own (MariaDB).
+    """
+    inspector = sa.inspect(conn)
+    schema = tables["customers"].schema
+    present = set(inspector.get_table_names(schema=schema))
+    preparer = conn.dialect.identifier_preparer
+    for name in _schema.RECORD_TABLES:
+        table: sa.Table = tables[name]
+        old = _OLD + name
+        if name not in present or old in present:
+            continue
+        if "tenant" in {c["name"] for c in inspector.get_columns(name, schema=schema)}:
+            continue  # already rebuilt
+        # Free the names the new table takes: its foreign key's and its indexes'.
+        if conn.dialect.name != "sqlite":  # SQLite's go with the table
+            mysql = conn.dialect.name in ("mysql", "mariadb")
+            drop = "DROP FOREIGN KEY" if mysql else "DROP CONSTRAINT"
+            for key in inspector.get_foreign_keys(name, schema=schema):
+                key_name = preparer.quote(str(key["name"]))
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {preparer.format_table(table)} {drop} {key_name}"
+                )
+        for index in inspector.get_indexes(name, schema=schema):
+            _drop_index(conn, name, schema, index["name"])
+        conn.exec_driver_sql(
+            f"ALTER TABLE {preparer.format_table(table)} RENAME TO {preparer.quote(old)}"
+        )
+        present.add(old)
+        present.discard(name)
+    for name in _schema.RECORD_TABLES:  # the customers first: the others refer to them
+        table = tables[name]
+        if name not in present:
+            table.create(conn)
+        old = _OLD + name
+        empty = conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None
+        if old in present and empty:  # one statement copies all: nothing, or everything
+            source = sa.Table(old, sa.MetaData(), autoload_with=conn, schema=schema)
+            # The columns both have: a later step adds and fills its own.
+            copied = [c.name for c in table.columns if c.name in source.c]
+            conn.execute(
+                sa.insert(table).from_select(copied, sa.select(*(source.c[c] for c in copied)))
+            )
+    for name in reversed(_schema.RECORD_TABLES):  # the customers last: others referred to them
+        old = _OLD + name
+        if old in present:
+            sa.Table(old, sa.MetaData(), schema=schema).drop(conn)
+    events: sa.Table = tables["events"]
+    if "tenant" not in {c["name"] for c in inspector.get_columns("events", schema=schema)}:
+        column = events.c.tenant
+        conn.exec_driver_sql(
+            f"ALTER TABLE {preparer.format_table(events)} ADD COLUMN "
+            f"{preparer.format_column(column)} {column.type.compile(dialect=conn.dialect)} "
+            f"NOT NULL DEFAULT ''"
+        )
+    wanted = {str(index.name) for index in events.indexes}
+    for index in inspector.get_indexes("events", schema=schema):
+        if index["name"] not in wanted:
+            _drop_index(conn, "events", schema, index["name"])
+    _create_indexes(conn, events)
+    tables["tenants"].create(conn, checkfirst=True)
+    _no_tenant(conn, tables)
+
+
+def _drop_index(conn: sa.Connection, table: str, schema: str | None, index: Any) -> None:
+    # On a table of its own: an index made on the store's would join its metadata.
+    conn.execute(
+        sa.schema.DropIndex(sa.Index(index, _table=sa.Table(table, sa.MetaData(), schema=schema)))
+    )
+
+
+def _create_indexes(conn: sa.Connection, table: sa.Table) -> None:
+    """Create the indexes of ``table`` the database lacks."""
+    inspector = sa.inspect(conn)
+    indexes = {i["name"] for i in inspector.get_indexes(table.name, schema=table.schema)}
+    for index in table.indexes:
+        if index.name not in indexes:
+            index.create(conn)
+
+
 def _add_columns(conn: sa.Connection, tables: Any, *, fill_all: bool) -> None:
-    """Add every typed column and index of the record tables that the database lacks, and
-    fill the typed columns of each table given a column (of every table, with
-    ``fill_all``) from the records' text."""
+    """Add every typed column of the record tables that the database lacks, and fill the
+    typed columns of each table given a column (of every table, with ``fill_all``) from
+    the records' text. The indexes come with the tables' rebuild of 3 → 4, which every
+    older database goes through."""
     preparer = conn.dialect.identifier_preparer
     inspector = sa.inspect(conn)
     for name in ("customers", "interactions", "cases"):
         table: sa.Table = tables[name]
         present = {c["name"] for c in inspector.get_columns(name, schema=table.schema)}
-        missing = [column for column in table.columns if column.name not in present]
+        missing = [c for c in table.columns if c.name not in present and c.name != "tenant"]
         for column in missing:
             kind = column.type.compile(dialect=conn.dialect)
             conn.exec_driver_sql(
@@ -97,10 +192,6 @@ def _add_columns(conn: sa.Connection, tables: Any, *, fill_all: bool) -> None:
             )
         if missing or fill_all:
             _fill(conn, table)
-        indexes = {i["name"] for i in inspector.get_indexes(name, schema=table.schema)}
-        for index in table.indexes:
-            if index.name not in indexes:
-                index.create(conn)
 
 
 def _fill(conn: sa.Connection, table: sa.Table, page: int = 2000) -> None:
@@ -110,7 +201,7 @@ def _fill(conn: sa.Connection, table: sa.Table, page: int = 2000) -> None:
     typed = [
         c.name
         for c in table.columns
-        if c.name not in ("id", "customer_id", "opened_at", "version", "data")
+        if c.name not in ("tenant", "id", "customer_id", "opened_at", "version", "data")
     ]
     update = (
         sa.update(table)
@@ -136,7 +227,7 @@ def _fill(conn: sa.Connection, table: sa.Table, page: int = 2000) -> None:
         after = rows[-1][0]
 
 
-STEPS: list[Step] = [_create, _typed_columns, _desk_columns]
+STEPS: list[Step] = [_create, _typed_columns, _desk_columns, _tenants]
 """Step ``n`` takes a database from version ``n`` to ``n + 1``; step 0 creates the
 current schema outright, so a new database takes one step."""
 

@@ -8,6 +8,14 @@ since 1970-01-01 UTC (``BIGINT``); durations are whole microseconds; enum
 members are their string values. The typed columns are derived from
 ``data`` on every write and never read back into a record.
 
+Tenants: every record table's rows carry the ``tenant`` they belong to
+(``''`` for the records of no tenant), and the tenant leads every key,
+foreign key and index of those tables, so a PostgreSQL engine sharded by
+tenant can distribute them by that column. ``tenants`` lists the tenants
+that have records (``''`` always), which lets a lookup by id alone still
+seek an index. The change feed ``events`` keeps one global order: its key is
+the position alone, with the tenant leading its other indexes.
+
 A host application that manages its own migrations (Alembic) gets these
 tables from :func:`metadata`; the store checks, when it joins an existing
 connection, that the schema version recorded there is this one.
@@ -21,12 +29,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
 from ...enums import Factor
+from .._common import TENANT_LENGTH
 
 __all__ = ["VERSION", "metadata"]
 
-VERSION = 3
+VERSION = 4
 """The schema version this library writes: 1 was the first release's, with ``data`` only;
-2 added the typed columns; 3 the desk's (priority, channel, assignee, team)."""
+2 added the typed columns; 3 the desk's (priority, channel, assignee, team); 4 tenants."""
 
 _ID = sa.String(36).with_variant(postgresql.UUID(as_uuid=False), "postgresql")
 """A UUID: native on PostgreSQL, its 36-character text elsewhere."""
@@ -44,6 +53,19 @@ _LEVELS = ("low", "high", "adequate", "desired")
 """The levels of a feedback's ``ScoreScale``, each a typed column of interactions."""
 _POSITION = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 """SQLite's ``INTEGER PRIMARY KEY`` is the row id itself: the cheapest key it has."""
+NO_TENANT = ""
+"""The ``tenant`` of the records of no tenant (a key column cannot be NULL)."""
+RECORD_TABLES = ("customers", "interactions", "cases")
+
+
+def _tenant() -> sa.Column[str]:
+    return sa.Column(
+        "tenant",
+        sa.String(TENANT_LENGTH),
+        nullable=False,
+        server_default=NO_TENANT,
+        comment="the tenant the record belongs to; '' for none",
+    )
 
 
 def metadata(schema: str | None = None) -> sa.MetaData:
@@ -55,12 +77,14 @@ def metadata(schema: str | None = None) -> sa.MetaData:
 
     Returns:
         A new ``MetaData`` holding ``customers``, ``interactions``, ``cases``,
-        the change feed ``events`` with its counter ``events_head``, and
-        ``custservice_meta`` (the application marker and schema version).
+        the change feed ``events`` with its counter ``events_head``,
+        ``tenants``, and ``custservice_meta`` (the application marker and
+        schema version).
 
     Examples:
-        >>> sorted(metadata().tables)
-        ['cases', 'customers', 'custservice_meta', 'events', 'events_head', 'interactions']
+        >>> sorted(metadata().tables)  # doctest: +NORMALIZE_WHITESPACE
+        ['cases', 'customers', 'custservice_meta', 'events', 'events_head', 'interactions',
+         'tenants']
     """
     md = sa.MetaData(schema=schema)
     prefix = f"{schema}." if schema else ""
@@ -72,16 +96,26 @@ def metadata(schema: str | None = None) -> sa.MetaData:
         **_MYSQL,
     )
     sa.Table(
+        "tenants",
+        md,
+        sa.Column("tenant", sa.String(TENANT_LENGTH), primary_key=True),
+        comment="every tenant with records, and '' (no tenant)",
+        **_MYSQL,
+    )
+    sa.Table(
         "customers",
         md,
-        sa.Column("id", _ID, primary_key=True),
+        _tenant(),
+        sa.Column("id", _ID, nullable=False),
+        # Named: a table rebuilt by an upgrade must not take its predecessor's key name.
+        sa.PrimaryKeyConstraint("tenant", "id", name="customers_key"),
         sa.Column("opened_at", _INSTANT, nullable=False, comment="created_at"),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("data", _TEXT, nullable=False),
         sa.Column("stage", _NAME),
         sa.Column("segment", _NAME),
         sa.Column("preferred_channel", _NAME),
-        sa.Index("customers_opened", "opened_at", "id"),
+        sa.Index("customers_opened", "tenant", "opened_at", "id"),
         **_MYSQL,
     )
     _linked(
@@ -120,9 +154,9 @@ def metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("assignee", _NAME),
         sa.Column("team", _NAME),
         # A desk's queues: an agent's open cases, a team's by priority, everything urgent.
-        sa.Index("cases_assignee", "assignee", "status"),
-        sa.Index("cases_team", "team", "status", "priority"),
-        sa.Index("cases_priority", "priority", "status"),
+        sa.Index("cases_assignee", "tenant", "assignee", "status"),
+        sa.Index("cases_team", "tenant", "team", "status", "priority"),
+        sa.Index("cases_priority", "tenant", "priority", "status"),
     )
     sa.Table(
         "events",
@@ -133,9 +167,11 @@ def metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("record_id", _ID, nullable=False),
         sa.Column("customer_id", _ID, nullable=False),
         sa.Column("version", sa.Integer),
+        _tenant(),
         # forget finds a customer's entries by their records' ids: ids are
         # time-ordered, so this index grows at its end.
-        sa.Index("events_record", "record_id"),
+        sa.Index("events_tenant_record", "tenant", "record_id"),
+        sa.Index("events_tenant", "tenant", "position"),  # a tenant's feed
         **_MYSQL,
     )
     sa.Table(
@@ -154,13 +190,21 @@ def _linked(md: sa.MetaData, prefix: str, name: str, *typed: sa.Column[Any] | sa
     return sa.Table(
         name,
         md,
-        sa.Column("id", _ID, primary_key=True),
-        sa.Column("customer_id", _ID, sa.ForeignKey(f"{prefix}customers.id"), nullable=False),
+        _tenant(),
+        sa.Column("id", _ID, nullable=False),
+        sa.PrimaryKeyConstraint("tenant", "id", name=f"{name}_key"),
+        sa.Column("customer_id", _ID, nullable=False),
+        # A record's customer is of its own tenant.
+        sa.ForeignKeyConstraint(
+            ["tenant", "customer_id"],
+            [f"{prefix}customers.tenant", f"{prefix}customers.id"],
+            name=f"{name}_customer_key",
+        ),
         sa.Column("opened_at", _INSTANT, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("data", _TEXT, nullable=False),
         *typed,
-        sa.Index(f"{name}_customer", "customer_id", "opened_at", "id"),
-        sa.Index(f"{name}_opened", "opened_at", "id"),
+        sa.Index(f"{name}_customer", "tenant", "customer_id", "opened_at", "id"),
+        sa.Index(f"{name}_opened", "tenant", "opened_at", "id"),
         **_MYSQL,
     )

@@ -20,18 +20,23 @@ every writing transaction updates before its first write and holds until
 it commits: writers take turns, positions follow commit order exactly (a
 reader resuming from a position never misses an entry committed later with
 a smaller one), and a rolled-back transaction leaves no gap.
+
+Tenants: :meth:`SqlStore.scoped` gives a view of the store that reads and
+writes one tenant's rows, on the store's own connections and transactions;
+every statement it makes names the tenant, which leads every key and index.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -55,6 +60,7 @@ from .. import _common
 from ..protocols import ChangeEvent, Kind
 from . import schema as _schema
 from .driver import BEGIN, Driver, first_line
+from .schema import NO_TENANT
 
 __all__ = ["PAGE", "Snapshot", "SqlStore"]
 
@@ -79,11 +85,16 @@ class Snapshot:
 
     Attributes:
         connection: the SQLAlchemy connection to run queries on.
-        tables: the store's tables by name (``schema.metadata`` describes them).
+        tables: the store's tables by name (``schema.metadata`` describes them);
+            of a tenant's store, its record tables and change feed are each a
+            subquery of that tenant's rows, under the table's name, so queries
+            written for the tables read only the tenant's.
+        tenant: the tenant of a tenant's store (``None``: the store sees every tenant).
     """
 
     connection: sa.Connection
-    tables: Mapping[str, sa.Table]
+    tables: Mapping[str, Any]
+    tenant: str | None = None
 
     @property
     def dialect(self) -> str:
@@ -142,15 +153,34 @@ class _Repository(Generic[R]):
         self._kind: Kind = _common.KIND_OF[cls]
         self._table = t = store._tables[_TABLE[self._kind]]
         self._owner = t.c.id if cls is Customer else t.c.customer_id
-        self._get = sa.select(t.c.data).where(t.c.id == sa.bindparam("id"))
+        self._tenant = store._writes_as
+        # Unscoped, a lookup by id names every listed tenant, so that it still seeks the key.
+        self._mine = (
+            t.c.tenant.in_(sa.select(store._tables["tenants"].c.tenant))
+            if store._tenant is None
+            else t.c.tenant == store._tenant
+        )
+        self._get = (
+            sa.select(t.c.data)
+            .where(self._mine, t.c.id == sa.bindparam("id"))
+            .order_by(t.c.tenant)
+            .limit(1)
+        )
+        self._holder = (
+            sa.select(t.c.tenant)
+            .where(self._mine, t.c.id == sa.bindparam("id"))
+            .order_by(t.c.tenant)
+            .limit(1)
+        )
         # A locking read sees the newest committed version at any isolation level (MySQL's
         # REPEATABLE READ would show the block's snapshot), so a stale save is named as one.
         self._current = (
             sa.select(t.c.version, self._owner)
-            .where(t.c.id == sa.bindparam("id"))
+            .where(t.c.tenant == sa.bindparam("tenant"), t.c.id == sa.bindparam("id"))
             .with_for_update()
         )
-        self._count = sa.select(sa.func.count()).select_from(t)
+        counted = sa.select(sa.func.count()).select_from(t)
+        self._count = counted if store._tenant is None else counted.where(self._mine)
         self._page_sql = sa.select(t.c.data).order_by(t.c.opened_at, t.c.id)
 
     # -- writing ------------------------------------------------------------------
@@ -167,8 +197,10 @@ class _Repository(Generic[R]):
         stored = replace(record, version=1)
         store = self._store
         values = store.driver.row(stored, 1)
+        values["tenant"] = self._tenant
         with store._writing(failed=lambda: self._failure([stored])) as conn:
             position = store._allocate(conn, 1)
+            store._enlist(conn)
             store.driver.insert_rows(conn, self._table, [values])
             store._log(conn, [(position, self._kind, "add", values, 1)])
         return stored
@@ -206,7 +238,11 @@ class _Repository(Generic[R]):
                 if batch:
                     row = store.driver.row
                     rows = [row(record, 1) for record in batch]
+                    tenant = self._tenant
+                    for values in rows:
+                        values["tenant"] = tenant
                     first = store._allocate(conn, len(rows))
+                    store._enlist(conn)
                     try:
                         with conn.begin_nested():
                             store.driver.bulk_insert(conn, self._table, rows)
@@ -234,13 +270,20 @@ class _Repository(Generic[R]):
             taken = set()
             known = set()
             for chunk in _chunks(ids):
-                taken |= {str(v) for v in conn.scalars(sa.select(t.c.id).where(t.c.id.in_(chunk)))}
+                taken |= {
+                    str(v)
+                    for v in conn.scalars(
+                        sa.select(t.c.id).where(t.c.tenant == self._tenant, t.c.id.in_(chunk))
+                    )
+                }
             if self._cls is not Customer:
                 for chunk in _chunks(owners):
                     known |= {
                         str(v)
                         for v in conn.scalars(
-                            sa.select(customers.c.id).where(customers.c.id.in_(chunk))
+                            sa.select(customers.c.id).where(
+                                customers.c.tenant == self._tenant, customers.c.id.in_(chunk)
+                            )
                         )
                     }
         seen: set[str] = set()
@@ -269,17 +312,32 @@ class _Repository(Generic[R]):
         expected = record.version if record.version <= _INT64_MAX else -1
         update = (
             sa.update(t)
-            .where(t.c.id == values["id"], t.c.version == expected)
+            .where(
+                t.c.tenant == sa.bindparam("_tenant"),
+                t.c.id == values["id"],
+                t.c.version == expected,
+            )
             .where(
                 self._owner == (values["id"] if self._cls is Customer else values["customer_id"])
             )
             .values({k: v for k, v in values.items() if k not in _KEPT_ON_SAVE})
             .values(version=t.c.version + 1)
         )
+        tenant = self._tenant
         with store._writing() as conn:
             position = store._allocate(conn, 1)
-            if conn.execute(update).rowcount != 1:
-                current = conn.execute(self._current, {"id": values["id"]}).first()
+            changed = conn.execute(update, {"_tenant": tenant}).rowcount
+            if changed != 1 and store._tenant is None:
+                # Unscoped: the records of no tenant come first; else the first tenant's.
+                holder = conn.execute(self._holder, {"id": values["id"]}).scalar()
+                if holder is not None and holder != tenant:
+                    tenant = holder
+                    changed = conn.execute(update, {"_tenant": tenant}).rowcount
+            values["tenant"] = tenant
+            if changed != 1:
+                current = conn.execute(
+                    self._current, {"tenant": tenant, "id": values["id"]}
+                ).first()
                 if current is None:
                     raise NotFound(self._kind, record.id)
                 if current[0] != record.version:
@@ -311,8 +369,14 @@ class _Repository(Generic[R]):
             return int(conn.execute(self._count).scalar_one())
 
     def all(self) -> Iterator[R]:
-        """Every record, oldest first (by opening time, ties by id), read in pages."""
-        return self._pages([])
+        """Every record, oldest first (by opening time, ties by id), read in pages; of
+        several tenants, each tenant's in turn (no tenant's first, then by name)."""
+        if self._store._tenant is not None:
+            return self._pages([self._mine])
+        t = self._table
+        with self._store._connection() as conn:
+            tenants = sorted(conn.scalars(sa.select(self._store._tables["tenants"].c.tenant)))
+        return chain.from_iterable(self._pages([t.c.tenant == tenant]) for tenant in tenants)
 
     def for_customer(
         self,
@@ -330,7 +394,7 @@ class _Repository(Generic[R]):
         _common.check_id(customer_id, "customer_id")
         since, until = _common.window(since, until)
         t = self._table
-        where: list[Any] = [self._owner == str(customer_id)]
+        where: list[Any] = [self._mine, self._owner == str(customer_id)]
         if since is not None:
             where.append(t.c.opened_at >= _micros(since))
         if until is not None:
@@ -372,14 +436,26 @@ class _Events:
     def __init__(self, store: SqlStore) -> None:
         self._store = store
         e = store._tables["events"]
+        tenant = store._tenant
+        mine = [] if tenant is None else [e.c.tenant == tenant]
         self._select = (
             sa.select(
-                e.c.position, e.c.kind, e.c.action, e.c.record_id, e.c.customer_id, e.c.version
+                e.c.position,
+                e.c.kind,
+                e.c.action,
+                e.c.record_id,
+                e.c.customer_id,
+                e.c.version,
+                e.c.tenant,
             )
-            .where(e.c.position > sa.bindparam("after"))
+            .where(e.c.position > sa.bindparam("after"), *mine)
             .order_by(e.c.position)
         )
-        self._latest = sa.select(store._tables["events_head"].c.position)
+        self._latest = (
+            sa.select(store._tables["events_head"].c.position)
+            if tenant is None
+            else sa.select(sa.func.max(e.c.position)).where(*mine)
+        )
 
     def since(self, position: int = 0) -> Iterator[ChangeEvent]:
         """Entries with a position greater than ``position``, in order, read in pages.
@@ -399,9 +475,15 @@ class _Events:
     def _follow(self, rows: list[Any]) -> Iterator[ChangeEvent]:
         UUID = uuid.UUID
         while True:
-            for position, kind, action, record_id, customer_id, version in rows:
+            for position, kind, action, record_id, customer_id, version, tenant in rows:
                 yield ChangeEvent(
-                    position, kind, action, UUID(str(record_id)), UUID(str(customer_id)), version
+                    position,
+                    kind,
+                    action,
+                    UUID(str(record_id)),
+                    UUID(str(customer_id)),
+                    version,
+                    tenant or None,
                 )
             if len(rows) < PAGE:
                 return
@@ -464,6 +546,10 @@ class SqlStore(_common.Repositories):
             engine.logger = _statements()
         self._schema = schema
         self._tables = {t.name: t for t in _schema.metadata(schema).tables.values()}
+        self._tenant: str | None = None  # a tenant's view: see scoped()
+        self._writes_as = NO_TENANT
+        self._root = self
+        self._view_closed = False
         self._local = _Local()
         self._lock = threading.RLock()
         self._joined = connection
@@ -484,10 +570,42 @@ class SqlStore(_common.Repositories):
         if driver.autocommit_reads:
             self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
             self._reads.logger = engine.logger  # a logger of its own would log rows
+        self._enlisting: sa.Executable | None = None
+        self._repositories()
+
+    def _repositories(self) -> None:
         self._customers: _Repository[Customer] = _Repository(self, Customer)
         self._interactions: _Repository[Interaction] = _Repository(self, Interaction)
         self._cases: _Repository[Case] = _Repository(self, Case)
         self._events = _Events(self)
+
+    def scoped(self, tenant: str) -> SqlStore:
+        """The store as ``tenant`` sees it: its records, written as its own (see
+        :meth:`~custservice.storage.protocols.TenantScoped.scoped`).
+
+        The scope shares this store's connections and transactions.
+
+        Raises:
+            ValidationError: ``tenant`` is not a non-empty string of at most 100
+                characters, or is another tenant than a scoped store's own.
+            StorageError: the store is closed.
+        """
+        tenant = _common.check_scope(self._tenant, tenant)
+        if tenant == self._tenant:
+            return self
+        self._check_open()
+        view = copy.copy(self)
+        view._tenant = view._writes_as = tenant
+        view._view_closed = False
+        known = self._tables["tenants"]
+        view._enlisting = sa.insert(known).from_select(
+            ["tenant"],
+            sa.select(sa.literal(tenant, known.c.tenant.type)).where(
+                ~sa.exists().where(known.c.tenant == tenant)
+            ),
+        )
+        view._repositories()
+        return view
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -524,25 +642,43 @@ class SqlStore(_common.Repositories):
         )
         with self._writing() as conn:
             position = self._allocate(conn, 1)
-            if conn.execute(sa.select(customers.c.id).where(customers.c.id == cid)).first() is None:
+            tenant = conn.execute(self._customers._holder, {"id": cid}).scalar()
+            if tenant is None:
                 raise NotFound("customer", customer_id)
             # A record never changes customer (save refuses it), so every entry about
             # this customer names the customer or one of their stored records.
             records = sa.union_all(
                 sa.select(sa.literal(cid, customers.c.id.type)),
-                sa.select(interactions.c.id).where(interactions.c.customer_id == cid),
-                sa.select(cases.c.id).where(cases.c.customer_id == cid),
+                sa.select(interactions.c.id).where(
+                    interactions.c.tenant == tenant, interactions.c.customer_id == cid
+                ),
+                sa.select(cases.c.id).where(cases.c.tenant == tenant, cases.c.customer_id == cid),
             )
             conn.execute(
                 sa.delete(events).where(
-                    events.c.customer_id == cid, events.c.record_id.in_(records)
+                    events.c.tenant == tenant,
+                    events.c.customer_id == cid,
+                    events.c.record_id.in_(records),
                 )
             )
-            conn.execute(sa.delete(interactions).where(interactions.c.customer_id == cid))
-            conn.execute(sa.delete(cases).where(cases.c.customer_id == cid))
-            conn.execute(sa.delete(customers).where(customers.c.id == cid))
+            for table in (interactions, cases):
+                conn.execute(
+                    sa.delete(table).where(table.c.tenant == tenant, table.c.customer_id == cid)
+                )
+            conn.execute(
+                sa.delete(customers).where(customers.c.tenant == tenant, customers.c.id == cid)
+            )
             self._log(
-                conn, [(position, "customer", "forget", {"id": cid, "customer_id": cid}, None)]
+                conn,
+                [
+                    (
+                        position,
+                        "customer",
+                        "forget",
+                        {"id": cid, "customer_id": cid, "tenant": tenant},
+                        None,
+                    )
+                ],
             )
             self._local.get().erased = True
 
@@ -567,13 +703,27 @@ class SqlStore(_common.Repositories):
             StorageError: the store is closed, or the database failed.
         """
         with self._pinned(snapshot=True) as conn, self._guard():
-            yield Snapshot(conn, self._tables)
+            yield Snapshot(conn, self._scoped_tables(), self._tenant)
+
+    def _scoped_tables(self) -> Mapping[str, Any]:
+        """The tables as this store sees them: of a tenant's, its rows of each."""
+        tenant = self._tenant
+        if tenant is None:
+            return self._tables
+        views: dict[str, Any] = dict(self._tables)
+        for name in (*_schema.RECORD_TABLES, "events"):
+            table = self._tables[name]
+            views[name] = sa.select(table).where(table.c.tenant == tenant).subquery(name)
+        return views
 
     def close(self) -> None:
         """Close the store's connections; closing twice is harmless.
 
         Later operations raise :class:`StorageError`.
         """
+        if self._root is not self:
+            self._view_closed = True  # a tenant's view: the store stays open
+            return
         with self._lock:
             if self._closed:
                 return
@@ -592,13 +742,20 @@ class SqlStore(_common.Repositories):
                 self._engine.dispose()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.driver.where!r})"
+        tenant = "" if self._tenant is None else f", tenant={self._tenant!r}"
+        return f"{type(self).__name__}({self.driver.where!r}{tenant})"
 
     # -- connections and transactions ---------------------------------------------
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self._root._closed or self._view_closed:
             raise StorageError("the store is closed")
+
+    def _enlist(self, conn: sa.Connection) -> None:
+        """List this store's tenant among the tenants with records, once: after the feed's
+        counter is taken, so writers take turns here too."""
+        if self._enlisting is not None:
+            conn.execute(self._enlisting)
 
     @contextmanager
     def _connection(self) -> Iterator[sa.Connection]:
@@ -746,6 +903,7 @@ class SqlStore(_common.Repositories):
                 "record_id": values["id"],
                 "customer_id": values.get("customer_id", values["id"]),
                 "version": version,
+                "tenant": values["tenant"],
             }
             for position, kind, action, values, version in entries
         ]
@@ -780,7 +938,7 @@ class SqlStore(_common.Repositories):
         found = self.driver.translate(original)
         if found is not None:
             return found
-        if self._closed or isinstance(exc, sa.exc.ResourceClosedError):
+        if self._root._closed or isinstance(exc, sa.exc.ResourceClosedError):
             return StorageError("the store is closed")
         if isinstance(exc, sa.exc.TimeoutError):
             return StorageError(
