@@ -61,12 +61,15 @@ def attainment_one_by_one(
     cases: Iterable[Case], targets: Iterable[ServiceTarget], at: pendulum.DateTime
 ) -> dict[Metric, tuple[int, int, int, int, int, tuple[int, int, int]]]:
     """Per target: achieved, breached, active, paused and not due cases, and the band's
-    verdicts, counted from ``evaluate`` on each case, as ``TargetAttainment`` defines them."""
+    verdicts, counted from ``evaluate`` on each case, as ``TargetAttainment`` defines them
+    (a merged case is counted under its target alone: not here)."""
     out = {}
     for target in targets:
         states: Counter[str] = Counter()
         verdicts: Counter[str] = Counter()
         for case in cases:
+            if case.merged_into is not None:
+                continue
             if later(case.opened_at, at):
                 states["not_due"] += 1
                 continue
@@ -211,7 +214,8 @@ def test_open_breaches_in_health_count_what_evaluate_gives(
             expected = sum(
                 1
                 for case in theirs
-                if not later(case.opened_at, at)
+                if case.merged_into is None
+                and not later(case.opened_at, at)
                 and status_at(case, at) not in (CaseStatus.SOLVED, CaseStatus.CLOSED)
                 and any(t.evaluate(case, at=at).state is TargetState.BREACHED for t in targets)
             )
@@ -219,13 +223,15 @@ def test_open_breaches_in_health_count_what_evaluate_gives(
 
 
 def status_at(case: Case, at: dt.datetime) -> CaseStatus:
-    """The case's status at ``at``, from its history."""
-    status = CaseStatus(str(case.lifecycle.history[0].source)) if case.lifecycle.history else None
-    for change in case.lifecycle.history:
+    """The case's status at ``at``, from its history (its states read by its pipeline)."""
+    category = case.pipeline.category
+    history = case.lifecycle.history
+    status = category(history[0].source) if history else category(case.state)
+    for change in history:
         if later(change.at, at):
             break
-        status = CaseStatus(str(change.target))
-    return status or case.status
+        status = category(change.target)
+    return status
 
 
 # --- pushed down to SQL: only what the targets read of each stored case --------------

@@ -32,12 +32,14 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import pendulum
 import pytest
 import sqlalchemy as sa
 
 from custservice import (
     Case,
     Customer,
+    FixedClock,
     Interaction,
     NotFound,
     from_dict,
@@ -479,3 +481,76 @@ def test_an_upgrade_to_tenants_killed_midway_is_finished_by_the_next_open(
     stored = fill_desk(schema_3, url, tmp_path)
     kill_mid_tenants_upgrade(url, after)
     assert_upgraded_from_3(url, stored)
+
+
+# --- schema version 4 (tenants, before a case's merged_into) ------------------------------
+
+MERGE_KEYS = ("pipeline", "links", "merges")
+"""The keys a case's stored form gained with pipelines, links and merges."""
+
+
+def fill_merged(url: str) -> dict[str, Case]:
+    """A store with a case merged into another, and a case stored as schema 4 wrote it."""
+    clock = FixedClock(pendulum.datetime(2026, 3, 2, 9, tz="Europe/London"))
+    with open_store(url) as store:
+        ada = store.customers.add(Customer.new("Ada", clock=clock))
+        first = Case.open(ada.id, "Parcel lost", clock=clock)
+        again = Case.open(ada.id, "Where is my parcel?", clock=clock).link(first.id, "duplicate")
+        again = again.merge_into(first.id, at=clock.now())
+        plain = Case.open(ada.id, "Login", clock=clock)
+        store.cases.add_many([first, again, plain])
+        return {"first": first, "again": store.cases.get(again.id), "plain": plain}
+
+
+def as_schema_4(db: Database, plain: Case) -> None:
+    """Take a current store back to schema version 4: no ``merged_into`` column or index,
+    ``plain`` stored without the keys pipelines, links and merges added."""
+    db.run(f"DROP INDEX {db.qualify('cases_merged_into')}")
+    db.run(f"ALTER TABLE {db.qualify('cases')} DROP COLUMN merged_into")
+    ((text,),) = db.run(f"SELECT data FROM {db.qualify('cases')} WHERE id = ?", str(plain.id))
+    data = {k: v for k, v in json.loads(text).items() if k not in MERGE_KEYS}
+    stripped = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    db.run(f"UPDATE {db.qualify('cases')} SET data = ? WHERE id = ?", stripped, str(plain.id))
+    db.run(f"UPDATE {db.qualify('custservice_meta')} SET value = '4' WHERE key = 'schema_version'")
+
+
+def assert_upgraded_from_4(url: str, stored: dict[str, Case]) -> None:
+    """Every case reads as stored (the one stored without the new keys with their
+    defaults), and ``merged_into`` is filled from the records."""
+    with open_store(url) as store:
+        for case in stored.values():
+            assert store.cases.get(case.id) == attrs.evolve(case, version=1)
+        with store.sql_snapshot() as snapshot:
+            conn = snapshot.connection
+            check_typed_columns(conn, snapshot.tables, store)
+            cases = snapshot.tables["cases"]
+            merged = conn.execute(
+                sa.select(cases.c.id, cases.c.merged_into).where(cases.c.merged_into.is_not(None))
+            ).all()
+            assert [(str(a), str(b)) for a, b in merged] == [
+                (str(stored["again"].id), str(stored["first"].id))
+            ]
+            names = {i["name"] for i in sa.inspect(conn).get_indexes("cases", schema=cases.schema)}
+            assert "cases_merged_into" in names
+            assert store.driver.read_version(conn, snapshot.tables) == VERSION
+
+
+def test_a_sqlite_file_of_schema_4_is_upgraded_with_merged_into_filled(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "four.db"
+    stored = fill_merged(f"sqlite:///{path}")
+    conn = sqlite3.connect(path, isolation_level=None)
+    as_schema_4(Database(conn, "?", lambda name: name), stored["plain"])
+    conn.execute("PRAGMA user_version = 4")
+    conn.close()
+    assert_upgraded_from_4(f"sqlite:///{path}", stored)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_schema_of_schema_4_is_upgraded_with_merged_into_filled(
+    pg_admin: Any, pg_schema: str, pg_url: str
+) -> None:
+    stored = fill_merged(pg_url)
+    as_schema_4(Database(pg_admin, "%s", lambda name: f'"{pg_schema}".{name}'), stored["plain"])
+    assert_upgraded_from_4(pg_url, stored)

@@ -14,6 +14,7 @@ from .enums import (
     Dimension,
     Factor,
     InteractionStage,
+    LinkKind,
     Metric,
     Priority,
     ServiceArea,
@@ -48,11 +49,12 @@ from .feedback import Feedback
 
 if TYPE_CHECKING:
     from .calendars import ALWAYS, BusinessCalendar
-    from .cases import AssignmentChange, Case, CaseUpdate, PriorityChange
+    from .cases import AssignmentChange, Case, CaseLink, CaseUpdate, MergeChange, PriorityChange
     from .customers import Customer
     from .interactions import Handoff, Interaction
     from .lifecycle import Guard, History, Lifecycle, LifecycleState, StateChange, Transition
     from .lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
+    from .pipelines import CASE_PIPELINE, CasePipeline
     from .policies import (
         Agent,
         Assignment,
@@ -75,7 +77,14 @@ if TYPE_CHECKING:
 # attrs class costs about a millisecond to build, and cattrs far more.
 _LAZY_MODULES = {
     "calendars": ("ALWAYS", "BusinessCalendar"),
-    "cases": ("AssignmentChange", "Case", "CaseUpdate", "PriorityChange"),
+    "cases": (
+        "AssignmentChange",
+        "Case",
+        "CaseLink",
+        "CaseUpdate",
+        "MergeChange",
+        "PriorityChange",
+    ),
     "customers": ("Customer",),
     "interactions": ("Handoff", "Interaction"),
     "lifecycle": ("Guard", "History", "Lifecycle", "LifecycleState", "StateChange", "Transition"),
@@ -92,6 +101,7 @@ _LAZY_MODULES = {
         "SlaPolicy",
         "choose_assignee",
     ),
+    "pipelines": ("CASE_PIPELINE", "CasePipeline"),
     "serialization": ("from_dict", "from_json", "json_schema", "to_dict", "to_json"),
     "service_levels": ("ServiceTarget", "TargetStatus"),
     "storage.asynchronous": ("AsyncStore", "open_async_store"),
@@ -107,6 +117,7 @@ __all__ = [
     "AsyncStore",
     "BINARY",
     "CASE_LIFECYCLE",
+    "CASE_PIPELINE",
     "CES_7",
     "CSAT_5",
     "CUSTOMER_LIFECYCLE",
@@ -120,6 +131,8 @@ __all__ = [
     "BackendNotFound",
     "BusinessCalendar",
     "Case",
+    "CaseLink",
+    "CasePipeline",
     "CaseStatus",
     "CaseUpdate",
     "ChangeEvent",
@@ -147,6 +160,8 @@ __all__ = [
     "LifecycleDefinitionError",
     "LifecycleState",
     "LeastLoaded",
+    "LinkKind",
+    "MergeChange",
     "Metric",
     "NotFound",
     "Priority",

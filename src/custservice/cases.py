@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import random
 import uuid
@@ -17,13 +18,13 @@ from ._persistent import Chain, chain_of
 from ._records import check_identity, replace
 from ._time import Clock, aware, micros, read_clock
 from ._validation import Problems, member, optional_text, text
-from .enums import CaseStatus, Channel, Priority, ServiceArea
+from .enums import CaseStatus, Channel, LinkKind, Priority, ServiceArea
 from .errors import ValidationError
-from .lifecycle import LifecycleState
+from .lifecycle import LifecycleState, State
 from .lifecycle import earlier as _earlier
-from .lifecycles import CASE_LIFECYCLE
+from .pipelines import CASE_PIPELINE, CasePipeline
 
-__all__ = ["AssignmentChange", "Case", "CaseUpdate", "PriorityChange"]
+__all__ = ["AssignmentChange", "Case", "CaseLink", "CaseUpdate", "MergeChange", "PriorityChange"]
 
 
 @attrs.frozen
@@ -112,6 +113,48 @@ class PriorityChange:
         object.__setattr__(self, "priority", priority)
 
 
+@attrs.frozen
+class CaseLink:
+    """A link from a case to another case.
+
+    Args:
+        case_id: the other case's id.
+        kind: how they are linked (a :class:`~custservice.enums.LinkKind`, or its value).
+    """
+
+    case_id: uuid.UUID
+    kind: LinkKind = LinkKind.RELATED
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.case_id, uuid.UUID):
+            raise ValidationError("expected a UUID", field="case_id")
+        object.__setattr__(self, "kind", member(LinkKind, self.kind, "kind"))
+
+
+@attrs.frozen
+class MergeChange:
+    """A case was merged into another, or taken out again.
+
+    Args:
+        at: when; timezone-aware.
+        into: the case it was merged into; ``None`` when it was unmerged.
+        reason: why, if said.
+    """
+
+    at: pendulum.DateTime
+    into: uuid.UUID | None
+    reason: str | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        problems = Problems()
+        at = problems.run(aware, self.at, "at")
+        if self.into is not None and not isinstance(self.into, uuid.UUID):
+            problems.add("into", "expected a UUID or None")
+        problems.run(optional_text, self.reason, "reason")
+        problems.raise_if_any()
+        object.__setattr__(self, "at", at)
+
+
 def _entries(value: object, kind: type, field: str) -> Chain[Any]:
     """A history as a chain, when it is a tuple, list or chain of ``kind`` (its order is
     checked by the case)."""
@@ -128,17 +171,27 @@ def _in_order(problems: Problems, entries: Sequence[Any], opened: int, field: st
 
 @attrs.frozen
 class Case(Labelled):
-    """A customer's request, followed through ``CASE_LIFECYCLE`` until it is closed.
+    """A customer's request, followed through its pipeline until it is closed.
 
     Keep the customer informed: every public update is recorded, so service
     targets can tell whether they were told the status without asking.
+
+    A case follows ``CASE_LIFECYCLE`` unless it was opened with a
+    :class:`~custservice.pipelines.CasePipeline` of the desk's own: then
+    :attr:`state` is where it stands in that pipeline, and :attr:`status`
+    the :class:`~custservice.enums.CaseStatus` that state stands for, which
+    is what service targets and analytics read.
+
+    A case merged into another (:meth:`merge_into`) is closed for as long as
+    it stays merged: it takes no changes, and the analytics leave it out (its
+    work is counted once, under the case it was merged into).
 
     Attributes:
         id: a time-ordered UUID.
         customer_id: the customer's id.
         subject: what it is about.
         opened_at: when the case was opened.
-        lifecycle: the position in ``CASE_LIFECYCLE``.
+        lifecycle: the position in the pipeline's lifecycle.
         promised_by: the date and time promised to the customer, if any.
         updates: every public message, oldest first: an immutable sequence
             that reads and compares as a tuple of :class:`CaseUpdate`
@@ -159,6 +212,12 @@ class Case(Labelled):
             ``updates``, it reads as a tuple and grows without copying.
         priority_changes: every change of priority, oldest first
             (:class:`PriorityChange`), read and grown the same way.
+        pipeline: the :class:`~custservice.pipelines.CasePipeline` it follows
+            (``CASE_PIPELINE`` by default); stored by its name.
+        links: its links to other cases (:class:`CaseLink`), oldest first,
+            each once.
+        merges: every merge into another case and every unmerge, oldest first
+            (:class:`MergeChange`, alternating, a merge first).
         version: 0 until stored.
     """
 
@@ -178,6 +237,9 @@ class Case(Labelled):
     attributes: Mapping[str, AttributeValue] = attrs.field(default=NO_ATTRIBUTES, kw_only=True)
     assignments: Sequence[AssignmentChange] = attrs.field(default=(), kw_only=True)
     priority_changes: Sequence[PriorityChange] = attrs.field(default=(), kw_only=True)
+    pipeline: CasePipeline = attrs.field(default=CASE_PIPELINE, kw_only=True)
+    links: Sequence[CaseLink] = attrs.field(default=(), kw_only=True)
+    merges: Sequence[MergeChange] = attrs.field(default=(), kw_only=True)
     version: int = attrs.field(default=0, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
@@ -187,10 +249,15 @@ class Case(Labelled):
             problems.add("customer_id", "expected a UUID")
         problems.run(text, self.subject, "subject")
         opened_at = problems.run(aware, self.opened_at, "opened_at")
+        pipeline = self.pipeline
+        if not isinstance(pipeline, CasePipeline):
+            problems.add("pipeline", "expected a CasePipeline")
         if not isinstance(self.lifecycle, LifecycleState):
             problems.add("lifecycle", "expected a LifecycleState")
-        elif self.lifecycle.current not in CASE_LIFECYCLE.states:
-            problems.add("lifecycle", "not a status of the case lifecycle")
+        elif isinstance(pipeline, CasePipeline) and (
+            self.lifecycle.current not in pipeline.lifecycle.states
+        ):
+            problems.add("lifecycle", f"not a state of the case's pipeline {pipeline.name!r}")
         promised_by = None
         if self.promised_by is not None:
             promised_by = problems.run(aware, self.promised_by, "promised_by")
@@ -211,14 +278,20 @@ class Case(Labelled):
         custom = problems.run(attributes, self.attributes, "attributes")
         assignments = problems.run(_entries, self.assignments, AssignmentChange, "assignments")
         changes = problems.run(_entries, self.priority_changes, PriorityChange, "priority_changes")
+        links = problems.run(_links, self.links, self.id)
+        merges = problems.run(_entries, self.merges, MergeChange, "merges")
         problems.raise_if_any()
         assert opened_at is not None
         assert assignments is not None
         assert changes is not None
+        assert merges is not None
         opened = micros(opened_at)
         _in_order(problems, self.updates, opened, "updates")
         _in_order(problems, assignments, opened, "assignments")
         _in_order(problems, changes, opened, "priority_changes")
+        _in_order(problems, merges, opened, "merges")
+        if merges:
+            _check_merges(problems, self, merges)
         held = [(a.previous_assignee, a.previous_team, a.assignee, a.team) for a in assignments]
         if any(a[2:] != b[:2] for a, b in itertools.pairwise(held)) or (
             held and held[-1][2:] != (self.assignee, self.team)
@@ -247,6 +320,8 @@ class Case(Labelled):
         object.__setattr__(self, "attributes", custom)
         object.__setattr__(self, "assignments", assignments)
         object.__setattr__(self, "priority_changes", changes)
+        object.__setattr__(self, "links", links)
+        object.__setattr__(self, "merges", merges)
 
     @classmethod
     def open(
@@ -261,10 +336,12 @@ class Case(Labelled):
         team: str | None = None,
         tags: Iterable[str] = frozenset(),
         attributes: Mapping[str, AttributeValue] = NO_ATTRIBUTES,
+        pipeline: CasePipeline = CASE_PIPELINE,
         id: uuid.UUID | None = None,
         rng: random.Random | None = None,
     ) -> Case:
-        """A new case, ``NEW`` from ``clock.now()``, not yet assigned to an agent.
+        """A new case, in its pipeline's initial state (``NEW`` by default) from
+        ``clock.now()``, not yet assigned to an agent.
 
         Args:
             customer_id: the customer's id.
@@ -276,6 +353,8 @@ class Case(Labelled):
             team: the team it starts with, if any.
             tags: labels to file it by.
             attributes: custom fields (see :attr:`attributes`).
+            pipeline: the :class:`~custservice.pipelines.CasePipeline` it follows;
+                ``CASE_PIPELINE`` by default.
             id: an id to use; a new time-ordered one by default.
             rng: a seeded generator, for reproducible ids.
 
@@ -288,13 +367,16 @@ class Case(Labelled):
             >>> case.status
             <CaseStatus.NEW: 'new'>
         """
+        if not isinstance(pipeline, CasePipeline):
+            raise ValidationError("expected a CasePipeline", field="pipeline")
         at = read_clock(clock)
         return cls(
             id if id is not None else new_id(at, rng),
             customer_id,
             subject,
             at,
-            CASE_LIFECYCLE.start(at),
+            pipeline.lifecycle.start(at),
+            pipeline=pipeline,
             promised_by=promised_by,
             channel=channel,  # type: ignore[arg-type]
             priority=priority,  # type: ignore[arg-type]
@@ -305,18 +387,143 @@ class Case(Labelled):
 
     @property
     def status(self) -> CaseStatus:
-        """The case's status."""
-        return CaseStatus(str(self.lifecycle.current))
+        """The :class:`~custservice.enums.CaseStatus` the case's state stands for
+        (``CLOSED`` while it is merged into another case)."""
+        if self.merges and self.merges[-1].into is not None:
+            return CaseStatus.CLOSED
+        return self.pipeline.category(self.lifecycle.current)
+
+    @property
+    def state(self) -> State:
+        """Where the case stands in its pipeline's own lifecycle (for ``CASE_PIPELINE``,
+        the :class:`~custservice.enums.CaseStatus` member). Kept while it is merged,
+        so unmerging restores it."""
+        return self.lifecycle.current
+
+    @property
+    def merged_into(self) -> uuid.UUID | None:
+        """The id of the case this one is merged into; ``None`` unless it is merged."""
+        return self.merges[-1].into if self.merges else None
 
     def advance(self, event: str, *, at: pendulum.DateTime, reason: str | None = None) -> Case:
-        """The case after a lifecycle event (``"open"``, ``"solve"``, ``"reopen"``, ...).
+        """The case after an event of its pipeline (``"open"``, ``"solve"``, ``"reopen"``,
+        ... for ``CASE_PIPELINE``).
 
         Raises:
-            InvalidTransition: the event is not allowed from the current status.
-            ValidationError: ``at`` is naive or goes back in time.
+            InvalidTransition: the event is not allowed from the current state.
+            ValidationError: the case is merged (``merged_into``), or ``at`` is
+                naive or goes back in time.
         """
-        state = CASE_LIFECYCLE.fire(self.lifecycle, event, at=at, reason=reason)
+        self._not_merged(at)
+        state = self.pipeline.lifecycle.fire(self.lifecycle, event, at=at, reason=reason)
         return replace(self, lifecycle=state)
+
+    def link(self, other_id: uuid.UUID, kind: LinkKind | str = LinkKind.RELATED) -> Case:
+        """The case linked to case ``other_id`` (a link already there is kept once).
+
+        Args:
+            other_id: the other case's id.
+            kind: ``"related"`` (the default), ``"parent"``, ``"child"`` or
+                ``"duplicate"`` (a :class:`~custservice.enums.LinkKind`).
+
+        Raises:
+            ValidationError: ``other_id`` is this case's own id or not a UUID
+                (``case_id``), ``kind`` is unknown, or the case is merged.
+
+        Examples:
+            >>> clock = FixedClock(pendulum.datetime(2026, 1, 5, 9))
+            >>> case = Case.open(uuid.uuid4(), "Refund", clock=clock)
+            >>> other = uuid.uuid4()
+            >>> case.link(other, "duplicate").links[0].kind
+            <LinkKind.DUPLICATE: 'duplicate'>
+        """
+        found = CaseLink(other_id, kind)  # type: ignore[arg-type]
+        if found.case_id == self.id:
+            raise ValidationError("a case cannot be linked to itself", field="case_id")
+        self._not_merged(None)
+        if found in self.links:
+            return self
+        return replace(self, links=(*self.links, found))
+
+    def unlink(self, other_id: uuid.UUID, kind: LinkKind | str | None = None) -> Case:
+        """The case without its links to ``other_id`` (of ``kind`` only, when given); a
+        link it does not have is no error.
+
+        Raises:
+            ValidationError: ``kind`` is unknown, or the case is merged.
+        """
+        wanted = None if kind is None else member(LinkKind, kind, "kind")
+        self._not_merged(None)
+        kept = tuple(k for k in self.links if k.case_id != other_id or wanted not in (None, k.kind))
+        return self if len(kept) == len(self.links) else replace(self, links=kept)
+
+    def merge_into(
+        self, target_id: uuid.UUID, *, at: pendulum.DateTime, reason: str | None = None
+    ) -> Case:
+        """The case merged into case ``target_id`` from ``at``: closed as a duplicate.
+
+        Its state in the pipeline is kept, so :meth:`unmerge` restores it. While
+        merged, :attr:`status` is ``CLOSED``, :attr:`merged_into` is
+        ``target_id``, the case takes no changes (events, updates, assignments,
+        priority changes, links) and the analytics leave it out: its work is
+        counted once, under the target.
+
+        Args:
+            target_id: the case it is merged into; not its own id.
+            at: when; timezone-aware, not earlier than any change the case has.
+            reason: why, if said.
+
+        Raises:
+            ValidationError: ``target_id`` is the case's own id or not a UUID
+                (``target_id``), the case is merged already (``merged_into``),
+                or ``at`` is naive or goes back in time (``at``).
+        """
+        if not isinstance(target_id, uuid.UUID):
+            raise ValidationError("expected a UUID", field="target_id")
+        if target_id == self.id:
+            raise ValidationError("a case cannot be merged into itself", field="target_id")
+        change = MergeChange(at, target_id, reason=reason)
+        self._not_merged(change.at)
+        if _earlier(change.at, self._latest()):
+            raise ValidationError("earlier than the case's last change", field="at")
+        return replace(self, merges=chain_of(self.merges).appended(change))
+
+    def unmerge(self, *, at: pendulum.DateTime, reason: str | None = None) -> Case:
+        """The case taken out of the case it was merged into, from ``at``: it stands where
+        it stood when merged, and takes changes again. Both the merge and the unmerge
+        stay in :attr:`merges`.
+
+        Raises:
+            ValidationError: the case is not merged (``merged_into``), or
+                ``at`` is naive or earlier than the merge (``at``).
+        """
+        change = MergeChange(at, None, reason=reason)
+        if self.merged_into is None:
+            raise ValidationError("the case is not merged", field="merged_into")
+        if _earlier(change.at, self.merges[-1].at):
+            raise ValidationError("earlier than the merge", field="at")
+        return replace(self, merges=chain_of(self.merges).appended(change))
+
+    def _latest(self) -> pendulum.DateTime:
+        """The latest instant of the case's histories (its opening when it has none)."""
+        latest = self.lifecycle.since
+        for history in (self.updates, self.assignments, self.priority_changes, self.merges):
+            if history and _earlier(latest, history[-1].at):
+                latest = history[-1].at
+        if _earlier(latest, self.opened_at):
+            latest = self.opened_at
+        return latest
+
+    def _not_merged(self, at: object) -> None:
+        """Refuse a change to a merged case, or one earlier than the last (un)merge."""
+        into = self.merged_into
+        if into is not None:
+            raise ValidationError(
+                f"the case is merged into case {into}: it takes no changes until unmerged",
+                field="merged_into",
+            )
+        if at is not None and self.merges and _earlier(aware(at, "at"), self.merges[-1].at):
+            raise ValidationError("earlier than the case's last unmerge", field="at")
 
     def record_update(self, *, at: pendulum.DateTime, from_customer: bool = False) -> Case:
         """Record a public message: an agent's reply or status update, or the customer writing in.
@@ -334,7 +541,8 @@ class Case(Labelled):
                 ``at`` is earlier than the last update or the opening.
         """
         update = CaseUpdate(at, from_customer)
-        if self.lifecycle.current == CaseStatus.CLOSED:
+        self._not_merged(update.at)
+        if self.status is CaseStatus.CLOSED:
             raise ValidationError("a closed case takes no more updates", field="status")
         updates = chain_of(self.updates)
         # The updates are in time order, so the newest alone bounds the next.
@@ -438,9 +646,42 @@ class Case(Labelled):
         opening or the newest entry of ``history``."""
         when = aware(at, "at")
         optional_text(reason, "reason")
-        if self.lifecycle.current == CaseStatus.CLOSED:
+        self._not_merged(when)
+        if self.status is CaseStatus.CLOSED:
             raise ValidationError("a closed case takes no more changes", field="status")
         # A history is in time order, so its newest entry alone bounds the next.
         latest = history[-1].at if history else self.opened_at
         if _earlier(when, latest):
             raise ValidationError("earlier than the case's last change of this kind", field="at")
+
+
+def _links(value: object, own_id: object) -> tuple[CaseLink, ...]:
+    """A case's links as a tuple: each a :class:`CaseLink` to another case, each once."""
+    if not isinstance(value, tuple | list) or not all(isinstance(v, CaseLink) for v in value):
+        raise ValidationError("expected a sequence of CaseLink", field="links")
+    if any(link.case_id == own_id for link in value):
+        raise ValidationError("a case cannot be linked to itself", field="links")
+    if len(set(value)) != len(value):
+        raise ValidationError("a link is listed twice", field="links")
+    return tuple(value)
+
+
+def _check_merges(problems: Problems, case: Case, merges: Sequence[MergeChange]) -> None:
+    """Merges alternate with unmerges, a merge first, never into the case itself; and
+    nothing happened to the case while it was merged."""
+    for i, change in enumerate(merges):
+        if (change.into is None) != (i % 2 == 1):
+            problems.add("merges", "merges and unmerges must alternate, a merge first")
+            return
+        if change.into == case.id:
+            problems.add("merges", "a case cannot be merged into itself")
+            return
+    bounds = [micros(m.at) for m in merges]
+    times = [micros(c.at) for c in case.lifecycle.history]
+    for history in (case.updates, case.assignments, case.priority_changes):
+        times.extend(micros(e.at) for e in history)
+    for t in times:
+        k = bisect.bisect_right(bounds, t)
+        if k % 2 == 1 and t > bounds[k - 1]:  # after a merge, before its unmerge
+            problems.add("merges", "the case changed while it was merged")
+            return

@@ -19,6 +19,7 @@ __all__ = [
     "Dimension",
     "Factor",
     "InteractionStage",
+    "LinkKind",
     "Metric",
     "Priority",
     "ServiceArea",
@@ -215,6 +216,19 @@ class CaseStatus(enum.StrEnum):
     """Waiting on a third party."""
     SOLVED = "solved"
     CLOSED = "closed"
+
+
+class LinkKind(enum.StrEnum):
+    """How one case is linked to another (:meth:`~custservice.cases.Case.link`)."""
+
+    RELATED = "related"
+    """About the same thing, each handled on its own."""
+    PARENT = "parent"
+    """The other case is this one's parent: the problem this one is part of."""
+    CHILD = "child"
+    """The other case is part of this one."""
+    DUPLICATE = "duplicate"
+    """The other case is the same request; merge one into the other to count it once."""
 
 
 class Metric(enum.StrEnum):

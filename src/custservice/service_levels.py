@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 import pendulum
@@ -79,6 +79,7 @@ from .cases import Case
 from .enums import CaseStatus, Metric, TargetState, Verdict
 from .errors import ValidationError
 from .expectations import ExpectationBand
+from .pipelines import CASE_PIPELINE, CasePipeline
 
 __all__ = ["ServiceTarget", "TargetStatus"]
 
@@ -113,6 +114,60 @@ def case_state(state: object) -> str:
         if found is not None:
             return found
     return str.__str__(CaseStatus(str(state)))
+
+
+def pipeline_status(pipeline: CasePipeline) -> Callable[[object], str]:
+    """The function giving, for a state of ``pipeline``, the value of the
+    :class:`~custservice.enums.CaseStatus` it stands for, as :func:`case_state` does for
+    the built-in pipeline.
+
+    Raises:
+        KeyError: (from the function) a state that is not the pipeline's.
+    """
+    if pipeline is CASE_PIPELINE:
+        return case_state
+    found = _PIPELINE_STATUS.get(pipeline)
+    if found is None:
+        category = pipeline.category
+
+        def found(state: object) -> str:
+            return str.__str__(category(state))
+
+        if len(_PIPELINE_STATUS) > 64:
+            _PIPELINE_STATUS.clear()
+        _PIPELINE_STATUS[pipeline] = found
+    return found
+
+
+_PIPELINE_STATUS: dict[CasePipeline, Callable[[object], str]] = {}
+_CLOSED = str.__str__(CaseStatus.CLOSED)
+
+
+def with_merges(
+    first: str, changes: list[tuple[int, str]], merges: Sequence[tuple[int, bool]]
+) -> list[tuple[int, str]]:
+    """A case's status changes with each stretch it spent merged into another case as a
+    change to ``CLOSED`` and back to the status it had.
+
+    Args:
+        first: the status before the first change.
+        changes: the status changes, oldest first: when, and the status.
+        merges: the merges and unmerges, oldest first: when, and whether it was a merge.
+            Nothing changes while a case is merged, so the status it goes back to is the
+            one it had when merged.
+    """
+    if not merges:
+        return changes
+    out: list[tuple[int, str]] = []
+    i, status = 0, first
+    for t, merging in merges:
+        while i < len(changes) and changes[i][0] <= t:
+            status = changes[i][1]
+            out.append(changes[i])
+            i += 1
+        out.append((t, _CLOSED if merging else status))
+    out.extend(changes[i:])
+    return out
 
 
 @attrs.frozen
@@ -244,14 +299,21 @@ class CaseFacts:
 
     @classmethod
     def of(cls, case: Case, at: int) -> CaseFacts:
-        """The facts of ``case`` at ``at`` (microseconds since 1970, UTC)."""
+        """The facts of ``case`` at ``at`` (microseconds since 1970, UTC): its states
+        read as the statuses its pipeline files them under, and each stretch it spent
+        merged into another case as ``CLOSED``."""
         lifecycle = case.lifecycle
         entries = list(history_entries(lifecycle.history))
-        first = case_state(entries[0][1] if entries else lifecycle.current)
+        status = pipeline_status(case.pipeline)
+        first = status(entries[0][1] if entries else lifecycle.current)
         return cls(
             micros(case.opened_at),
             first,
-            [(micros(e[3]), case_state(e[2])) for e in entries],
+            with_merges(
+                first,
+                [(micros(e[3]), status(e[2])) for e in entries],
+                [(micros(m.at), m.into is not None) for m in case.merges],
+            ),
             [(micros(u.at), u.from_customer) for u in case.updates],
             at,
         )

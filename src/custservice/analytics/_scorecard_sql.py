@@ -689,14 +689,20 @@ def _interactions_sql(
 
 def _cases_sql(sql: _Sql, g: _Grouping, rows: bool) -> sa.Select[*tuple[Any, ...]]:
     c = sql.cases
-    keyed = sa.select(c.c.data, g.case_key.label("k")).select_from(g.source(c)).subquery("c")
+    counted = c.c.merged_into.is_(None)  # a merged case is counted under its target alone
+    keyed = (
+        sa.select(c.c.data, g.case_key.label("k"))
+        .select_from(g.source(c))
+        .where(counted)
+        .subquery("c")
+    )
     # The key as a column of a subquery: a constant key (one month) is never read as a
     # GROUP BY position.
     cases = sa.select(keyed.c.data, g.refine(keyed.c.k).label("g")).subquery("cases")
     if rows:
         return sa.select(cases.c.data, cases.c.g)
     if g.by is None:
-        return sa.select(g.case_key, sa.func.count()).select_from(g.source(c))
+        return sa.select(g.case_key, sa.func.count()).select_from(g.source(c)).where(counted)
     return sa.select(cases.c.g, sa.func.count()).group_by(cases.c.g)
 
 

@@ -366,7 +366,10 @@ def risk_of(
 
 def open_breach(case: Case, at: pendulum.DateTime, targets: tuple[ServiceTarget, ...]) -> bool:
     """Whether ``case`` counts among its customer's open breaches at ``at``: opened by
-    then, neither solved nor closed then, and one of ``targets`` breached then."""
+    then, neither solved nor closed then, and one of ``targets`` breached then. A case
+    merged into another is not counted: its target case is."""
+    if case.merged_into is not None:
+        return False
     if micros(case.opened_at) > micros(at) or not _open_at(case, at):
         return False
     facts = CaseFacts.of(case, micros(at))
@@ -498,13 +501,13 @@ def _change_us(change: StateChange) -> int:
 
 def _open_at(case: Case, at: pendulum.DateTime) -> bool:
     """Whether the case was neither solved nor closed at ``at`` (walks back only past ``at``)."""
-    status = case.lifecycle.current
+    state = case.lifecycle.current
     t = micros(at)
     for change in reversed(case.lifecycle.history):
         if micros(change.at) <= t:
             break
-        status = change.source
-    return status not in _FINISHED  # CaseStatus members are the strings they stand for
+        state = change.source
+    return case.pipeline.category(state) not in _FINISHED
 
 
 def _own(record: Interaction | Case, customer: Customer, field: str) -> None:

@@ -346,6 +346,8 @@ def plan_follow_ups(
     for case in cases or ():
         if not isinstance(case, Case):
             raise ValidationError("expected a Case", field="cases")
+        if case.merged_into is not None:
+            continue  # its target case is owed the updates
         for follow_up in _status_updates(case, updates, window, policy):
             propose(follow_up)
     return tuple(sorted(found.values(), key=_order))

@@ -31,6 +31,10 @@ measured queue wait. It never holds the records themselves.
   cases that owe nothing yet at ``at`` (``not_due``: opened after ``at``, or
   a ``NEXT_RESPONSE`` target with no customer message), so the five counts
   of a target always add up to the number of cases.
+* *Merged cases* (``case.merged_into`` set) are left out of every count: a
+  duplicate's work is counted once, under the case it was merged into.
+  Cases of any :class:`~custservice.CasePipeline` are read by the
+  :class:`~custservice.CaseStatus` each state stands for.
 
 Percentages are in ``[0, 100]``, NPS in ``[-100, 100]``; a figure with no
 data is ``None``, never NaN.
@@ -723,6 +727,8 @@ def _stream(
             _add_interaction(tally, interaction, kinds)
         for case in cases:
             _check(case, Case, "cases")
+            if case.merges and case.merged_into is not None:
+                continue  # counted once, under the case it is merged into
             _add_case(tally, case, targets, at)
         return _card(tally, targets)
     interaction_key, case_key = _keys(by, query.timezone, customers)
@@ -734,6 +740,8 @@ def _stream(
         _add_interaction(tally, interaction, kinds)
     for case in cases:
         _check(case, Case, "cases")
+        if case.merges and case.merged_into is not None:
+            continue  # counted once, under the case it is merged into
         key = case_key(case)
         tally = tallies.get(key) or tallies.setdefault(key, _Tally(n))
         _add_case(tally, case, targets, at)

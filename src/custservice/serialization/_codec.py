@@ -37,7 +37,8 @@ from ..cases import Case
 from ..customers import Customer
 from ..enums import CaseStatus
 from ..interactions import Interaction
-from ..service_levels import CaseFacts, case_state
+from ..pipelines import CASE_PIPELINE, CasePipeline, known_pipeline
+from ..service_levels import CaseFacts, case_state, pipeline_status, with_merges
 from ._codegen import Generated, generate
 from ._lifecycles import state_from_data
 from ._texts import micros
@@ -135,16 +136,45 @@ def case_facts_many(
     for data in _parsed(texts):
         lifecycle = data["lifecycle"]
         history = lifecycle["history"]
-        current = _state(lifecycle["current"])
+        name = data.get("pipeline", _BUILT_IN)
+        merges = data.get("merges")
+        if name == _BUILT_IN:
+            current = _state(lifecycle["current"])
+            first = _state(history[0]["source"]) if history else current
+            changes = [
+                (_micros(h["at"]), _STATES.get(h["target"]) or _state(h["target"])) for h in history
+            ]
+        else:  # a pipeline of the user's: each state read as the status it stands for
+            status = pipeline_status(_pipeline_named(name))
+            current = status(state_from_data(lifecycle["current"]))
+            first = status(state_from_data(history[0]["source"])) if history else current
+            changes = [(_micros(h["at"]), status(state_from_data(h["target"]))) for h in history]
+        since = _micros(lifecycle["since"])
+        if merges:
+            steps = [(_micros(m["at"]), m["into"] is not None) for m in merges]
+            changes = with_merges(first, changes, steps)
+            if steps[-1][1]:  # merged now: closed since the merge
+                current, since = _CLOSED, steps[-1][0]
         facts = CaseFacts(
             _micros(data["opened_at"]),
-            _state(history[0]["source"]) if history else current,
-            [(_micros(h["at"]), _STATES.get(h["target"]) or _state(h["target"])) for h in history],
+            first,
+            changes,
             [(_micros(u["at"]), _flag(u["from_customer"])) for u in data["updates"]],
             at,
         )
-        out.append((facts, CaseStatus(current), _micros(lifecycle["since"])))
+        out.append((facts, CaseStatus(current), since))
     return out
+
+
+_BUILT_IN = CASE_PIPELINE.name
+_CLOSED = CaseStatus.CLOSED.value
+
+
+def _pipeline_named(name: object) -> CasePipeline:
+    found = known_pipeline(name) if isinstance(name, str) else None
+    if found is None:
+        raise KeyError(f"unknown case pipeline {name!r}: build it before reading its cases")
+    return found
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

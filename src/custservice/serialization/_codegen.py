@@ -45,6 +45,7 @@ from ..lifecycle import (
     restore_state,
     state_entries,
 )
+from ..pipelines import known_pipeline
 from . import _texts
 from ._shapes import Shape, init_fields, shape
 
@@ -132,6 +133,7 @@ class _Writer:
             "_int": int.__repr__,
             "_restore_state": restore_state,
             "_state_entries": state_entries,
+            "_pipeline": _pipeline_named,
             **{name: getattr(_texts, name) for name in _texts.__all__},
         }
         self.encoders: dict[type, str] = {}
@@ -182,6 +184,8 @@ class _Writer:
             case Shape("name", (cls,)):  # a member, or any other name
                 members = self.bind({m.value: m for m in cls}, "members")
                 return _Kind("quote($v)", f"{members}.get($v, $v)")
+            case Shape("pipeline"):  # by its name, found again among those built
+                return _Kind("quote($v.name)", "_pipeline($v)")
             case Shape("record", (cls,)) if cls is LifecycleState:
                 return _Kind('_encode_state($v, None, "")', self.state_decode)
             case Shape("record", (cls,)):
@@ -419,6 +423,18 @@ class _Writer:
         # Its own id is no other record's: not remembered for the rest of the page.
         decoder = self.decoder(cls, {"id": "read_id($v)"})
         return Generated(self.namespace["columns"], self.namespace[decoder])
+
+
+def _pipeline_named(name: str) -> Any:
+    """The case pipeline built under ``name``.
+
+    Raises:
+        KeyError: no pipeline of that name is known in this process.
+    """
+    found = known_pipeline(name)
+    if found is None:
+        raise KeyError(f"unknown case pipeline {name!r}: build it before reading its cases")
+    return found
 
 
 def _at(template: str, name: str) -> str:

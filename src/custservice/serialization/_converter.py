@@ -143,31 +143,46 @@ def converter() -> Any:
     conv.register_structure_hook_factory(is_collection, lambda t: collection_hook(conv, t))
 
     def attrs_structure_factory(cls: type) -> Callable[[object, object], Any]:
-        lifecycle = record_lifecycles().get(cls)
-        own = {} if lifecycle is None else {"lifecycle": fitting(conv, lifecycle)}
-        overrides: dict[str, Any] = {name: override(struct_hook=h) for name, h in own.items()}
-        generated: Callable[[Any, Any], Any] = make_dict_structure_fn(
-            cls,
-            conv,
-            _cattrs_forbid_extra_keys=True,
-            _cattrs_detailed_validation=True,
-            **overrides,
-        )
-        fields: list[tuple[Any, Callable[[Any, Any], Any]]] = []
+        chosen = record_lifecycles().get(cls)
+        # A case's lifecycle is its pipeline's: one reader per lifecycle, made when met.
+        readers: dict[Any, tuple[Any, Any]] = {}
 
-        def field_hooks() -> list[tuple[Any, Callable[[Any, Any], Any]]]:
-            if not fields:
-                attrs.resolve_types(cls)
-                fields.extend(
-                    (a, own.get(a.name) or conv.get_structure_hook(a.type))
-                    for a in attrs.fields(cls)
-                    if a.init
-                )
-            return fields
+        def reader(lifecycle: Any) -> tuple[Any, Any]:
+            found = readers.get(lifecycle)
+            if found is not None:
+                return found
+            own = {} if lifecycle is None else {"lifecycle": fitting(conv, lifecycle)}
+            overrides: dict[str, Any] = {name: override(struct_hook=h) for name, h in own.items()}
+            generated: Callable[[Any, Any], Any] = make_dict_structure_fn(
+                cls,
+                conv,
+                _cattrs_forbid_extra_keys=True,
+                _cattrs_detailed_validation=True,
+                **overrides,
+            )
+            fields: list[tuple[Any, Callable[[Any, Any], Any]]] = []
+
+            def field_hooks() -> list[tuple[Any, Callable[[Any, Any], Any]]]:
+                if not fields:
+                    attrs.resolve_types(cls)
+                    fields.extend(
+                        (a, own.get(a.name) or conv.get_structure_hook(a.type))
+                        for a in attrs.fields(cls)
+                        if a.init
+                    )
+                return fields
+
+            if len(readers) > 64:  # pipelines rebuilt again and again: keep a few
+                readers.clear()
+            found = readers[lifecycle] = (generated, field_hooks)
+            return found
+
+        fixed = None if callable(chosen) else chosen
 
         def structure(data: object, target: object) -> Any:
             if not isinstance(data, Mapping):
                 raise ValidationError(f"expected an object, got {type(data).__name__}")
+            generated, field_hooks = reader(chosen(data) if callable(chosen) else fixed)
             try:
                 return generated(data, target)
             except ClassValidationError as exc:

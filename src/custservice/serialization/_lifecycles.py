@@ -24,6 +24,8 @@ __all__ = [
     "chain_problems",
     "configure_lifecycles",
     "fitting",
+    "pipeline_from_data",
+    "pipeline_lifecycle",
     "record_lifecycles",
     "state_from_data",
     "state_to_data",
@@ -50,15 +52,17 @@ def state_from_data(data: object) -> State:
     """
     if isinstance(data, str):
         return data
-    if not (
-        isinstance(data, Mapping)
-        and set(data) == {"enum", "name"}
-        and isinstance(data["enum"], str)
-        and isinstance(data["name"], str)
-    ):
+    if not (isinstance(data, Mapping) and set(data) == {"enum", "name"}):
         raise ValidationError(
             "expected a state: text, or an object with the 'enum' and 'name' of a member"
         )
+    wrong = [
+        Problem(key, f"expected text, got {type(data[key]).__name__}")
+        for key in ("enum", "name")
+        if not isinstance(data[key], str)
+    ]
+    if wrong:
+        raise ValidationError(wrong)
     cls = known_enum(data["enum"])
     if cls is None:
         raise ValidationError(
@@ -72,7 +76,9 @@ def state_from_data(data: object) -> State:
 
 @functools.cache
 def record_lifecycles() -> dict[type, Any]:
-    """The lifecycle each record's stored history must fit.
+    """The lifecycle each record's stored history must fit: a lifecycle, or (for a
+    case) a function of the record's data that gives the lifecycle of the pipeline it
+    names.
 
     Only restored data needs this check: objects built by the library's own
     verbs are correct by construction, so their constructors skip this walk
@@ -81,13 +87,45 @@ def record_lifecycles() -> dict[type, Any]:
     from ..cases import Case
     from ..customers import Customer
     from ..interactions import Interaction
-    from ..lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
+    from ..lifecycles import CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
 
     return {
         Customer: CUSTOMER_LIFECYCLE,
         Interaction: INTERACTION_CYCLE,
-        Case: CASE_LIFECYCLE,
+        Case: pipeline_lifecycle,
     }
+
+
+def pipeline_lifecycle(data: Mapping[str, Any]) -> Lifecycle | None:
+    """The lifecycle of the pipeline a case's data names: the built-in one when it names
+    none; ``None`` when it names one not known (the ``pipeline`` field reports that, and
+    the position is then read without a lifecycle to fit)."""
+    from ..pipelines import CASE_PIPELINE, known_pipeline
+
+    if "pipeline" not in data:
+        return CASE_PIPELINE.lifecycle
+    name = data["pipeline"]
+    found = known_pipeline(name) if isinstance(name, str) else None
+    return None if found is None else found.lifecycle
+
+
+def pipeline_from_data(data: object) -> Any:
+    """The :class:`~custservice.pipelines.CasePipeline` a stored case names.
+
+    Raises:
+        ValidationError: ``data`` is not the name of a pipeline built in this process.
+    """
+    from ..pipelines import known_pipeline
+
+    if not isinstance(data, str):
+        raise ValidationError(f"expected a pipeline's name, got {type(data).__name__}")
+    found = known_pipeline(data)
+    if found is None:
+        raise ValidationError(
+            f"unknown case pipeline {data!r}: build it (CasePipeline(...)) before reading "
+            "cases that follow it"
+        )
+    return found
 
 
 def fitting(conv: Any, lifecycle: Lifecycle) -> Callable[[object, object], LifecycleState]:
@@ -165,3 +203,9 @@ def configure_lifecycles(conv: Any) -> None:
         return History(read)
 
     conv.register_structure_hook(History, structure_history)
+
+    from ..pipelines import CasePipeline
+
+    # A case's pipeline is stored by its name, and found again among those built.
+    conv.register_unstructure_hook(CasePipeline, lambda p: p.name)
+    conv.register_structure_hook(CasePipeline, lambda data, _: pipeline_from_data(data))

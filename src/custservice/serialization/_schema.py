@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
 
+from ..pipelines import CASE_PIPELINE, CasePipeline
 from ._policies import condition_schema
 from ._shapes import init_fields, shape
 
@@ -67,7 +68,7 @@ _SIMPLE: dict[str, dict[str, Any]] = {
 }
 
 
-def json_schema(cls: type) -> dict[str, Any]:
+def json_schema(cls: type, *, pipelines: Iterable[CasePipeline] = ()) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the :func:`to_dict` form of a ``cls``.
 
     For OpenAPI documents and for checking payloads before :func:`from_dict`:
@@ -79,9 +80,15 @@ def json_schema(cls: type) -> dict[str, Any]:
     that is not blank, a known time zone, a score on its scale) are still
     :func:`from_dict`'s to check. Each call returns a new ``dict``.
 
+    A case's ``pipeline`` is the built-in one's name (``"case"``, or no key)
+    or the name of one of ``pipelines``, and its ``lifecycle`` a position in
+    that pipeline's lifecycle.
+
     Args:
         cls: a class :func:`from_dict` reads (``Customer``, ``Interaction``,
             ``Case``, ``Feedback``, ...).
+        pipelines: the :class:`~custservice.CasePipeline` s, besides
+            ``CASE_PIPELINE``, whose cases the schema accepts.
 
     Raises:
         TypeError: ``cls`` is not such a class, or a field's type has no
@@ -94,14 +101,17 @@ def json_schema(cls: type) -> dict[str, Any]:
         >>> "subject" in schema["required"], schema["additionalProperties"]
         (True, False)
     """
-    return copy.deepcopy(_built(cls))
+    chosen = tuple(pipelines)
+    if not all(isinstance(p, CasePipeline) for p in chosen):
+        raise TypeError("pipelines must be CasePipeline objects")
+    return copy.deepcopy(_built(cls, chosen))
 
 
-@functools.cache
-def _built(cls: type) -> dict[str, Any]:
+@functools.lru_cache(maxsize=64)
+def _built(cls: type, pipelines: tuple[CasePipeline, ...]) -> dict[str, Any]:
     if not (isinstance(cls, type) and attrs.has(cls)):
         raise TypeError(f"json_schema takes a class that from_dict reads, got {cls!r}")
-    builder = _Builder(cls)
+    builder = _Builder(cls, pipelines)
     body = builder.body(cls)
     schema: dict[str, Any] = {"$schema": DIALECT, "title": cls.__name__, **body}
     if builder.defs:
@@ -112,12 +122,13 @@ def _built(cls: type) -> dict[str, Any]:
 class _Builder:
     """The schema of one class, and the ``$defs`` of the classes inside it."""
 
-    def __init__(self, root: type) -> None:
+    def __init__(self, root: type, pipelines: tuple[CasePipeline, ...] = ()) -> None:
         from ..expectations import Expectations
         from ..policies.conditions import Condition
         from ._lifecycles import record_lifecycles
 
         self.root = root
+        self.pipelines = pipelines
         self.defs: dict[str, dict[str, Any]] = {}
         self.names: dict[object, str] = {}
         self.lifecycles = record_lifecycles()
@@ -150,9 +161,45 @@ class _Builder:
             return layout()
         lifecycle = self.lifecycles.get(cls)
         special = {}
+        if callable(lifecycle):  # a case: the lifecycle of the pipeline it names
+            return self.case(cls)
         if lifecycle is not None:
             special["lifecycle"] = self.position(lifecycle)
         return self.fields(cls, special)
+
+    def case(self, cls: type) -> dict[str, Any]:
+        """A case: its ``pipeline`` names the built-in one or one of :attr:`pipelines`, and
+        its ``lifecycle`` is a position in that pipeline's lifecycle (the built-in one's
+        without a name)."""
+        chosen = {CASE_PIPELINE.name: CASE_PIPELINE}
+        for pipeline in self.pipelines:
+            chosen.setdefault(pipeline.name, pipeline)
+        positions = {name: self.position(p.lifecycle) for name, p in chosen.items()}
+        special: dict[str, dict[str, Any]] = {
+            "pipeline": {"type": "string", "enum": list(positions)},
+            "lifecycle": positions[CASE_PIPELINE.name],
+        }
+        if len(positions) > 1:
+            special["lifecycle"] = {"anyOf": list(positions.values())}
+        out = self.fields(cls, special)
+        if len(positions) > 1:
+            out["allOf"] = [
+                {
+                    "if": {"not": {"required": ["pipeline"]}},
+                    "then": {"properties": {"lifecycle": positions[CASE_PIPELINE.name]}},
+                },
+                *(
+                    {
+                        "if": {
+                            "properties": {"pipeline": {"const": name}},
+                            "required": ["pipeline"],
+                        },
+                        "then": {"properties": {"lifecycle": position}},
+                    }
+                    for name, position in positions.items()
+                ),
+            ]
+        return out
 
     def fields(self, cls: type, special: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """An object of the fields ``__init__`` takes (some with schemas of their own)."""

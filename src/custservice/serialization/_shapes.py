@@ -22,6 +22,7 @@ import pendulum
 
 from .._desk import ATTRIBUTE_TYPES
 from ..lifecycle import History, State
+from ..pipelines import CasePipeline
 
 __all__ = ["Shape", "init_fields", "shape"]
 
@@ -52,6 +53,7 @@ class Shape(NamedTuple):
     - ``"set"``: a sorted list of distinct items (``args``: the origin and the items' type);
     - ``"mapping"``: an object (``args``: the origin, the keys' and the values' types);
     - ``"history"``: the list of a lifecycle position's changes;
+    - ``"pipeline"``: a case pipeline, written as its name;
     - ``"record"``: an attrs class, written as its fields (``args``: the class).
     """
 
@@ -80,6 +82,8 @@ def shape(tp: Any, where: str) -> Shape:
         raise TypeError(f"the stored form cannot hold {where}: {tp!r} has values other than text")
     if tp is History:
         return Shape("history")
+    if tp is CasePipeline:
+        return Shape("pipeline")
     if origin is tuple and args and args[-1] is not Ellipsis:
         return Shape("tuple", args)
     if origin in _SEQUENCES:

@@ -25,7 +25,7 @@ from .._desk import AttributeValue
 from .._ids import new_id
 from .._time import FixedClock
 from ..calendars import ALWAYS, BusinessCalendar
-from ..cases import Case
+from ..cases import Case, CaseLink
 from ..customers import Customer
 from ..enums import (
     CaseStatus,
@@ -33,6 +33,7 @@ from ..enums import (
     CustomerStage,
     Factor,
     InteractionStage,
+    LinkKind,
     Metric,
     Priority,
     ServiceArea,
@@ -51,7 +52,8 @@ from ..expectations import (
 from ..feedback import Feedback
 from ..interactions import Interaction
 from ..lifecycle import Lifecycle, LifecycleState, Transition
-from ..lifecycles import CASE_LIFECYCLE, CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
+from ..lifecycles import CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
+from ..pipelines import CASE_PIPELINE, CasePipeline
 from ..policies import Agent, Condition, SlaPolicies, SlaPolicy
 from ..service_levels import ServiceTarget, TargetStatus
 
@@ -64,6 +66,8 @@ __all__ = [
     "attributes",
     "aware_datetimes",
     "calendars",
+    "case_links",
+    "case_pipelines",
     "cases",
     "conditions",
     "customer_records",
@@ -298,6 +302,13 @@ _AREAS = st.sampled_from(ServiceArea)
 _TEAMS = st.none() | st.sampled_from(["billing", "returns", "tier 2"])
 _ASSIGNEES = st.none() | st.sampled_from(["ana", "bo", "chidi", "dana"])
 _REASONS = st.none() | st.sampled_from(["escalated", "shift change", "customer asked"])
+# Merging ends a walk more often than not: drawn less often than the other moves.
+_CASE_MOVES = [
+    *["advance", "update", "assign", "reprioritize", "label"] * 3,
+    "link",
+    "link",
+    "merge",
+]
 
 
 @st.composite
@@ -362,12 +373,85 @@ def interactions(draw: st.DrawFn, *, customer_id: uuid.UUID | None = None) -> In
     return _walk(draw, interaction, INTERACTION_CYCLE, clock.now())  # type: ignore[no-any-return]
 
 
+class Repair(enum.Enum):
+    """The states of :data:`REPAIRS_PIPELINE`: a plain enum, stored by member name."""
+
+    BOOKED = 1
+    DIAGNOSING = 2
+    WAITING_ON_CUSTOMER = 3
+    WITH_SUPPLIER = 4
+    FIXED = 5
+    RETURNED = 6
+
+
+_R = Repair
+REPAIRS_PIPELINE = CasePipeline(
+    Lifecycle(
+        "repairs",
+        initial=_R.BOOKED,
+        transitions=[
+            Transition("diagnose", _R.BOOKED, _R.DIAGNOSING),
+            Transition("ask_customer", _R.DIAGNOSING, _R.WAITING_ON_CUSTOMER),
+            Transition("send_to_supplier", _R.DIAGNOSING, _R.WITH_SUPPLIER),
+            Transition("resume", [_R.WAITING_ON_CUSTOMER, _R.WITH_SUPPLIER], _R.DIAGNOSING),
+            Transition("fix", [_R.DIAGNOSING, _R.WITH_SUPPLIER], _R.FIXED),
+            Transition("reopen", _R.FIXED, _R.DIAGNOSING),
+            Transition("return", _R.FIXED, _R.RETURNED),
+        ],
+        final=[_R.RETURNED],
+    ),
+    {
+        _R.BOOKED: CaseStatus.NEW,
+        _R.DIAGNOSING: CaseStatus.OPEN,
+        _R.WAITING_ON_CUSTOMER: CaseStatus.PENDING,
+        _R.WITH_SUPPLIER: CaseStatus.ON_HOLD,
+        _R.FIXED: CaseStatus.SOLVED,
+        _R.RETURNED: CaseStatus.CLOSED,
+    },
+)
+"""A pipeline of a repair desk, whose states are members of a plain enum."""
+
+TRIAGE_PIPELINE = CasePipeline(
+    Lifecycle(
+        "triage",
+        initial="triage",
+        transitions=[
+            Transition("accept", "triage", "working"),
+            Transition("wait", "working", "waiting"),
+            Transition("continue", "waiting", "working"),
+            Transition("done", ["triage", "working", "waiting"], "done"),
+            Transition("again", "done", "working"),
+        ],
+    ),
+    {"triage": "open", "working": "open", "waiting": "pending", "done": "solved"},
+)
+"""A pipeline whose states are text, several states under one status, and none final."""
+
+PIPELINES = (CASE_PIPELINE, REPAIRS_PIPELINE, TRIAGE_PIPELINE)
+"""The pipelines :func:`case_pipelines` draws from: built once, so stored cases read back."""
+
+
+@functools.cache
+def case_pipelines() -> st.SearchStrategy[CasePipeline]:
+    """Case pipelines: the built-in one and the examples in :data:`PIPELINES`."""
+    return st.sampled_from(PIPELINES)
+
+
+@functools.cache
+def case_links() -> st.SearchStrategy[CaseLink]:
+    """Links to other cases, of every kind."""
+    return st.builds(CaseLink, ids(), st.sampled_from(LinkKind))
+
+
 @st.composite
 def cases(draw: st.DrawFn, *, customer_id: uuid.UUID | None = None) -> Case:
-    """Cases moved through the case lifecycle, with agent and customer updates,
-    assignments, priority changes, tags and custom attributes."""
+    """Cases moved through their pipeline (the built-in one or an example of
+    :data:`PIPELINES`), with agent and customer updates, assignments, priority
+    changes, tags and custom attributes, links, and merges into other cases (some
+    undone)."""
     at = draw(aware_datetimes())
     clock = FixedClock(at)
+    pipeline = draw(case_pipelines())
     case = Case.open(
         customer_id or draw(ids()),
         draw(texts()),
@@ -379,14 +463,28 @@ def cases(draw: st.DrawFn, *, customer_id: uuid.UUID | None = None) -> Case:
         team=draw(_TEAMS),
         tags=draw(tags()),
         attributes=draw(attributes()),
+        pipeline=pipeline,
     )
     for _ in range(draw(st.integers(0, 10))):
+        if case.merged_into is not None:
+            if not draw(st.booleans()):
+                break
+            case = case.unmerge(at=clock.advance(draw(_STEP)), reason=draw(_REASONS))
+            continue
         if case.status is CaseStatus.CLOSED:
             break
         clock.advance(draw(_STEP))
-        allowed = sorted(CASE_LIFECYCLE.allowed(case.lifecycle))
-        move = draw(st.sampled_from(["advance", "update", "assign", "reprioritize", "label"]))
-        if allowed and move == "advance":
+        allowed = sorted(pipeline.lifecycle.allowed(case.lifecycle), key=str)
+        move = draw(st.sampled_from(_CASE_MOVES))
+        if move == "link":
+            link = draw(case_links())
+            if link.case_id != case.id:
+                case = case.link(link.case_id, link.kind)
+        elif move == "merge":
+            target = draw(ids())
+            if target != case.id:
+                case = case.merge_into(target, at=clock.now(), reason=draw(_REASONS))
+        elif allowed and move == "advance":
             case = case.advance(draw(st.sampled_from(allowed)), at=clock.now())
         elif move == "assign":
             case = case.assign(

@@ -2,7 +2,8 @@
 
 A database is at version 0 (empty: every table is created), 1 (written by
 custservice 0.1.0: records as text only), 2 (typed columns, before the
-desk's), 3 (before tenants) or :data:`~.schema.VERSION`. Each
+desk's), 3 (before tenants), 4 (before the merged cases' column) or
+:data:`~.schema.VERSION`. Each
 step of :data:`STEPS` takes it one version up; all the steps it lacks run in
 one transaction with the version recorded at its end, so a process killed
 mid-upgrade leaves the old schema as it was (on engines whose schema changes
@@ -173,6 +174,17 @@ def _create_indexes(conn: sa.Connection, table: sa.Table) -> None:
             index.create(conn)
 
 
+def _merge_column(conn: sa.Connection, tables: Any, driver: Driver) -> None:
+    """4 → 5: a case's ``merged_into`` (the case it is merged into, if it is), and its
+    index, filled from the records' text.
+
+    Run after an earlier step in the same upgrade, it finds nothing to add and reads no
+    record.
+    """
+    _add_columns(conn, tables, fill_all=False)
+    _create_indexes(conn, tables["cases"])
+
+
 def _add_columns(conn: sa.Connection, tables: Any, *, fill_all: bool) -> None:
     """Add every typed column of the record tables that the database lacks, and fill the
     typed columns of each table given a column (of every table, with ``fill_all``) from
@@ -227,7 +239,7 @@ def _fill(conn: sa.Connection, table: sa.Table, page: int = 2000) -> None:
         after = rows[-1][0]
 
 
-STEPS: list[Step] = [_create, _typed_columns, _desk_columns, _tenants]
+STEPS: list[Step] = [_create, _typed_columns, _desk_columns, _tenants, _merge_column]
 """Step ``n`` takes a database from version ``n`` to ``n + 1``; step 0 creates the
 current schema outright, so a new database takes one step."""
 

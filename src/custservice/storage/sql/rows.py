@@ -101,12 +101,14 @@ def _case(k: Case) -> dict[str, Any]:
         "channel": None if k.channel is None else k.channel.value,
         "assignee": k.assignee,
         "team": k.team,
+        "merged_into": None if k.merged_into is None else str(k.merged_into),
     }
 
 
 def _latest_solve(k: Case) -> Any:
+    category = k.pipeline.category
     for change in reversed(k.lifecycle.history):
-        if change.target == CaseStatus.SOLVED:
+        if category(change.target) is CaseStatus.SOLVED:
             return change.at
     return k.lifecycle.since
 

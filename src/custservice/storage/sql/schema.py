@@ -33,9 +33,10 @@ from .._common import TENANT_LENGTH
 
 __all__ = ["VERSION", "metadata"]
 
-VERSION = 4
+VERSION = 5
 """The schema version this library writes: 1 was the first release's, with ``data`` only;
-2 added the typed columns; 3 the desk's (priority, channel, assignee, team); 4 tenants."""
+2 added the typed columns; 3 the desk's (priority, channel, assignee, team); 4 tenants; 5 a
+case's ``merged_into``."""
 
 _ID = sa.String(36).with_variant(postgresql.UUID(as_uuid=False), "postgresql")
 """A UUID: native on PostgreSQL, its 36-character text elsewhere."""
@@ -153,10 +154,13 @@ def metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("channel", _NAME),
         sa.Column("assignee", _NAME),
         sa.Column("team", _NAME),
+        sa.Column("merged_into", _ID, comment="the case it is merged into, if it is"),
         # A desk's queues: an agent's open cases, a team's by priority, everything urgent.
         sa.Index("cases_assignee", "tenant", "assignee", "status"),
         sa.Index("cases_team", "tenant", "team", "status", "priority"),
         sa.Index("cases_priority", "tenant", "priority", "status"),
+        # The cases merged into a case.
+        sa.Index("cases_merged_into", "tenant", "merged_into"),
     )
     sa.Table(
         "events",
