@@ -138,6 +138,19 @@ def test_the_demo_runs_two_organisations_and_a_report_takes_one(demo: Demo) -> N
     assert tuple(map(sum, zip(*parts, strict=True))) == counts()
 
 
+def test_an_export_takes_one_tenant(demo: Demo) -> None:
+    """``export --tenant`` writes that tenant's records only: a header and one row each."""
+    rows = {
+        tenant: ok(cli("export", "--store", demo.url, "--kind", "customers", "--tenant", tenant))
+        for tenant in DEMO_TENANTS
+    }
+    everyone = ok(cli("export", "--store", demo.url, "--kind", "customers"))
+    assert [len(out.splitlines()) for out in rows.values()] == [31, 31]
+    assert sorted(everyone.splitlines()[1:]) == sorted(
+        line for out in rows.values() for line in out.splitlines()[1:]
+    )
+
+
 @pytest.mark.parametrize(
     ("tenant", "words"),
     [("nobody", ("no customers of tenant 'nobody'",)), ("", ("tenant", "1 to 100"))],

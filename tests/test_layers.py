@@ -54,7 +54,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # The package's facade re-exports the SQL backends' migrate() and metadata().
     ("backends", ("storage", "storage.")),
     ("analytics and planning", ("analytics",)),
-    ("edges", ("", "cli", "report", "simulation", "testing", "__main__")),
+    ("edges", ("", "cli", "export", "report", "simulation", "testing", "__main__")),
 ]
 """Layers in order; a module belongs to the first entry naming it or a package above it
 (``"storage."`` names every module inside ``storage``; ``""`` the package itself)."""

@@ -1,4 +1,4 @@
-"""The ``custservice`` command line: the demo, reports, migrations, backends and lifecycles.
+"""The ``custservice`` command line: the demo, reports, exports, migrations, backends, lifecycles.
 
 Errors a user can cause (a bad option, a bad URL, a store to report on that
 does not exist, a store that is not a custservice database) print one line
@@ -41,6 +41,9 @@ LIFECYCLES = {
     "case": "CASE_LIFECYCLE",
 }
 """The built-in lifecycles ``custservice lifecycle NAME`` prints, by name."""
+
+EXPORT_KINDS = ("cases", "interactions", "customers")
+"""What ``custservice export --kind`` writes."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -120,6 +123,26 @@ def _parser() -> argparse.ArgumentParser:
         description="Print a built-in lifecycle as a Mermaid state diagram.",
     )
     lifecycle.add_argument("name", choices=sorted(LIFECYCLES))
+
+    export = commands.add_parser(
+        "export",
+        help="write a store's cases, interactions or customers as CSV or Parquet",
+        description="Write one flat row per case, interaction or customer of a store, as CSV "
+        "or Parquet (the arrow extra), for BI tools and spreadsheets. No personal data is "
+        "written unless --personal-data is given.",
+    )
+    export.add_argument("--store", metavar="URL", required=True, help="the store to export")
+    export.add_argument("--kind", choices=EXPORT_KINDS, required=True, help="what to export")
+    export.add_argument("--format", choices=("csv", "parquet"), default="csv", help="default: csv")
+    export.add_argument("--output", metavar="FILE", help="the file to write (default: stdout)")
+    export.add_argument(
+        "--tenant", metavar="NAME", help="one tenant's records only (default: every tenant's)"
+    )
+    export.add_argument(
+        "--personal-data",
+        action="store_true",
+        help="include names, contact details, birthdays and free text",
+    )
     return parser
 
 
@@ -170,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             status = _report(args.store, args.html, args.at, args.tenant)
         elif args.command == "migrate":
             status = _migrate(args.store)
+        elif args.command == "export":
+            status = _export(args)
         elif args.command == "backends":
             status = _backends()
         else:
@@ -262,6 +287,36 @@ def _html_target(html: str | None) -> Path | None:
     return target
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .export import write_csv, write_parquet
+
+    target = _html_target(args.output)
+    parquet = args.format == "parquet"
+    if parquet and target is None and sys.stdout.isatty():
+        raise CustServiceError("Parquet is binary: give --output FILE or redirect stdout")
+    kind, personal = args.kind, args.personal_data
+    with _open_existing(args.store) as opened:
+        store = _scope(opened, args.store, args.tenant)
+        if target is None:
+            if parquet:
+                sys.stdout.flush()
+                write_parquet(store, sys.stdout.buffer, kind=kind, personal_data=personal)
+            else:
+                write_csv(store, sys.stdout, kind=kind, personal_data=personal)
+            return 0
+        try:
+            if parquet:
+                written = write_parquet(store, target, kind=kind, personal_data=personal)
+            else:
+                with target.open("w", encoding="utf-8", newline="") as out:
+                    written = write_csv(store, out, kind=kind, personal_data=personal)
+        except BaseException:
+            target.unlink(missing_ok=True)  # no half-written file to be taken for an export
+            raise
+    print(f"{written} {kind} written to {target}")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .simulation import DEMO_TENANTS, simulate
     from .storage.registry import open_store
@@ -309,15 +364,21 @@ def _demo(args: argparse.Namespace) -> int:
 def _report(url: str, html: str | None, at: pendulum.DateTime | None, tenant: str | None) -> int:
     target = _html_target(html)
     with _open_existing(url) as store:
-        if tenant is not None:
-            scoped = getattr(store, "scoped", None)
-            if scoped is None:
-                raise CustServiceError(f"{_shown(url)} keeps no tenants apart: drop --tenant")
-            store = scoped(tenant)
-            if not store.customers.count():  # a mistyped name: nothing to report on
-                raise CustServiceError(f"{_shown(url)} holds no customers of tenant {tenant!r}")
-        _print_report(store, at, target)
+        _print_report(_scope(store, url, tenant), at, target)
     return 0
+
+
+def _scope(store: Store, url: str, tenant: str | None) -> Store:
+    """``store`` as ``tenant`` sees it (``None``: every tenant)."""
+    if tenant is None:
+        return store
+    scoped = getattr(store, "scoped", None)
+    if scoped is None:
+        raise CustServiceError(f"{_shown(url)} keeps no tenants apart: drop --tenant")
+    view: Store = scoped(tenant)
+    if not view.customers.count():  # a mistyped name: nothing there
+        raise CustServiceError(f"{_shown(url)} holds no customers of tenant {tenant!r}")
+    return view
 
 
 def _print_report(store: Store, at: dt.datetime | None, html: Path | None) -> None:

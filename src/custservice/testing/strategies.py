@@ -366,7 +366,13 @@ def interactions(draw: st.DrawFn, *, customer_id: uuid.UUID | None = None) -> In
         scale = draw(score_scales())
         fb = draw(feedback(scale=scale))
         interaction = interaction.record_feedback(
-            Feedback(fb.score, scale, at=clock.advance(draw(_STEP)), ratings=fb.ratings)
+            Feedback(
+                fb.score,
+                scale,
+                at=clock.advance(draw(_STEP)),
+                comment=fb.comment,
+                ratings=fb.ratings,
+            )
         )
     if draw(st.booleans()):
         interaction = interaction.tag_root_cause(draw(_AREAS))
