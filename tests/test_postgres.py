@@ -44,7 +44,7 @@ from custservice import (
     ValidationError,
     open_store,
 )
-from custservice.storage.sql import VERSION, SqlStore, migrations
+from custservice.storage.sql import VERSION, SqlStore, metadata, migrations
 from custservice.storage.sql import store as sql_store
 from custservice.storage.sql.postgresql import open_postgres_store
 
@@ -53,7 +53,7 @@ pytestmark = pytest.mark.postgres
 T0 = pendulum.datetime(2026, 1, 5, 9)
 RACE_ROUNDS = int(os.environ.get("CUSTSERVICE_PG_RACE_ROUNDS", "500"))
 """Read-modify-save cycles per process in the eight-process race (CI uses the default)."""
-TABLES = {"custservice_meta", "customers", "interactions", "cases", "events", "events_head"}
+TABLES = {t.name for t in metadata().tables.values()}
 
 
 # --- helpers -----------------------------------------------------------------------------

@@ -666,8 +666,20 @@ CONSTRUCTORS: dict[str, Callable[..., Any]] = {
     "StateChange": StateChange,
     "TargetStatus": TargetStatus,
     "Transition": Transition,
+    "Agent": custservice.Agent,
+    "CaseLink": custservice.CaseLink,
+    "CasePipeline": custservice.CasePipeline,
+    "Condition": custservice.Condition,
+    "Condition.where": custservice.Condition.where,
+    "LeastLoaded": custservice.LeastLoaded,
+    "MergeChange": custservice.MergeChange,
+    "RoundRobin": custservice.RoundRobin,
+    "SkillsBased": custservice.SkillsBased,
+    "SlaPolicies": custservice.SlaPolicies,
+    "SlaPolicy": custservice.SlaPolicy,
 }
 NOT_CONSTRUCTED_FROM_INPUT = {
+    "Assignment",  # made by choose_assignee, as its answer
     "AsyncStore",  # made by open_async_store, which test_open_store_takes_any_url fuzzes
     "ChangeEvent",  # made by stores, for their change feed
     "Problem",  # made by the library, inside a ValidationError

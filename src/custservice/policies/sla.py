@@ -39,13 +39,12 @@ from .._time import aware, in_zone, micros
 from .._validation import Problems
 from ..cases import Case
 from ..customers import Customer
-from ..enums import CaseStatus, Metric, TargetState
+from ..enums import Metric, TargetState
 from ..errors import ValidationError
 from ..service_levels import (
     CaseFacts,
     ServiceTarget,
     TargetStatus,
-    case_state,
     outcome_since,
 )
 from .conditions import CaseView, Condition
@@ -298,8 +297,9 @@ def _views(case: Case) -> Iterator[tuple[int, CaseView]]:
     for assignment in case.assignments:
         changes.append((micros(assignment.at), 1, assignment))
     entries = list(history_entries(case.lifecycle.history))
+    category = case.pipeline.category  # the status each state of the case's pipeline is
     for entry in entries:
-        changes.append((micros(entry[3]), 2, CaseStatus(case_state(entry[2]))))
+        changes.append((micros(entry[3]), 2, category(entry[2])))
     changes.sort(key=lambda item: item[0])  # stable: each history keeps its own order
     first_priority = case.priority_changes[0].previous if case.priority_changes else None
     first_holder = case.assignments[0] if case.assignments else None
@@ -308,7 +308,7 @@ def _views(case: Case) -> Iterator[tuple[int, CaseView]]:
         priority=case.priority if first_priority is None else first_priority,
         assignee=case.assignee if first_holder is None else first_holder.previous_assignee,
         team=case.team if first_holder is None else first_holder.previous_team,
-        status=CaseStatus(case_state(entries[0][1])) if entries else case.status,
+        status=category(entries[0][1]) if entries else case.status,
     )
     opened = micros(case.opened_at)
     pending: Sequence[tuple[int, int, Any]] = changes
