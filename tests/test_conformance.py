@@ -246,6 +246,8 @@ SUITE = textwrap.dedent(
 
     def kit_for(name):
         class Kit(StoreConformance):
+            tenants = False  # each wraps one memory store, and gives no scopes
+
             @pytest.fixture
             def store(self):
                 with getattr(broken, name)() as store:
