@@ -1912,7 +1912,7 @@ class ReferenceMachine(RuleBasedStateMachine):
 
 
 TENANTS = ("north", "south")
-TENANT_RUNS = 20
+TENANT_RUNS = 12
 """At most this many runs of the tenant machine per backend."""
 
 
