@@ -137,7 +137,9 @@ def attribute_data(value: AttributeValue) -> Any:
 _ATTRIBUTE_FORMS = 'expected text, a number, true, false, null, {"date": …} or {"datetime": …}'
 
 
-def _tagged_date(value: object, field: str) -> pendulum.Date:
+def date_from(value: object, field: str = "") -> pendulum.Date:
+    """A ``pendulum.Date`` from a date or ISO 8601 date text; a ``ValidationError`` at
+    ``field`` otherwise."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return pendulum.Date(value.year, value.month, value.day)
     if isinstance(value, str):
@@ -150,7 +152,8 @@ def _tagged_date(value: object, field: str) -> pendulum.Date:
     raise ValidationError("expected an ISO 8601 date such as '2026-02-28'", field=field)
 
 
-def _tagged_datetime(value: object, field: str) -> pendulum.DateTime:
+def datetime_from(value: object, field: str = "") -> pendulum.DateTime:
+    """An aware ``pendulum.DateTime`` from a datetime or ISO 8601 text (zone in brackets)."""
     if isinstance(value, dt.datetime):
         return aware(value, field)
     return parse_datetime(value, field)
@@ -168,9 +171,9 @@ def attribute_from_data(value: object, field: str) -> AttributeValue:
         if len(value) == 1:
             ((key, inner),) = value.items()
             if key == "date":
-                return _tagged_date(inner, f"{field}.date" if field else "date")
+                return date_from(inner, f"{field}.date" if field else "date")
             if key == "datetime":
-                return _tagged_datetime(inner, f"{field}.datetime" if field else "datetime")
+                return datetime_from(inner, f"{field}.datetime" if field else "datetime")
         raise ValidationError(_ATTRIBUTE_FORMS, field=field)
     if isinstance(value, list | tuple | set | frozenset):
         raise ValidationError(_ATTRIBUTE_FORMS, field=field)

@@ -15,7 +15,7 @@ from typing import Any, get_origin
 import pendulum
 
 from .. import _time
-from .._desk import AttributeValue, attribute_data, attribute_from_data
+from .._desk import AttributeValue, attribute_data, attribute_from_data, date_from, datetime_from
 from ..errors import ValidationError
 
 __all__ = [
@@ -39,23 +39,12 @@ __all__ = [
 
 def structure_datetime(value: object, _: object) -> pendulum.DateTime:
     """An aware ``pendulum.DateTime`` from ISO 8601 text (zone in brackets) or a datetime."""
-    if isinstance(value, dt.datetime):
-        return _time.aware(value, "")
-    return _time.parse_datetime(value, "")
+    return datetime_from(value)
 
 
 def structure_date(value: object, _: object) -> pendulum.Date:
     """A ``pendulum.Date`` from an ISO date or a date."""
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return pendulum.Date(value.year, value.month, value.day)
-    if isinstance(value, str):
-        try:
-            d = dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            return pendulum.Date(d.year, d.month, d.day)
-    raise ValidationError("expected an ISO 8601 date such as '2026-02-28'")
+    return date_from(value)
 
 
 def structure_time(value: object, _: object) -> dt.time:
