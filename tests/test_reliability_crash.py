@@ -211,6 +211,20 @@ class Ledger:
         assert begun in (len(done), len(done) + 1)
         return len(done), begun > len(done)
 
+    def wait_until_begun(self, life: int, written: int) -> None:
+        """Wait until life ``life`` has begun its first transaction: its mark follows the
+        ``written`` bytes the acknowledgements held before it was forked."""
+        first = f"+{tag(life, 0)}\n".encode()
+        deadline = time.monotonic() + 60
+        while True:
+            if self.acks.exists():
+                with self.acks.open("rb") as acks:
+                    acks.seek(written)
+                    if first in acks.read():
+                        return
+            assert time.monotonic() < deadline, f"life {life} never began a transaction"
+            time.sleep(0.001)
+
     def check_life(self, life: int) -> None:
         """After the kill of life ``life``: reopen and check everything it did."""
         acked, inside = self.acknowledged(life)
@@ -367,9 +381,11 @@ def run(zygote: Zygote, ledger: Ledger, databases: Databases) -> None:
     have landed inside a transaction; writers take turns with the URL's options the
     engine's plan lists.
 
-    The delay is up to the plan's longest, or up to the time the writers have been
-    taking for ten transactions if that is longer (on a busy machine), so that most
-    lives reach their transactions.
+    The delay runs from the writer's first transaction (opening the store can take longer
+    than a whole transaction on a busy machine) and is up to the plan's longest, or up to
+    the time the writers have been taking for ten transactions if that is longer, so that
+    most kills land among the transactions. Kills while a store opens are the schema
+    tests' below.
     """
     backend = databases.engine
     plan = PLANS[backend]
@@ -383,7 +399,9 @@ def run(zygote: Zygote, ledger: Ledger, databases: Databases) -> None:
         upper = max(plan.longest, 10 * alive / done) if done else plan.longest
         url = ledger.url + plan.options[life % len(plan.options)]
         began = time.time()
+        written = ledger.acks.stat().st_size if ledger.acks.exists() else 0
         pid = zygote.fork(do="write", url=url, life=life, acks=acks, counter=counter)
+        ledger.wait_until_begun(life, written)
         delay = delays.uniform(0, upper)
         time.sleep(delay)
         zygote.kill(pid)
