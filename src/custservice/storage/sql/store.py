@@ -1,7 +1,8 @@
 """The one SQL store every engine shares, on SQLAlchemy Core 2.
 
-Repositories, optimistic concurrency, the change feed, forget and export,
-snapshot reads and the schema's upgrades are written here once. An engine
+Repositories (``repositories.py``), the change feed (``feed.py``), optimistic
+concurrency, forget and export, snapshot reads and the schema's upgrades are
+written once, for every engine. An engine
 module gives a :class:`Driver`: what its driver does differently (how it
 begins a transaction, its bulk path, how its errors read, where it keeps
 the schema version).
@@ -28,55 +29,31 @@ every statement it makes names the tenant, which leads every key and index.
 
 from __future__ import annotations
 
-import asyncio
 import copy
-import datetime as dt
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from itertools import chain, islice
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import attrs
 import sqlalchemy as sa
 
-from ..._records import replace
-from ..._validation import integer
 from ...cases import Case
 from ...customers import Customer
-from ...errors import (
-    ConcurrencyError,
-    CustServiceError,
-    DuplicateError,
-    NotFound,
-    StorageError,
-    ValidationError,
-)
+from ...errors import CustServiceError, NotFound, StorageError, ValidationError
 from ...interactions import Interaction
-from ...serialization import _codec
 from .. import _common
-from ..protocols import ChangeEvent, Kind
+from ..protocols import Kind
 from . import schema as _schema
 from .driver import BEGIN, Driver, first_line
+from .feed import SqlFeed
+from .pins import Pins
+from .repositories import PAGE, SqlRepository
 from .schema import NO_TENANT
 
 __all__ = ["PAGE", "Snapshot", "SqlStore"]
-
-R = TypeVar("R", Customer, Interaction, Case)
-
-PAGE = 500
-"""Rows per query when iterating: memory stays bounded, queries stay few."""
-
-_BATCH = 5000
-"""Records encoded and inserted per statement in ``add_many``."""
-
-_TABLE: dict[Kind, str] = {"customer": "customers", "interaction": "interactions", "case": "cases"}
-_INT64_MAX = 2**63 - 1
-_KEPT_ON_SAVE = frozenset({"id", "customer_id", "version"})
-"""Columns a save never sets from the record: the version is counted by the database."""
-_micros = _codec.micros
 
 
 @attrs.frozen
@@ -100,398 +77,6 @@ class Snapshot:
     def dialect(self) -> str:
         """The engine's name, as SQLAlchemy calls it (``"sqlite"``, ``"postgresql"``)."""
         return self.connection.dialect.name
-
-
-class _Pin:
-    """A transaction block's connection, how deep its blocks nest, whether it erased."""
-
-    __slots__ = ("conn", "depth", "erased")
-
-    def __init__(self, conn: sa.Connection | None) -> None:
-        self.conn = conn
-        self.depth = 0 if conn is None else 1
-        self.erased = False
-
-
-_UNPINNED = _Pin(None)
-
-
-class _Local:
-    """The transaction block each thread has pinned, or each asyncio task: the async
-    store runs this code for many tasks on one thread."""
-
-    def __init__(self) -> None:
-        self._pins: dict[object, _Pin] = {}
-
-    def get(self) -> _Pin:
-        return self._pins.get(_caller(), _UNPINNED)
-
-    def pin(self, conn: sa.Connection) -> _Pin:
-        pin = self._pins[_caller()] = _Pin(conn)
-        return pin
-
-    def unpin(self) -> None:
-        self._pins.pop(_caller(), None)
-
-
-def _caller() -> object:
-    """The running asyncio task, if any; else the thread."""
-    loop = _running_loop()
-    task = None if loop is None else asyncio.current_task(loop)
-    return threading.get_ident() if task is None else task
-
-
-_running_loop = asyncio.events._get_running_loop
-
-
-class _Repository(Generic[R]):
-    """The records of one kind, in their own table."""
-
-    def __init__(self, store: SqlStore, cls: type[R]) -> None:
-        self._store: SqlStore = store
-        self._cls: type[R] = cls
-        self._kind: Kind = _common.KIND_OF[cls]
-        self._table = t = store._tables[_TABLE[self._kind]]
-        self._owner = t.c.id if cls is Customer else t.c.customer_id
-        self._tenant = store._writes_as
-        # Unscoped, a lookup by id names every listed tenant, so that it still seeks the key.
-        self._mine = (
-            t.c.tenant.in_(sa.select(store._tables["tenants"].c.tenant))
-            if store._tenant is None
-            else t.c.tenant == store._tenant
-        )
-        self._get = (
-            sa.select(t.c.data)
-            .where(self._mine, t.c.id == sa.bindparam("id"))
-            .order_by(t.c.tenant)
-            .limit(1)
-        )
-        self._holder = (
-            sa.select(t.c.tenant)
-            .where(self._mine, t.c.id == sa.bindparam("id"))
-            .order_by(t.c.tenant)
-            .limit(1)
-        )
-        # A locking read sees the newest committed version at any isolation level (MySQL's
-        # REPEATABLE READ would show the block's snapshot), so a stale save is named as one.
-        self._current = (
-            sa.select(t.c.version, self._owner)
-            .where(t.c.tenant == sa.bindparam("tenant"), t.c.id == sa.bindparam("id"))
-            .with_for_update()
-        )
-        counted = sa.select(sa.func.count()).select_from(t)
-        self._count = counted if store._tenant is None else counted.where(self._mine)
-        self._page_sql = sa.select(t.c.data).order_by(t.c.opened_at, t.c.id)
-
-    # -- writing ------------------------------------------------------------------
-
-    def add(self, record: R) -> R:
-        """Store a new record; returns it with ``version`` 1.
-
-        Raises:
-            DuplicateError: a record with this id is already stored.
-            NotFound: (interactions, cases) the customer is not stored.
-            ValidationError: ``record`` is not of this repository's type.
-        """
-        _common.check_record(record, self._cls)
-        stored = replace(record, version=1)
-        store = self._store
-        values = store.driver.row(stored, 1)
-        values["tenant"] = self._tenant
-        with store._writing(failed=lambda: self._failure([stored])) as conn:
-            position = store._allocate(conn, 1)
-            store._enlist(conn)
-            store.driver.insert_rows(conn, self._table, [values])
-            store._log(conn, [(position, self._kind, "add", values, 1)])
-        return stored
-
-    def add_many(self, records: Iterable[R]) -> int:
-        """Store many new records in one transaction (the bulk path); returns how many.
-
-        All or nothing, even inside an enclosing transaction: if one fails,
-        none of them is stored. ``records`` is read in batches, so a
-        generator of millions is fine.
-
-        Raises:
-            DuplicateError: a record's id is already stored, or appears twice.
-            NotFound: (interactions, cases) a record's customer is not stored.
-            ValidationError: an item is not of this repository's type.
-        """
-        store = self._store
-        cls = self._cls
-        kind = self._kind
-        items = iter(records)
-        total = 0
-        with store._writing() as conn:
-            while batch := list(islice(items, _BATCH)):
-                # An item of the wrong type fails once the records before it are written
-                # (one of them may fail first, as in the reference); all or nothing anyway.
-                deferred: CustServiceError | None = None
-                for at, record in enumerate(batch):
-                    if type(record) is not cls and not isinstance(record, cls):
-                        deferred = ValidationError(
-                            f"expected a {cls.__name__}, got {type(record).__name__}",
-                            field="record",
-                        )
-                        del batch[at:]
-                        break
-                if batch:
-                    row = store.driver.row
-                    rows = [row(record, 1) for record in batch]
-                    tenant = self._tenant
-                    for values in rows:
-                        values["tenant"] = tenant
-                    first = store._allocate(conn, len(rows))
-                    store._enlist(conn)
-                    try:
-                        with conn.begin_nested():
-                            store.driver.bulk_insert(conn, self._table, rows)
-                    except (sa.exc.DBAPIError, store._driver_error()) as exc:
-                        # A bulk path may talk to the driver directly: either error.
-                        failure = self._failure(batch)
-                        if failure is None:
-                            raise
-                        raise failure from exc
-                    store._log(conn, [(p, kind, "add", r, 1) for p, r in enumerate(rows, first)])
-                    total += len(rows)
-                if deferred is not None:
-                    raise deferred
-        return total
-
-    def _failure(self, batch: list[R]) -> CustServiceError | None:
-        """The error the reference gives for the first record of ``batch`` that cannot be
-        added (its id is taken, or its customer missing), read after the insert failed."""
-        store = self._store
-        t = self._table
-        ids = [str(r.id) for r in batch]
-        customers = store._tables["customers"]
-        owners = list({str(_common.owner(r)) for r in batch})
-        with store._connection() as conn:
-            taken = set()
-            known = set()
-            for chunk in _chunks(ids):
-                taken |= {
-                    str(v)
-                    for v in conn.scalars(
-                        sa.select(t.c.id).where(t.c.tenant == self._tenant, t.c.id.in_(chunk))
-                    )
-                }
-            if self._cls is not Customer:
-                for chunk in _chunks(owners):
-                    known |= {
-                        str(v)
-                        for v in conn.scalars(
-                            sa.select(customers.c.id).where(
-                                customers.c.tenant == self._tenant, customers.c.id.in_(chunk)
-                            )
-                        )
-                    }
-        seen: set[str] = set()
-        for record, rid in zip(batch, ids, strict=True):
-            if rid in taken or rid in seen:
-                return DuplicateError(self._kind, record.id)
-            seen.add(rid)
-            if self._cls is not Customer and str(_common.owner(record)) not in known:
-                return NotFound("customer", _common.owner(record))
-        return None
-
-    def save(self, record: R) -> R:
-        """Store a changed record, only if nobody saved it since it was read.
-
-        Raises:
-            ConcurrencyError: the stored version differs from ``record.version``.
-            NotFound: no record has this id.
-            ValidationError: the record would move to another customer.
-        """
-        _common.check_record(record, self._cls)
-        store = self._store
-        stored = replace(record, version=record.version + 1)
-        values = store.driver.row(stored, stored.version)
-        t = self._table
-        # A version the database cannot hold (beyond 63 bits) matches no row: -1 never does.
-        expected = record.version if record.version <= _INT64_MAX else -1
-        update = (
-            sa.update(t)
-            .where(
-                t.c.tenant == sa.bindparam("_tenant"),
-                t.c.id == values["id"],
-                t.c.version == expected,
-            )
-            .where(
-                self._owner == (values["id"] if self._cls is Customer else values["customer_id"])
-            )
-            .values({k: v for k, v in values.items() if k not in _KEPT_ON_SAVE})
-            .values(version=t.c.version + 1)
-        )
-        tenant = self._tenant
-        with store._writing() as conn:
-            position = store._allocate(conn, 1)
-            changed = conn.execute(update, {"_tenant": tenant}).rowcount
-            if changed != 1 and store._tenant is None:
-                # Unscoped: the records of no tenant come first; else the first tenant's.
-                holder = conn.execute(self._holder, {"id": values["id"]}).scalar()
-                if holder is not None and holder != tenant:
-                    tenant = holder
-                    changed = conn.execute(update, {"_tenant": tenant}).rowcount
-            values["tenant"] = tenant
-            if changed != 1:
-                current = conn.execute(
-                    self._current, {"tenant": tenant, "id": values["id"]}
-                ).first()
-                if current is None:
-                    raise NotFound(self._kind, record.id)
-                if current[0] != record.version:
-                    raise ConcurrencyError(self._kind, record.id, record.version, current[0])
-                raise ValidationError(
-                    "a record cannot move to another customer", field="customer_id"
-                )
-            store._log(conn, [(position, self._kind, "save", values, stored.version)])
-        return stored
-
-    # -- reading ------------------------------------------------------------------
-
-    def get(self, id: uuid.UUID) -> R:
-        """The stored record with this id.
-
-        Raises:
-            NotFound: no record has this id.
-        """
-        _common.check_id(id)
-        with self._store._connection() as conn:
-            found = conn.execute(self._get, {"id": str(id)}).first()
-        if found is None:
-            raise NotFound(self._kind, id)
-        return self._decode([found])[0]
-
-    def count(self) -> int:
-        """How many records are stored."""
-        with self._store._connection() as conn:
-            return int(conn.execute(self._count).scalar_one())
-
-    def all(self) -> Iterator[R]:
-        """Every record, oldest first (by opening time, ties by id), read in pages; of
-        several tenants, each tenant's in turn (no tenant's first, then by name)."""
-        if self._store._tenant is not None:
-            return self._pages([self._mine])
-        t = self._table
-        with self._store._connection() as conn:
-            tenants = sorted(conn.scalars(sa.select(self._store._tables["tenants"].c.tenant)))
-        return chain.from_iterable(self._pages([t.c.tenant == tenant]) for tenant in tenants)
-
-    def for_customer(
-        self,
-        customer_id: uuid.UUID,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-    ) -> Iterator[R]:
-        """A customer's records, oldest first by opening time (ties by id), read in pages.
-
-        The window is ``since <= opened_at < until``; either bound may be ``None``.
-
-        Raises:
-            ValidationError: ``customer_id`` is not a UUID, or a bound is naive.
-        """
-        _common.check_id(customer_id, "customer_id")
-        since, until = _common.window(since, until)
-        t = self._table
-        where: list[Any] = [self._mine, self._owner == str(customer_id)]
-        if since is not None:
-            where.append(t.c.opened_at >= _micros(since))
-        if until is not None:
-            where.append(t.c.opened_at < _micros(until))
-        return self._pages(where)
-
-    def _pages(self, where: list[Any]) -> Iterator[R]:
-        # The first page is read now, so a closed store fails at the call, as in memory.
-        first = self._page(where, None)
-        return _common.keyset_pages(
-            first,
-            self._decode,
-            lambda after: self._page(where, after),
-            PAGE,
-            self._store._check_open,
-        )
-
-    def _page(self, where: list[Any], after: tuple[int, str] | None) -> list[Any]:
-        t = self._table
-        if after is not None:
-            # Typed as the columns: a bare str would be sent as VARCHAR, not PostgreSQL's UUID.
-            after_sql = sa.tuple_(*after, types=[t.c.opened_at.type, t.c.id.type])
-            where = [*where, sa.tuple_(t.c.opened_at, t.c.id) > after_sql]
-        with self._store._connection() as conn:
-            return list(conn.execute(self._page_sql.where(*where).limit(PAGE)).all())
-
-    def _decode(self, rows: list[Any]) -> list[R]:
-        return _common.decode_rows(self._cls, self._kind, rows, "database")
-
-
-def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-class _Events:
-    """The change feed, in the ``events`` table."""
-
-    def __init__(self, store: SqlStore) -> None:
-        self._store = store
-        e = store._tables["events"]
-        tenant = store._tenant
-        mine = [] if tenant is None else [e.c.tenant == tenant]
-        self._select = (
-            sa.select(
-                e.c.position,
-                e.c.kind,
-                e.c.action,
-                e.c.record_id,
-                e.c.customer_id,
-                e.c.version,
-                e.c.tenant,
-            )
-            .where(e.c.position > sa.bindparam("after"), *mine)
-            .order_by(e.c.position)
-        )
-        self._latest = (
-            sa.select(store._tables["events_head"].c.position)
-            if tenant is None
-            else sa.select(sa.func.max(e.c.position)).where(*mine)
-        )
-
-    def since(self, position: int = 0) -> Iterator[ChangeEvent]:
-        """Entries with a position greater than ``position``, in order, read in pages.
-
-        Raises:
-            ValidationError: ``position`` is not a whole number.
-        """
-        position = min(max(integer(position, "position"), 0), _INT64_MAX)
-        return _common.while_open(self._follow(self._page(position)), self._store._check_open)
-
-    def latest(self) -> int:
-        """The position of the newest entry (0 when there is none)."""
-        with self._store._connection() as conn:
-            found = conn.execute(self._latest).scalar()
-        return 0 if found is None else int(found)
-
-    def _follow(self, rows: list[Any]) -> Iterator[ChangeEvent]:
-        UUID = uuid.UUID
-        while True:
-            for position, kind, action, record_id, customer_id, version, tenant in rows:
-                yield ChangeEvent(
-                    position,
-                    kind,
-                    action,
-                    UUID(str(record_id)),
-                    UUID(str(customer_id)),
-                    version,
-                    tenant or None,
-                )
-            if len(rows) < PAGE:
-                return
-            rows = self._page(rows[-1][0])
-
-    def _page(self, position: int) -> list[Any]:
-        with self._store._connection() as conn:
-            return list(conn.execute(self._select.limit(PAGE), {"after": position}).all())
 
 
 class SqlStore(_common.Repositories):
@@ -550,7 +135,7 @@ class SqlStore(_common.Repositories):
         self._writes_as = NO_TENANT
         self._root = self
         self._view_closed = False
-        self._local = _Local()
+        self._local = Pins()
         self._lock = threading.RLock()
         self._joined = connection
         self._shared: sa.Connection | None = connection
@@ -574,10 +159,10 @@ class SqlStore(_common.Repositories):
         self._repositories()
 
     def _repositories(self) -> None:
-        self._customers: _Repository[Customer] = _Repository(self, Customer)
-        self._interactions: _Repository[Interaction] = _Repository(self, Interaction)
-        self._cases: _Repository[Case] = _Repository(self, Case)
-        self._events = _Events(self)
+        self._customers: SqlRepository[Customer] = SqlRepository(self, Customer)
+        self._interactions: SqlRepository[Interaction] = SqlRepository(self, Interaction)
+        self._cases: SqlRepository[Case] = SqlRepository(self, Case)
+        self._events = SqlFeed(self)
 
     def scoped(self, tenant: str) -> SqlStore:
         """The store as ``tenant`` sees it: its records, written as its own (see
