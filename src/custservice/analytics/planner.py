@@ -70,10 +70,15 @@ class FollowUpKind(enum.StrEnum):
     """What kind of action a follow-up is."""
 
     BIRTHDAY_GREETING = "birthday_greeting"
+    """Greet the customer on their birthday, in their own time zone."""
     FEEDBACK_REQUEST = "feedback_request"
+    """Ask how a resolved interaction went."""
     STATUS_UPDATE = "status_update"
+    """Tell the customer where an open case stands before a periodic-update target is due."""
     RECOVERY_CONTACT = "recovery_contact"
+    """Contact a customer flagged at risk of leaving, to put things right."""
     WIN_BACK_OFFER = "win_back_offer"
+    """Make a customer who left an offer to come back."""
 
 
 @attrs.frozen
