@@ -1,7 +1,9 @@
 """Shared helpers for the benchmark scripts: timing, and one way of printing results.
 
-Every figure is printed beside a baseline measured in the same run, as a
-ratio, because on a small, noisy machine only ratios are worth comparing.
+A figure is printed beside a baseline measured in the same run, as a ratio
+(:func:`report`), because on a small, noisy machine only ratios are worth
+comparing; a few details are printed alone, for context (latency
+percentiles, setup times, what a baseline raised).
 """
 
 from __future__ import annotations

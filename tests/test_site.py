@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -79,6 +80,12 @@ def test_every_page_loads_without_errors_and_its_links_resolve(
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # The site makes no request to any other host: no fonts, scripts or repository facts.
+    elsewhere: set[str] = set()
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((site_url, "data:", "blob:")) else elsewhere.add(r.url),
+    )
     for path in pages:
         url = urljoin(site_url, path.lstrip("/"))
         errors.clear()
@@ -102,6 +109,7 @@ def test_every_page_loads_without_errors_and_its_links_resolve(
                     problems.append(f"{path}: broken link {target} ({exc})")
     page.close()
     assert problems == []
+    assert elsewhere == set()
     assert len(checked_links) >= len(pages)
 
 
@@ -133,6 +141,85 @@ def test_search_finds_zone_of_tolerance(browser: object, site_url: str) -> None:
     assert "zone of tolerance" in texts
     hrefs = page.eval_on_selector_all(".md-search-result__link", "els => els.map(e => e.href)")
     assert any("concepts/expectations" in h for h in hrefs)
+    page.close()
+
+
+GLOSSARY = ROOT / "docs" / "glossary.md"
+
+
+def _glossary_queries() -> list[tuple[str, str]]:
+    """What a reader types for each glossary entry, and the entry's anchor: its title,
+    and each word it gives in brackets ("Case (ticket)": "Case" and "ticket")."""
+    text = GLOSSARY.read_text(encoding="utf-8")
+    queries = []
+    for title, anchor in re.findall(r"^## (.+?) \{ #([\w-]+) \}$", text, re.M):
+        name, _, also = title.partition(" (")
+        queries.append((name, anchor))
+        if also:
+            queries.append((also.rstrip(")"), anchor))
+    return queries
+
+
+# Whether the result list holds a link to the glossary entry with this anchor.
+SHOWS_ENTRY = """(anchor) => [...document.querySelectorAll('.md-search-result__link')]
+  .some(a => { const u = new URL(a.href);
+               return u.pathname.endsWith('/glossary/') && u.hash === '#' + anchor; })"""
+
+
+def test_search_finds_every_glossary_entry(browser: object, site_url: str) -> None:
+    """The words readers search for (ticket, SLA, GDPR, ...) each lead to their entry.
+
+    Typed as a reader types them, about thirty queries at half a second each: the
+    slowest test here after the walk over every page, and bounded by the glossary."""
+    queries = _glossary_queries()
+    wanted = {
+        *("ticket", "SLA", "CSAT", "NPS", "CES", "Escalation", "GDPR", "Tenant", "Backlog"),
+        *("Zone of tolerance", "First-contact resolution", "Business time", "Verdicts"),
+        "Erlang C",
+    }
+    assert wanted <= {query for query, _ in queries}
+    from playwright.sync_api import TimeoutError as NotShown
+
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(site_url, wait_until="networkidle")
+    query = page.locator("input[data-md-component='search-query']")
+    query.focus()
+    missed = []
+    for words, anchor in queries:
+        query.press("Control+a")
+        query.press("Backspace")
+        page.wait_for_function("!document.querySelector('.md-search-result__link')")
+        query.press_sequentially(words)
+        try:
+            page.wait_for_function(SHOWS_ENTRY, arg=anchor, timeout=10_000)
+        except NotShown:
+            missed.append(words)
+    page.close()
+    assert missed == []
+
+
+def test_the_colour_scheme_follows_the_system_setting(chromium_page: Any, site_url: str) -> None:
+    for system, scheme in (("light", "default"), ("dark", "slate")):
+        reader = chromium_page(color_scheme=system)
+        reader.page.goto(urljoin(site_url, "tutorial/"), wait_until="networkidle")
+        assert reader.page.get_attribute("body", "data-md-color-scheme") == scheme
+        if system == "dark":
+            ARTIFACTS.mkdir(exist_ok=True)
+            reader.page.screenshot(path=str(ARTIFACTS / "tutorial-dark.png"), full_page=True)
+        assert reader.errors == []
+
+
+def test_pages_lead_to_the_previous_and_the_next(browser: object, site_url: str) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(urljoin(site_url, "tutorial/"), wait_until="networkidle")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "tutorial.png"), full_page=True)
+    previous = page.get_attribute(".md-footer__link--prev", "href")
+    following = page.get_attribute(".md-footer__link--next", "href")
+    assert (urljoin(page.url, previous), urljoin(page.url, following)) == (
+        site_url,
+        urljoin(site_url, "quickstart/"),
+    )
     page.close()
 
 
