@@ -471,6 +471,9 @@ class Terminal:
             stderr=slave,
             cwd=cwd,
             env=ENV,
+            # As typed at a terminal: a run launched in the background ignores Ctrl-C, and
+            # its children would inherit that.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         os.close(slave)
         self._master = master
