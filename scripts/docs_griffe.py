@@ -12,6 +12,8 @@ A Griffe extension, loaded by mkdocstrings (``mkdocs.yml``):
 
 from __future__ import annotations
 
+import ast
+import enum
 import importlib
 import inspect
 import re
@@ -94,6 +96,8 @@ def _nothing() -> Any:
 def _default(value: Any) -> str:
     import attrs
 
+    if isinstance(value, enum.Enum):  # its repr (<Priority.NORMAL: 'normal'>) is no Python
+        return f"{type(value).__name__}.{value.name}"
     if isinstance(value, attrs.Factory):  # type: ignore[arg-type]
         factory = value.factory
         name = getattr(factory, "__name__", "")
@@ -104,6 +108,10 @@ def _default(value: Any) -> str:
             if getattr(package, name) is value and not isinstance(value, (bool, int, str)):
                 return name  # a named constant reads better than its repr
     text = repr(value)
+    try:  # a signature that does not parse is not formatted to fit the page
+        ast.parse(text, mode="eval")
+    except SyntaxError:
+        return "..."
     return text if len(text) <= 40 else "..."
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import importlib
+import inspect
 import io
 import re
 import types
@@ -71,12 +72,13 @@ def test_code_blocks_run(
 ONE_SESSION = '!!! note "Every block continues the one before"'
 SESSION_PAGES = [ROOT / "docs" / "tutorial.md"]
 
-# Pages whose code is formatted for the page's column: no line of a code block is
-# wider than it, so none scrolls sideways.
+# Code is formatted for the page's column: no line of a code block is wider than
+# it, so none scrolls sideways (tests/test_site.py measures it in a browser). These
+# pages are still formatted to 100 columns; take a page off once it fits.
 COLUMN = 80
-FITS_THE_COLUMN = [
-    ROOT / "docs" / name for name in ("tutorial.md", "glossary.md", "errors.md", "why.md")
-]
+STILL_TOO_WIDE = {"benchmarks.md", "guides/analytics.md", "guides/policies.md"}
+DOCS = ROOT / "docs"
+FITS_THE_COLUMN = [page for page in PAGES if page not in {DOCS / n for n in STILL_TOO_WIDE}]
 
 
 @pytest.mark.parametrize("page", SESSION_PAGES, ids=lambda p: p.name)
@@ -85,16 +87,24 @@ def test_a_page_read_as_one_session_says_so_before_its_first_block(page: Path) -
     assert 0 <= text.find(ONE_SESSION) < text.find("```python")
 
 
-@pytest.mark.parametrize("page", FITS_THE_COLUMN, ids=lambda p: p.name)
-def test_code_fits_the_column(page: Path) -> None:
+def _too_wide(page: Path) -> list[str]:
     text = page.read_text(encoding="utf-8")
-    wide = [
+    return [
         line
         for block in ANY_FENCE.finditer(text)
         for line in block.group(1).splitlines()
         if len(line) > COLUMN
     ]
-    assert wide == []
+
+
+@pytest.mark.parametrize("page", FITS_THE_COLUMN, ids=lambda p: str(p.relative_to(ROOT)))
+def test_code_fits_the_column(page: Path) -> None:
+    assert _too_wide(page) == []
+
+
+def test_the_pages_not_yet_fitted_are_still_too_wide() -> None:
+    fit_now = {name for name in STILL_TOO_WIDE if not _too_wide(DOCS / name)}
+    assert fit_now == set(), "these pages fit now: take them off STILL_TOO_WIDE"
 
 
 def test_output_shown_after_a_block_is_found() -> None:
@@ -213,3 +223,134 @@ def test_every_benchmark_row_fills_its_figure_baseline_and_ratio() -> None:
             if "" in cells[:4]:
                 empty.append(row)
     assert empty == []
+
+
+STORE_GUIDE = DOCS / "guides" / "storage-backend.md"
+
+
+def test_the_store_skeleton_gives_every_protocol_method_its_own_signature() -> None:
+    """The plugin guide's skeleton has every method of every storage protocol, each with
+    the protocol's parameters, defaults and types (its own classes standing in for the
+    protocols they implement)."""
+    from custservice.storage import protocols
+
+    [skeleton] = [b for b in python_blocks(STORE_GUIDE) if "class YourStore" in b.code]
+    namespace: dict[str, object] = {"__name__": "skeleton"}
+    exec(compile(skeleton.code, f"{STORE_GUIDE.name}:{skeleton.line}", "exec"), namespace)
+    stands_for = {
+        "Store": "YourStore",
+        "CustomerRepository": "YourRecords[Customer]",
+        "LinkedRepository[Interaction]": "YourRecords[Interaction]",
+        "LinkedRepository[Case]": "YourRecords[Case]",
+        "EventFeed": "YourFeed",
+    }
+    implemented_by = {
+        protocols.Repository: "YourRecords",
+        protocols.LinkedRepository: "YourRecords",
+        protocols.EventFeed: "YourFeed",
+        protocols.Store: "YourStore",
+        protocols.TenantScoped: "YourStore",
+    }
+
+    def shape(function: object, names: dict[str, str]) -> list[object]:
+        signature = inspect.signature(function)  # type: ignore[arg-type]
+        return [
+            *(
+                (p.name, p.kind, p.default, names.get(p.annotation, p.annotation))
+                for p in signature.parameters.values()
+            ),
+            names.get(signature.return_annotation, signature.return_annotation),
+        ]
+
+    differ = []
+    for protocol, name in implemented_by.items():
+        ours = namespace[name]
+        for method, value in vars(protocol).items():
+            if method.startswith("_") and method not in ("__enter__", "__exit__"):
+                continue
+            mine = getattr(ours, method, None)
+            if isinstance(value, property):
+                value, mine = value.fget, getattr(mine, "fget", None)
+            if mine is None or shape(value, stands_for) != shape(mine, {}):
+                differ.append(f"{protocol.__name__}.{method}")
+    assert differ == []
+
+
+BACKENDS_GUIDE = DOCS / "guides" / "backends.md"
+
+
+def _options_documented(section: str) -> dict[str, str]:
+    """The options table of one section of the backends guide: each option's default."""
+    text = BACKENDS_GUIDE.read_text(encoding="utf-8")
+    body = text.split(f"\n## {section}", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", body, re.M))
+
+
+def _options_known(url: str) -> set[str]:
+    """The options a backend takes, as its error for an unknown one lists them."""
+    with pytest.raises(custservice.StorageError, match="known options: ") as refused:
+        custservice.open_store(url)
+    return set(str(refused.value).rpartition("known options: ")[2].split(", "))
+
+
+def _defaults(opener: object) -> dict[str, object]:
+    """The keyword options of a store's opener, with their defaults."""
+    return {
+        p.name: p.default
+        for p in inspect.signature(opener).parameters.values()  # type: ignore[arg-type]
+        if p.kind is p.KEYWORD_ONLY and p.name not in ("create", "migrate", "asynchronous")
+    }
+
+
+def _same(shown: str, default: object) -> bool:
+    return shown == str(default) or (
+        isinstance(default, int | float) and float(shown) == float(default)
+    )
+
+
+def test_every_backend_option_is_documented_with_its_default() -> None:
+    """What the backends guide lists for each engine is what the code accepts, with the
+    defaults the code gives (MariaDB's defaults live in its URL parser alone)."""
+    from custservice.storage.sql.postgresql import postgres_store
+    from custservice.storage.sql.sqlite import sqlite_store
+
+    sqlite = _options_documented("SQLite")
+    assert set(sqlite) == _options_known("sqlite:///:memory:?no_such_option=1")
+    assert all(_same(sqlite[k], v) for k, v in _defaults(sqlite_store).items())
+
+    postgres = _options_documented("PostgreSQL")
+    own = _defaults(postgres_store)
+    assert set(own) <= set(postgres)
+    assert all(_same(postgres[k], v) for k, v in own.items())
+
+    mariadb = _options_documented("MariaDB and MySQL")
+    assert set(mariadb) == _options_known("mariadb://root@127.0.0.1/test?no_such_option=1")
+
+    assert "takes **no options**" in BACKENDS_GUIDE.read_text(encoding="utf-8")
+    with pytest.raises(custservice.StorageError):
+        custservice.open_store("memory://?no_such_option=1")
+
+
+REPOSITORY_LINK = re.compile(r"\]\((https://github\.com/[^)\s]+)\)")
+
+
+def test_links_into_the_repository_name_what_it_holds() -> None:
+    """A link to the repository starts with mkdocs.yml's ``repo_url``, and a link to a
+    file or folder of its main branch names one this checkout has."""
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    repository = re.search(r"^repo_url: (\S+?)/?$", config, re.M).group(1)  # type: ignore[union-attr]
+    links = [
+        (page.relative_to(ROOT), url)
+        for page in PAGES
+        for url in REPOSITORY_LINK.findall(page.read_text(encoding="utf-8"))
+    ]
+    assert len(links) >= 5
+    wrong = []
+    for page, url in links:
+        path = url.removeprefix(repository)
+        kind, _, inside = path.lstrip("/").partition("/main/")
+        if not url.startswith(repository) or (
+            path and not (kind in ("tree", "blob") and (ROOT / inside).exists())
+        ):
+            wrong.append(f"{page}: {url}")
+    assert wrong == []

@@ -56,7 +56,8 @@ class StateChange:
             datetime, or ``reason`` is blank; every problem is listed.
 
     Examples:
-        >>> change = StateChange("acquire", "prospect", "new", pendulum.datetime(2026, 1, 5))
+        >>> at = pendulum.datetime(2026, 1, 5)
+        >>> change = StateChange("acquire", "prospect", "new", at)
         >>> change.target
         'new'
     """

@@ -250,7 +250,8 @@ class BusinessCalendar:
         Examples:
             >>> from datetime import time
             >>> desk = BusinessCalendar("UTC", {0: [(time(9), time(17))]})
-            >>> desk.next_working(pendulum.datetime(2026, 3, 7, 12)).isoformat()  # a Saturday
+            >>> saturday = pendulum.datetime(2026, 3, 7, 12)
+            >>> desk.next_working(saturday).isoformat()
             '2026-03-09T09:00:00+00:00'
         """
         a = _instant(at, "at")

@@ -167,7 +167,9 @@ class Customer:
 
         Examples:
             >>> clock = FixedClock(pendulum.datetime(2026, 1, 5, 9))
-            >>> ada = Customer.new("Ada", clock=clock, email="ada@example.com", hobbies={"chess"})
+            >>> ada = Customer.new(
+            ...     "Ada", clock=clock, email="ada@example.com", hobbies={"chess"}
+            ... )
             >>> ada.stage, ada.version
             (<CustomerStage.PROSPECT: 'prospect'>, 0)
         """

@@ -174,11 +174,17 @@ class ServiceArea(enum.StrEnum):
     """The six dimensions of a service programme; where a failure's cause lies."""
 
     CUSTOMER = "customer"
+    """Who the customers are, what they need and what they expect."""
     SERVICE_CONCEPT = "service_concept"
+    """What the service promises: its offer and the standards it keeps."""
     SERVICE_PROCESS = "service_process"
+    """How the service is delivered, step by step, as the customer meets it."""
     TOOLS = "tools"
+    """The systems, equipment and information the people serving rely on."""
     BUSINESS_PLAN = "business_plan"
+    """The goals, budget and measures that fund and steer the service."""
     TEAM = "team"
+    """The people who serve: hiring, training, empowerment and morale."""
 
 
 class CustomerStage(enum.StrEnum):

@@ -188,7 +188,9 @@ class Interaction(Labelled):
 
         Examples:
             >>> clock = FixedClock(pendulum.datetime(2026, 1, 5, 9))
-            >>> call = Interaction.open(uuid.uuid4(), Channel.PHONE, clock=clock, topic="billing")
+            >>> call = Interaction.open(
+            ...     uuid.uuid4(), Channel.PHONE, clock=clock, topic="billing"
+            ... )
             >>> call.stage
             <InteractionStage.READY: 'ready'>
         """

@@ -720,8 +720,10 @@ class ServiceTarget:
 
     Examples:
         >>> from datetime import time
-        >>> desk = BusinessCalendar("Europe/London", {d: [(time(9), time(17))] for d in range(5)})
-        >>> ServiceTarget(Metric.RESOLUTION, pendulum.duration(hours=16), calendar=desk).metric
+        >>> nine_to_five = {d: [(time(9), time(17))] for d in range(5)}
+        >>> desk = BusinessCalendar("Europe/London", nine_to_five)
+        >>> two_days = pendulum.duration(hours=16)
+        >>> ServiceTarget(Metric.RESOLUTION, two_days, calendar=desk).metric
         <Metric.RESOLUTION: 'resolution'>
     """
 

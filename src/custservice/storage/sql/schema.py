@@ -84,8 +84,8 @@ def metadata(schema: str | None = None) -> sa.MetaData:
 
     Examples:
         >>> sorted(metadata().tables)  # doctest: +NORMALIZE_WHITESPACE
-        ['cases', 'customers', 'custservice_meta', 'events', 'events_head', 'interactions',
-         'tenants']
+        ['cases', 'customers', 'custservice_meta', 'events', 'events_head',
+         'interactions', 'tenants']
     """
     md = sa.MetaData(schema=schema)
     prefix = f"{schema}." if schema else ""
