@@ -392,7 +392,8 @@ def test_the_example_plugin_passes_the_kit(installed_example: Path, tmp_path: Pa
         [str(EXAMPLE / "tests")],
         tmp_path,  # the Hypothesis database lands here, not in the example
         tmp_path / "report.xml",
-        env={"PYTHONPATH": str(installed_example)},
+        # The quick profile: the kit's every test runs at length on the built-in stores.
+        env={"PYTHONPATH": str(installed_example), "HYPOTHESIS_PROFILE": "dev"},
     )
     kit = outcomes["TestJsonFileStore"]
     assert len(kit) > 50

@@ -1438,7 +1438,9 @@ class _AgainstReference(_Kit):
         between them (so a broken ``forget`` fails here too).
         """
         machine: Any = lambda: ReferenceMachine(store)  # noqa: E731 (a factory is accepted)
-        run_state_machine_as_test(machine, settings=self._settings())
+        kit = self._settings()
+        runs = min(kit.max_examples, REFERENCE_RUNS)
+        run_state_machine_as_test(machine, settings=settings(kit, max_examples=runs))
 
 
 class StoreConformance(
@@ -1912,6 +1914,10 @@ class ReferenceMachine(RuleBasedStateMachine):
 
 
 TENANTS = ("north", "south")
+REFERENCE_RUNS = 100
+"""At most this many sequences of the reference machine per store (of up to 25 steps each):
+every operation, on every backend and each of its variants, in time the suite can give."""
+
 TENANT_RUNS = 12
 """At most this many runs of the tenant machine per backend."""
 
