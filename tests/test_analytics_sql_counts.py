@@ -178,9 +178,13 @@ def check_candidates(
     end: pendulum.DateTime,
     delay: dt.timedelta,
 ) -> None:
-    """The interactions chosen in SQL are those the planner asks feedback on."""
+    """The interactions chosen in SQL are those the planner asks feedback on; with
+    ``answered``, every interaction whose request falls in the window, feedback or not."""
     with snapshot(store) as sql:
         chosen = feedback_candidates(sql, start, end, delay)
+        answered = feedback_candidates(sql, start, end, delay, answered=True)
+    due = [i.id for i in records[1] if i.resolved_at and start <= i.resolved_at + delay < end]
+    assert sorted(answered) == sorted(due)
     planned = plan_follow_ups(
         [],
         records[1],

@@ -22,6 +22,7 @@ from custservice import (
     Case,
     Condition,
     Customer,
+    EscalationRule,
     ExpectationBand,
     Expectations,
     Feedback,
@@ -31,6 +32,7 @@ from custservice import (
     ServiceTarget,
     SlaPolicies,
     SlaPolicy,
+    SurveyPolicy,
     TargetStatus,
     ValidationError,
     from_dict,
@@ -59,6 +61,8 @@ CLASSES = [
     (SlaPolicy, cst.sla_policies(), 50),
     (SlaPolicies, cst.sla_policy_sets(), 30),
     (Agent, cst.agents(), 50),
+    (EscalationRule, cst.escalation_rules(), 50),
+    (SurveyPolicy, cst.survey_policies(), 50),
 ]
 """The classes from_dict reads, each with a strategy and how many values to check."""
 

@@ -635,6 +635,18 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
         )
     ),
     "version": st.integers(-1, 2**70),
+    "condition": cst.conditions(max_leaves=2),
+    "skip_if": st.none() | cst.conditions(max_leaves=2),
+    "after": st.none() | cst.durations(),
+    "on_breach": st.none() | cst.metrics(),
+    "action": st.sampled_from(custservice.EscalationAction) | texts,
+    "level": st.integers(-1, 5),
+    "delay": cst.durations(),
+    "min_interval": cst.durations(),
+    "remind_after": st.none() | cst.durations(),
+    "expire_after": st.none() | cst.durations(),
+    "sample_rate": st.floats(-0.5, 1.5) | st.integers(-1, 2),
+    "seed": st.integers(-(2**70), 2**70),
     "guard": st.none() | st.just(lambda state, at: True),
     # Collaborators, not data: a clock gives a time (perhaps a naive one), rng is a Random.
     "clock": st.builds(FixedClock, aware) | st.builds(NaiveClock, st.datetimes()),
@@ -671,12 +683,14 @@ CONSTRUCTORS: dict[str, Callable[..., Any]] = {
     "CasePipeline": custservice.CasePipeline,
     "Condition": custservice.Condition,
     "Condition.where": custservice.Condition.where,
+    "EscalationRule": custservice.EscalationRule,
     "LeastLoaded": custservice.LeastLoaded,
     "MergeChange": custservice.MergeChange,
     "RoundRobin": custservice.RoundRobin,
     "SkillsBased": custservice.SkillsBased,
     "SlaPolicies": custservice.SlaPolicies,
     "SlaPolicy": custservice.SlaPolicy,
+    "SurveyPolicy": custservice.SurveyPolicy,
 }
 NOT_CONSTRUCTED_FROM_INPUT = {
     "Assignment",  # made by choose_assignee, as its answer

@@ -22,6 +22,7 @@ from custservice import (
     Case,
     Condition,
     Customer,
+    EscalationRule,
     ExpectationBand,
     Expectations,
     Feedback,
@@ -32,6 +33,7 @@ from custservice import (
     ServiceTarget,
     SlaPolicies,
     SlaPolicy,
+    SurveyPolicy,
     TargetStatus,
     ValidationError,
     from_dict,
@@ -65,6 +67,8 @@ ROUND_TRIPS = [
     (SlaPolicy, cst.sla_policies()),
     (SlaPolicies, cst.sla_policy_sets()),
     (Agent, cst.agents()),
+    (EscalationRule, cst.escalation_rules()),
+    (SurveyPolicy, cst.survey_policies()),
 ]
 
 

@@ -383,8 +383,11 @@ def _scope(store: Store, url: str, tenant: str | None) -> Store:
 
 def _print_report(store: Store, at: dt.datetime | None, html: Path | None) -> None:
     from .report import build_report, render_html, render_text
+    from .simulation import DEMO_ESCALATIONS, DEMO_POLICIES, DEMO_SURVEY
 
-    report = build_report(store, at=at)
+    report = build_report(
+        store, at=at, sla=DEMO_POLICIES, escalations=DEMO_ESCALATIONS, survey=DEMO_SURVEY
+    )
     print(_for_terminal(render_text(report)), end="")
     if html is not None:
         html.write_text(render_html(report), encoding="utf-8")

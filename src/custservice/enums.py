@@ -17,6 +17,7 @@ __all__ = [
     "Channel",
     "CustomerStage",
     "Dimension",
+    "EscalationAction",
     "Factor",
     "InteractionStage",
     "LinkKind",
@@ -235,6 +236,17 @@ class LinkKind(enum.StrEnum):
     """The other case is part of this one."""
     DUPLICATE = "duplicate"
     """The other case is the same request; merge one into the other to count it once."""
+
+
+class EscalationAction(enum.StrEnum):
+    """What an escalation proposes to do with a case; the library never does it."""
+
+    NOTIFY = "notify"
+    """Tell someone (the team lead, a manager) about the case."""
+    REASSIGN = "reassign"
+    """Give the case to someone else."""
+    RAISE_PRIORITY = "raise_priority"
+    """Raise the case's priority."""
 
 
 class Metric(enum.StrEnum):

@@ -8,11 +8,14 @@ churned are won back.
 
 The desk works as a real one does: each case goes to the team of its topic
 (:data:`DEMO_TEAMS`) at a priority chosen from what it is about and who is
-asking, is taken by one of the team's agents, and may change hands or
-priority on the way (a device sent to be replaced, an agent who left it, a
-resolution target about to breach, a customer who chased it), each change
-with its reason. Cases and contacts carry tags, and cases custom attributes
-(the product, the order's value).
+asking, is held to the SLA policy of its priority (:data:`DEMO_POLICIES`),
+is taken by one of the team's agents, and may change hands or priority on
+the way (a device sent to be replaced, an agent who left it, a resolution
+target about to breach, a customer who chased it), each change with its
+reason. Cases and contacts carry tags, and cases custom attributes (the
+product, the order's value). The report plans the desk's follow-ups by its
+escalation rules (:data:`DEMO_ESCALATIONS`) and survey policy
+(:data:`DEMO_SURVEY`).
 """
 
 from __future__ import annotations
@@ -27,13 +30,14 @@ from typing import TYPE_CHECKING
 import attrs
 import pendulum
 
-from ._time import FixedClock
+from ._time import FixedClock, micros
 from .calendars import BusinessCalendar
 from .cases import Case
 from .customers import Customer
 from .enums import (
     Channel,
     CustomerStage,
+    EscalationAction,
     Factor,
     Metric,
     Priority,
@@ -45,6 +49,8 @@ from .errors import ValidationError
 from .expectations import NPS_SCALE, SATISFACTION_10, ExpectationBand, Expectations
 from .feedback import Feedback
 from .interactions import Interaction
+from .policies import Condition, EscalationRule, SlaPolicies, SlaPolicy, SurveyPolicy
+from .policies.sla import measured
 from .service_levels import ServiceTarget
 
 if TYPE_CHECKING:
@@ -53,8 +59,11 @@ if TYPE_CHECKING:
 __all__ = [
     "CHUNK",
     "DEMO_CALENDAR",
+    "DEMO_ESCALATIONS",
     "DEMO_EXPECTATIONS",
+    "DEMO_POLICIES",
     "DEMO_START",
+    "DEMO_SURVEY",
     "DEMO_TARGETS",
     "DEMO_TEAMS",
     "Simulation",
@@ -116,6 +125,85 @@ DEMO_TARGETS = (
 )
 """The simulated desk's promises, in business time: a first reply within 4 hours,
 an update every working day (9 hours), a solution within 3 working days."""
+
+_HALF_DAY = pendulum.duration(hours=4, minutes=30)
+"""Half a working day of the desk's calendar."""
+
+DEMO_POLICIES = SlaPolicies(
+    [
+        SlaPolicy(
+            "Urgent",
+            Condition.where("priority", "==", Priority.URGENT),
+            [
+                ServiceTarget(
+                    Metric.FIRST_RESPONSE,
+                    pendulum.duration(hours=2),
+                    calendar=DEMO_CALENDAR,
+                    band=DEMO_TARGETS[0].band,
+                    warn_before=pendulum.duration(minutes=30),
+                ),
+                DEMO_TARGETS[1],
+                ServiceTarget(
+                    Metric.RESOLUTION,
+                    pendulum.duration(hours=18),
+                    calendar=DEMO_CALENDAR,
+                    warn_before=_HALF_DAY,
+                ),
+            ],
+        ),
+        SlaPolicy(
+            "Normal",
+            Condition.all_of(),
+            [
+                attrs.evolve(DEMO_TARGETS[0], warn_before=pendulum.duration(hours=1)),
+                DEMO_TARGETS[1],
+                attrs.evolve(DEMO_TARGETS[2], warn_before=_HALF_DAY),
+            ],
+        ),
+    ]
+)
+"""The simulated desk's SLA policies, by priority: urgent cases get a first reply
+within 2 working hours and a solution within 2 working days; the others are held to
+:data:`DEMO_TARGETS`. Each warns before it breaches: half an hour or an hour before a
+first reply is due, half a working day before a solution is."""
+
+DEMO_ESCALATIONS = (
+    EscalationRule(
+        Condition.where("priority", ">=", Priority.HIGH),
+        on_breach=Metric.FIRST_RESPONSE,
+        action=EscalationAction.NOTIFY,
+        level=1,
+    ),
+    EscalationRule(
+        Condition.where("priority", "<=", Priority.NORMAL),
+        after=pendulum.duration(days=5),
+        action=EscalationAction.RAISE_PRIORITY,
+        level=1,
+    ),
+    EscalationRule(
+        Condition.all_of(),
+        on_breach=Metric.RESOLUTION,
+        action=EscalationAction.REASSIGN,
+        level=2,
+    ),
+)
+"""The simulated desk's escalation rules: tell the team lead when a high or urgent case
+waits too long for a first reply; raise a low or normal case's priority once it has been
+open five days (not counting time on hold); hand any case whose solution is late to
+someone else."""
+
+DEMO_SURVEY = SurveyPolicy(
+    delay=pendulum.duration(hours=2),
+    min_interval=pendulum.duration(days=14),
+    sample_rate=0.5,
+    skip_if=Condition.where("channel", "==", Channel.SELF_SERVICE),
+    remind_after=pendulum.duration(days=2),
+    expire_after=pendulum.duration(days=7),
+    seed=7,
+)
+"""The simulated desk's survey policy: half of the resolved contacts, two hours after
+the resolution, never a customer twice in a fortnight, none after self-service; one
+reminder two days later, and a request expires after a week."""
 
 _FIRST = (
     "Ada",
@@ -193,9 +281,6 @@ _PRODUCTS = ("router", "phone", "tablet", "laptop", "smart speaker")
 _HIGH_VALUE = 500.0
 """An order worth at least this much is handled ahead of the others."""
 _PRIORITIES = tuple(Priority)
-_RESOLUTION = next(t for t in DEMO_TARGETS if t.metric is Metric.RESOLUTION)
-_DUE_SOON = pendulum.duration(hours=4, minutes=30)
-"""Half a working day of the desk's calendar."""
 # Mean queue wait in minutes per channel: phones queue, self-service does not.
 _WAIT = {
     Channel.PHONE: 6.0,
@@ -630,26 +715,40 @@ def _hand_on(rng: random.Random, case: Case, at: pendulum.DateTime, reason: str)
 
 
 class _Watch:
-    """Raises a case whose resolution target is due within half a working day, and again
-    once it breached, handing it to its team's lead each time.
+    """Raises a case whose resolution target warns (half a working day is left, by
+    :data:`DEMO_POLICIES`), and again once it breached, handing it to its team's lead
+    each time.
 
-    The target is evaluated once, when the watch starts: while the case stays
-    open its clock runs on the calendar without pause, so the instants it
-    nears and passes its due time are known from then.
+    The target is evaluated when the watch starts and after each raise (a higher
+    priority may bring a stricter policy): while the case stays open its clock runs on
+    the calendar without pause, so the instants it starts to warn and breaches are
+    known from then.
     """
 
     __slots__ = ("_breach", "_warn")
 
     def __init__(self, case: Case, at: pendulum.DateTime) -> None:
-        status = _RESOLUTION.evaluate(case, at=at)
+        self._plan(case, at, warned=False)
+
+    def _plan(self, case: Case, at: pendulum.DateTime, *, warned: bool) -> None:
+        # Only the resolution target's figures are read: measured, not a status of each.
+        _, found = measured(DEMO_POLICIES, case, micros(at), None)
+        resolution = [(o, c) for t, o, c in found if t.metric is Metric.RESOLUTION]
         self._breach = self._warn = at.timestamp()  # already due, or breached: at once
-        if status.state is TargetState.ACTIVE and status.due_at is not None:
-            self._breach = status.due_at.timestamp()
-            if status.remaining > _DUE_SOON:
-                soon = DEMO_CALENDAR.deadline(at, status.remaining - _DUE_SOON)
-                self._warn = soon.timestamp()
-        elif status.state is not TargetState.BREACHED:
-            self._breach = self._warn = math.inf  # nothing owed: nothing to watch
+        if resolution:
+            outcome, carried = resolution[0]
+            due = outcome.due
+            if carried is None and outcome.state is TargetState.ACTIVE and due is not None:
+                self._breach = due / 1e6
+                left = pendulum.duration(microseconds=outcome.remaining)
+                if left > _HALF_DAY:
+                    self._warn = DEMO_CALENDAR.deadline(at, left - _HALF_DAY).timestamp()
+            elif carried is None and outcome.state is not TargetState.BREACHED:
+                self._breach = self._warn = math.inf  # nothing owed: nothing to watch
+        else:
+            self._breach = self._warn = math.inf
+        if warned:
+            self._warn = math.inf
 
     def __call__(self, case: Case, at: pendulum.DateTime) -> Case:
         """The case at ``at``, raised and handed on if it has come near or past its due time."""
@@ -658,8 +757,8 @@ class _Watch:
             self._breach = self._warn = math.inf
             return _escalate(case, at, "the resolution target was breached")
         if t >= self._warn:
-            self._warn = math.inf
-            return _escalate(case, at, "the resolution target is due within half a working day")
+            case = _escalate(case, at, "the resolution target is due within half a working day")
+            self._plan(case, at, warned=True)
         return case
 
 

@@ -29,7 +29,12 @@ _US = dt.timedelta(microseconds=1)
 
 
 def feedback_candidates(
-    snapshot: Snapshot, start: dt.datetime, end: dt.datetime, delay: dt.timedelta
+    snapshot: Snapshot,
+    start: dt.datetime,
+    end: dt.datetime,
+    delay: dt.timedelta,
+    *,
+    answered: bool = False,
 ) -> list[uuid.UUID]:
     """The ids of the interactions resolved without feedback whose feedback request,
     ``delay`` after the resolution, falls due in ``[start, end)``, oldest first.
@@ -39,6 +44,8 @@ def feedback_candidates(
         start: the window's start (aware).
         end: the window's end (aware).
         delay: how long after the resolution the request falls due.
+        answered: those with feedback too (under a survey policy, feedback
+            given after the request was made leaves the request made).
 
     Raises:
         sqlalchemy.exc.SQLAlchemyError: the database failed (the store's snapshot
@@ -51,9 +58,9 @@ def feedback_candidates(
         sa.select(c.id)
         .where(
             c.resolved_at.is_not(None),
-            c.feedback_at.is_(None),
             c.resolved_at >= int64(micros(start) - shift),
             c.resolved_at < int64(micros(end) - shift),
+            *(() if answered else (c.feedback_at.is_(None),)),
         )
         # Ordered by an expression: the few rows chosen are sorted, rather than the whole
         # table walked in index order to skip sorting them (on SQLite, four times slower).

@@ -1,4 +1,4 @@
-"""Rules as data over the domain: conditions, SLA policies and assignment.
+"""Rules as data over the domain: conditions, SLA policies, escalations, surveys and assignment.
 
 Every rule here is plain, immutable data (it serializes with
 :func:`~custservice.to_dict` and reads back with
@@ -18,17 +18,21 @@ from .assignment import (
     choose_assignee,
 )
 from .conditions import Condition
+from .escalations import EscalationRule
 from .sla import SlaPolicies, SlaPolicy
+from .surveys import SurveyPolicy
 
 __all__ = [
     "Agent",
     "Assignment",
     "AssignmentPolicy",
     "Condition",
+    "EscalationRule",
     "LeastLoaded",
     "RoundRobin",
     "SkillsBased",
     "SlaPolicies",
     "SlaPolicy",
+    "SurveyPolicy",
     "choose_assignee",
 ]

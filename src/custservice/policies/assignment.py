@@ -21,6 +21,7 @@ passed the next time.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Union
 
@@ -232,6 +233,10 @@ def _agents(value: object) -> list[Agent]:
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise ValidationError("expected a sequence of agents", field="agents")
     crew = list(value)
+    # Checked in bulk first (a desk may list thousands), item by item only to name a problem.
+    ids = {a.id for a in crew if type(a) is Agent}
+    if len(ids) == len(crew):
+        return crew
     seen: set[str] = set()
     for i, agent in enumerate(crew):
         if not isinstance(agent, Agent):
@@ -245,6 +250,14 @@ def _agents(value: object) -> list[Agent]:
 def _loads(value: object) -> dict[str, int]:
     if not isinstance(value, Mapping):
         raise ValidationError("expected a mapping of agent id to open work", field="loads")
+    counts = value.values()
+    # The usual case, checked in bulk: text ids, whole numbers of at least zero.
+    if (
+        set(map(type, value)) <= {str}
+        and set(map(type, counts)) <= {int}
+        and (not counts or min(counts) >= 0)
+    ):
+        return dict(value)
     out: dict[str, int] = {}
     for key, count in value.items():
         n = integer(count, f"loads.{key}")
@@ -260,10 +273,17 @@ def _available(
     """The agents who can take the case now, and why the others cannot."""
     outside = off = full = 0
     free = []
+    # Agents share a few calendars: each is read once (by identity: they are immutable).
+    working: dict[int, bool] = {}
     for agent in crew:
         if case.team is not None and case.team not in agent.teams:
             outside += 1
-        elif not agent.calendar.is_working(at):
+            continue
+        calendar = agent.calendar
+        works = working.get(id(calendar))
+        if works is None:
+            works = working[id(calendar)] = calendar.is_working(at)
+        if not works:
             off += 1
         elif load.get(agent.id, 0) >= agent.capacity:
             full += 1
@@ -313,9 +333,10 @@ def _round_robin(
 ) -> Assignment:
     if not candidates:
         return Assignment(None, _nobody(len(crew), why), policy)
-    order = [a.id for a in crew]
-    after = order.index(policy.last) if policy.last in order else -1
+    free = {a.id for a in candidates}
+    last = policy.last
+    after = -1 if last is None else next((i for i, a in enumerate(crew) if a.id == last), -1)
     # The first candidate after the last chosen, in the agents' order, wrapping round.
-    chosen = min(candidates, key=lambda a: (order.index(a.id) <= after, order.index(a.id)))
+    chosen = next(a for a in itertools.chain(crew[after + 1 :], crew) if a.id in free)
     reason = f"{chosen.id} is next in turn of {_available_word(len(candidates))}."
     return Assignment(chosen, reason, RoundRobin(chosen.id))

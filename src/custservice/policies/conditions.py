@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -47,6 +48,7 @@ from ..cases import Case
 from ..customers import Customer
 from ..enums import CaseStatus, Channel, CustomerStage, Priority
 from ..errors import Problem, ValidationError
+from ..interactions import Interaction
 
 __all__ = ["FIELDS", "OPERATORS", "CaseView", "Condition"]
 
@@ -63,17 +65,18 @@ _ATTRIBUTE = "attributes."
 class CaseView:
     """The fields of a case that conditions read, at one instant.
 
-    :meth:`Condition.matches` reads a case as it is now; SLA policies read it
-    as it was at an earlier instant (its priority, assignee, team and status
-    then), through the same fields.
+    :meth:`Condition.matches` reads a case as it is now; SLA policies and
+    escalation rules read it as it was at an earlier instant (its priority,
+    assignee, team and status then), through the same fields. An interaction
+    is read through them too (:meth:`of_interaction`), for survey rules.
     """
 
-    priority: Priority
+    priority: Priority | None
     channel: Channel | None
     team: str | None
     assignee: str | None
     tags: frozenset[str]
-    status: CaseStatus
+    status: CaseStatus | None
     attributes: Mapping[str, Any]
 
     @classmethod
@@ -87,6 +90,21 @@ class CaseView:
             case.tags,
             case.status,
             case.attributes,
+        )
+
+    @classmethod
+    def of_interaction(cls, interaction: Interaction) -> CaseView:
+        """``interaction`` as conditions read it: its channel, team, agent (as the
+        assignee), tags and custom attributes; it has no priority nor status, so
+        conditions on those match only ``!=``."""
+        return cls(
+            None,
+            interaction.channel,
+            interaction.team,
+            interaction.agent,
+            interaction.tags,
+            None,
+            interaction.attributes,
         )
 
 
@@ -286,6 +304,17 @@ class Condition:
     field: str | None = None
     value: Any = None
     parts: tuple[Condition, ...] = ()
+    # The condition as a function, built when first tested (conditions are tested far
+    # more often than built); not part of its value.
+    _compiled: _Test | None = attrs.field(default=None, init=False, eq=False, repr=False)
+
+    def __getstate__(self) -> tuple[str, str | None, Any, tuple[Condition, ...]]:
+        return (self.op, self.field, self.value, self.parts)
+
+    def __setstate__(self, state: tuple[str, str | None, Any, tuple[Condition, ...]]) -> None:
+        for key, value in zip(("op", "field", "value", "parts"), state, strict=True):
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "_compiled", None)
 
     def __attrs_post_init__(self) -> None:
         if self.op in _COMBINATORS:
@@ -398,50 +427,119 @@ class Condition:
 
     # -- matching ---------------------------------------------------------------------
 
-    def matches(self, case: Case, customer: Customer | None = None) -> bool:
+    def matches(self, case: Case | Interaction, customer: Customer | None = None) -> bool:
         """Whether ``case`` (as it is now), with ``customer`` if given, meets the condition.
 
+        An interaction may be given instead of a case (survey rules read one):
+        see :meth:`CaseView.of_interaction` for what is read of it.
+
         Raises:
-            ValidationError: ``case`` is not a case, or ``customer`` not a customer.
+            ValidationError: ``case`` is neither a case nor an interaction, or
+                ``customer`` not a customer.
         """
-        if not isinstance(case, Case):
-            raise ValidationError("expected a Case", field="case")
+        if isinstance(case, Case):
+            view = CaseView.of(case)
+        elif isinstance(case, Interaction):
+            view = CaseView.of_interaction(case)
+        else:
+            raise ValidationError("expected a Case or an Interaction", field="case")
         if customer is not None and not isinstance(customer, Customer):
             raise ValidationError("expected a Customer or None", field="customer")
-        return self.test(CaseView.of(case), customer)
+        return self.test(view, customer)
+
+    @property
+    def reads_customer(self) -> bool:
+        """Whether the condition compares a ``customer.*`` field anywhere in it."""
+        if self.parts:
+            return any(p.reads_customer for p in self.parts)
+        return self.field is not None and self.field.startswith("customer.")
 
     def test(self, view: CaseView, customer: Customer | None = None) -> bool:
         """Whether a case read as ``view``, with ``customer`` if given, meets the condition."""
-        op = self.op
-        if op == "all":
-            return all(p.test(view, customer) for p in self.parts)
-        if op == "any":
-            return any(p.test(view, customer) for p in self.parts)
-        if op == "not":
-            return not self.parts[0].test(view, customer)
-        assert self.field is not None
-        spec = _spec(self.field)
-        assert spec is not None
-        if spec.customer and customer is None:
-            return False
-        found = spec.read(view, customer)
-        value = self.value
-        if op == "present":
-            return bool(found) if isinstance(found, frozenset) else found is not None
-        if op == "contains":
-            return isinstance(found, frozenset) and value in found
-        if op == "!=":
-            return found is None or not _same(found, value)
-        if found is None:
-            return False
-        if op == "==":
-            return _same(found, value)
-        if op == "in":
-            return any(_same(found, v) for v in value)
-        return _ordered(op, found, value)
+        compiled = self._compiled
+        if compiled is None:
+            compiled = _compile(self)
+            object.__setattr__(self, "_compiled", compiled)
+        return compiled(view, customer)
 
     def __repr__(self) -> str:
         return f"Condition.from_dict({self.to_dict()!r})"
+
+
+_Test = Callable[[CaseView, Customer | None], bool]
+
+
+def _tested(condition: Condition) -> _Test:
+    return condition.test
+
+
+def _compile(condition: Condition) -> _Test:
+    """``condition`` as a function of a case's view and its customer: what
+    :meth:`Condition.test` answers, with the field, the operator and the value looked
+    up once rather than at every test."""
+    op = condition.op
+    if op in _COMBINATORS:
+        parts = tuple(_tested(p) for p in condition.parts)
+        if op == "not":
+            (inner,) = parts
+            return lambda view, customer: not inner(view, customer)
+        if op == "any":
+
+            def some(view: CaseView, customer: Customer | None) -> bool:
+                for part in parts:  # noqa: SIM110 - a loop costs less per test than any()
+                    if part(view, customer):
+                        return True
+                return False
+
+            return some
+
+        def every(view: CaseView, customer: Customer | None) -> bool:
+            for part in parts:  # noqa: SIM110 - a loop costs less per test than all()
+                if not part(view, customer):
+                    return False
+            return True
+
+        return every
+    assert condition.field is not None
+    spec = _spec(condition.field)
+    assert spec is not None
+    read, value, needs_customer = spec.read, condition.value, spec.customer
+    # The value of a field other than an attribute is of the field's one kind, as
+    # anything it holds: plain equality compares them. An attribute's may be of any.
+    attribute = condition.field.startswith(_ATTRIBUTE)
+    same: Callable[[Any, Any], bool] = _same if attribute else operator.eq
+    if op == "present":
+        matches: Callable[[Any], bool] = lambda found: (  # noqa: E731
+            bool(found) if isinstance(found, frozenset) else found is not None
+        )
+    elif op == "contains":
+        matches = lambda found: isinstance(found, frozenset) and value in found  # noqa: E731
+    elif op == "!=":
+        matches = lambda found: found is None or not same(found, value)  # noqa: E731
+    elif op == "==":
+        matches = lambda found: found is not None and same(found, value)  # noqa: E731
+    elif op == "in":
+        matches = lambda found: found is not None and any(same(found, v) for v in value)  # noqa: E731
+    elif attribute:
+        matches = lambda found: found is not None and _ordered(op, found, value)  # noqa: E731
+    else:
+        compare = _COMPARE[op]
+        matches = lambda found: found is not None and compare(found, value)  # noqa: E731
+
+    def test(view: CaseView, customer: Customer | None) -> bool:
+        if needs_customer and customer is None:
+            return False
+        return matches(read(view, customer))
+
+    return test
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 def _flat(op: str, condition: Condition) -> tuple[Condition, ...]:

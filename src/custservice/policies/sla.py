@@ -43,6 +43,7 @@ from ..enums import Metric, TargetState
 from ..errors import ValidationError
 from ..service_levels import (
     CaseFacts,
+    Outcome,
     ServiceTarget,
     TargetStatus,
     outcome_since,
@@ -215,37 +216,11 @@ class SlaPolicies:
         now = micros(when)
         if now < micros(case.opened_at):
             raise ValidationError("before the case was opened", field="at")
-        runs = list(self._runs(case, customer, now))
-        if not runs:
-            return ()
-        breaches: dict[Metric, tuple[int, ServiceTarget, int]] = {}
-        facts: dict[int, CaseFacts] = {}
-
-        def facts_at(t: int) -> CaseFacts:
-            found = facts.get(t)
-            if found is None:
-                found = facts[t] = CaseFacts.of(case, t)
-            return found
-
-        for earlier, start, end in runs[:-1]:
-            # Evaluated when the policy stopped applying: a breach at that instant
-            # belongs to the policy that applies from it.
-            for target in earlier.targets if earlier is not None else ():
-                b = outcome_since(target, facts_at(end), start).breach
-                if b is not None and b < end:
-                    known = breaches.get(target.metric)
-                    if known is None or b < known[0]:
-                        breaches[target.metric] = (b, target, start)
-        policy, start, _ = runs[-1]
-        out: list[TargetStatus] = []
-        final = facts_at(now)
-        for target in policy.targets if policy is not None else ():
-            status = target.status_of(outcome_since(target, final, start), when)
-            known = breaches.pop(target.metric, None)
-            out.append(status if known is None else _breached(status, known[0], target))
-        for b, target, since in sorted(breaches.values(), key=lambda item: item[0]):
-            status = target.status_of(outcome_since(target, final, since), when)
-            out.append(_breached(status, b, target))
+        _, found = measured(self, case, now, customer)
+        out = []
+        for target, outcome, carried in found:
+            status = target.status_of(outcome, when)
+            out.append(status if carried is None else _breached(status, carried, target))
         return tuple(out)
 
     def _runs(
@@ -268,6 +243,51 @@ class SlaPolicies:
             current = (index, None if index is None else self.policies[index], t)
         assert current is not None
         yield current[1], current[2], now
+
+
+Measured = tuple[ServiceTarget, Outcome, int | None]
+"""A target, its outcome, and the instant it breached under an earlier policy (``None``
+when it did not), as :func:`measured` gives them."""
+
+
+def measured(
+    policies: SlaPolicies, case: Case, now: int, customer: Customer | None
+) -> tuple[SlaPolicy | None, list[Measured]]:
+    """The policy that applies to ``case`` at ``now`` (microseconds since 1970, UTC), and
+    each target :meth:`SlaPolicies.evaluate` reports, in its order, with its outcome and
+    any breach carried over: what ``evaluate`` reads, for a caller that needs no
+    :class:`~custservice.TargetStatus` (the report counts them). Arguments are not checked.
+    """
+    runs = list(policies._runs(case, customer, now))
+    breaches: dict[Metric, tuple[int, ServiceTarget, int]] = {}
+    facts: dict[int, CaseFacts] = {}
+
+    def facts_at(t: int) -> CaseFacts:
+        found = facts.get(t)
+        if found is None:
+            found = facts[t] = CaseFacts.of(case, t)
+        return found
+
+    for earlier, start, end in runs[:-1]:
+        # Evaluated when the policy stopped applying: a breach at that instant
+        # belongs to the policy that applies from it.
+        for target in earlier.targets if earlier is not None else ():
+            b = outcome_since(target, facts_at(end), start).breach
+            if b is not None and b < end:
+                known = breaches.get(target.metric)
+                if known is None or b < known[0]:
+                    breaches[target.metric] = (b, target, start)
+    policy, start, _ = runs[-1]
+    out: list[Measured] = []
+    final = facts_at(now)
+    for target in policy.targets if policy is not None else ():
+        known = breaches.pop(target.metric, None)
+        out.append(
+            (target, outcome_since(target, final, start), None if known is None else known[0])
+        )
+    for b, target, since in sorted(breaches.values(), key=lambda item: item[0]):
+        out.append((target, outcome_since(target, final, since), b))
+    return policy, out
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -303,13 +323,12 @@ def _views(case: Case) -> Iterator[tuple[int, CaseView]]:
     changes.sort(key=lambda item: item[0])  # stable: each history keeps its own order
     first_priority = case.priority_changes[0].previous if case.priority_changes else None
     first_holder = case.assignments[0] if case.assignments else None
-    view = attrs.evolve(
-        CaseView.of(case),
-        priority=case.priority if first_priority is None else first_priority,
-        assignee=case.assignee if first_holder is None else first_holder.previous_assignee,
-        team=case.team if first_holder is None else first_holder.previous_team,
-        status=category(entries[0][1]) if entries else case.status,
-    )
+    # The fields that change are kept apart, and a view built once per instant.
+    priority = case.priority if first_priority is None else first_priority
+    assignee = case.assignee if first_holder is None else first_holder.previous_assignee
+    team = case.team if first_holder is None else first_holder.previous_team
+    status = category(entries[0][1]) if entries else case.status
+    channel, labels, attributes = case.channel, case.tags, case.attributes
     opened = micros(case.opened_at)
     pending: Sequence[tuple[int, int, Any]] = changes
     i = 0
@@ -318,13 +337,13 @@ def _views(case: Case) -> Iterator[tuple[int, CaseView]]:
         while i < len(pending) and pending[i][0] <= t:
             _, kind, change = pending[i]
             if kind == 0:
-                view = attrs.evolve(view, priority=change.priority)
+                priority = change.priority
             elif kind == 1:
-                view = attrs.evolve(view, assignee=change.assignee, team=change.team)
+                assignee, team = change.assignee, change.team
             else:
-                view = attrs.evolve(view, status=change)
+                status = change
             i += 1
-        yield t, view
+        yield t, CaseView(priority, channel, team, assignee, labels, status, attributes)
         if i >= len(pending):
             return
         t = pending[i][0]

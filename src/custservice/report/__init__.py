@@ -21,12 +21,14 @@ from ._build import build_report, latest_change
 from ._desk import OpenCases
 from ._funnel import FUNNEL as FUNNEL
 from ._model import AtRisk, Report
+from ._policies import PolicyAttainment
 from .html import render_html
 from .text import render_text
 
 __all__ = [
     "AtRisk",
     "OpenCases",
+    "PolicyAttainment",
     "Report",
     "build_report",
     "latest_change",

@@ -14,10 +14,12 @@ from ..analytics.scorecard import checked_query
 from ..cases import Case
 from ..customers import Customer
 from ..interactions import Interaction
+from ..policies import EscalationRule, SlaPolicies, SurveyPolicy
 from ..service_levels import ServiceTarget
 from ..simulation import DEMO_TARGETS
 from ..storage.protocols import Store
 from ._model import Report
+from ._policies import DeskRules
 from ._pushed import pushed_down
 from ._streamed import streamed
 
@@ -68,6 +70,9 @@ def build_report(
     *,
     at: dt.datetime | None = None,
     targets: Iterable[ServiceTarget] = DEMO_TARGETS,
+    sla: SlaPolicies | None = None,
+    escalations: Iterable[EscalationRule] = (),
+    survey: SurveyPolicy | None = None,
 ) -> Report:
     """Read ``store`` and build its service report.
 
@@ -89,15 +94,24 @@ def build_report(
             now: a store keeps each record's latest state, not its past, so
             an earlier ``at`` asks "what was due then", not "how things
             stood then".
-        targets: the service targets evaluated on every case; the demo's
-            by default.
+        targets: the service targets evaluated on every case for the
+            scorecard; the demo's by default.
+        sla: SLA policies: then the follow-ups (status updates, warnings,
+            escalations on a breach) follow the policy of each case instead
+            of ``targets``, and the report counts attainment per policy
+            (:attr:`Report.policies`). ``custservice report`` and the demo
+            give the demo's (:data:`~custservice.simulation.DEMO_POLICIES`).
+        escalations: the escalation rules the follow-ups propose escalations by.
+        survey: the survey policy feedback requests follow; without one,
+            every resolved interaction without feedback is asked about a day
+            after.
 
     Returns:
         The :class:`Report`.
 
     Raises:
-        ValidationError: ``at`` is naive, or ``targets`` are not service
-            targets (at most one per metric).
+        ValidationError: ``at`` is naive, ``targets`` are not service
+            targets (at most one per metric), or a rule is of the wrong kind.
 
     Examples:
         >>> from custservice.report import build_report
@@ -110,4 +124,5 @@ def build_report(
         at = latest_change(store) or pendulum.datetime(1970, 1, 1)
     when = aware(at, "at")
     chosen = checked_query(GroupBy.MONTH, targets, when, "UTC", None).targets
-    return pushed_down(store, when, chosen) or streamed(store, when, chosen)
+    rules = DeskRules(sla, escalations, survey)
+    return pushed_down(store, when, chosen, rules) or streamed(store, when, chosen, rules)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import Counter
 
 from ..analytics import FollowUpKind, VerdictCounts
-from ..enums import Verdict
+from ..enums import Metric, Verdict
 from ._model import UNLISTED, Report
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "label",
     "nps",
     "pct",
+    "policy_rows",
     "ratio",
     "team_label",
     "unlisted_note",
@@ -82,3 +83,19 @@ def unlisted_note(report: Report) -> str:
     if any(f.kind in UNLISTED for f in report.follow_ups):
         return " (birthday greetings are counted, not listed: a name and a date tell a birthday)"
     return ""
+
+
+def policy_rows(report: Report) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Attainment per SLA policy: the headers (policy, cases, each metric any policy
+    measures) and one row per policy, ``—`` where a policy has no target on a metric."""
+    metrics = [m for m in Metric if any(m in p.targets for p in report.policies)]
+    headers = ("Policy", "Cases", *(label(m).capitalize() for m in metrics))
+    rows = [
+        (
+            "no policy" if p.name is None else p.name,
+            str(p.cases),
+            *(pct(p.targets[m].attainment) if m in p.targets else "—" for m in metrics),
+        )
+        for p in report.policies
+    ]
+    return headers, rows

@@ -13,6 +13,7 @@ from ..enums import CustomerStage
 from ..storage.protocols import Store
 from ._desk import OpenCases
 from ._funnel import FUNNEL, Funnel
+from ._policies import PolicyAttainment
 
 __all__ = ["CURRENT", "SHOWN", "UNLISTED", "AtRisk", "Report", "assemble", "listed"]
 
@@ -52,6 +53,8 @@ class Report:
             planner's order.
         names: the names of the customers of the follow-ups a report lists:
             the first ten, birthday greetings left out.
+        policies: with SLA policies, how the cases under each fared; empty
+            without.
     """
 
     at: pendulum.DateTime
@@ -65,6 +68,7 @@ class Report:
     at_risk: tuple[AtRisk, ...]
     follow_ups: tuple[FollowUp, ...]
     names: Mapping[uuid.UUID, str]
+    policies: tuple[PolicyAttainment, ...] = ()
 
 
 def listed(follow_ups: Iterable[FollowUp]) -> list[FollowUp]:
@@ -80,6 +84,7 @@ def assemble(
     desk: OpenCases,
     at_risk: Iterable[AtRisk],
     follow_ups: tuple[FollowUp, ...],
+    policies: tuple[PolicyAttainment, ...] = (),
 ) -> Report:
     """The report of what was read; the names of the listed follow-ups are read here."""
     names = {f.customer_id: store.customers.get(f.customer_id).name for f in listed(follow_ups)}
@@ -95,4 +100,5 @@ def assemble(
         at_risk=tuple(at_risk),
         follow_ups=follow_ups,
         names=names,
+        policies=policies,
     )

@@ -15,6 +15,9 @@ reads, inside one snapshot:
   query over the typed columns (``analytics/_health_sql``);
 - the interactions that may owe a feedback request in the week, chosen in SQL
   (``analytics/_planner_sql``), each then read and judged by the planner;
+- with SLA policies, every case whole, to count attainment per policy (a
+  policy's condition may read any field of a case): built from the rows the
+  scorecard reads, or, without targets, read once more;
 - every customer once, for the funnel, the planner and the risk of each;
 - the records of the ten customers most at risk, whose health is judged
   again from them as :func:`~custservice.analytics.health` does.
@@ -26,6 +29,7 @@ report equals the one streamed from the same records.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -39,19 +43,24 @@ from ..cases import Case
 from ..customers import Customer
 from ..service_levels import ServiceTarget
 from ..storage.protocols import Store
-from ._follow_ups import FollowUps
+from ._follow_ups import NO_RULES, FollowUps, customer_lookup
 from ._funnel import Funnel
 from ._model import CURRENT, AtRisk, Report, assemble
+from ._policies import DeskRules, PolicyAttainment, PolicyCounter
 from ._risk import Riskiest, may_be_current
 
 __all__ = ["pushed_down"]
 
 _NONE = (VerdictCounts(), VerdictCounts(), None)
 _CHUNK = 500
+_NO_DELAY = dt.timedelta(0)
 
 
 def pushed_down(
-    store: Store, at: pendulum.DateTime, targets: tuple[ServiceTarget, ...]
+    store: Store,
+    at: pendulum.DateTime,
+    targets: tuple[ServiceTarget, ...],
+    rules: DeskRules = NO_RULES,
 ) -> Report | None:
     """The report of ``store`` at ``at`` from its database, or ``None`` when the store
     has no SQL snapshot or its scorecard must be streamed."""
@@ -66,20 +75,32 @@ def pushed_down(
 
     query = checked_query(GroupBy.MONTH, targets, at, "UTC", None)
     with open_snapshot() as snapshot:
-        follow_ups = FollowUps(at, targets)
+        follow_ups = FollowUps(at, targets, rules, customer_lookup(store))
         breaches: Counter[uuid.UUID] = Counter()
+        by_policy = None if rules.sla is None else PolicyCounter(rules.sla, at)
+        # With targets the scorecard reads every case; counting per policy, each is
+        # built whole from the rows it reads, not read again.
+        every_case = by_policy is not None and bool(targets)
 
         def seen(cases: Sequence[Case]) -> None:
+            if every_case and by_policy is not None:
+                for case in cases:
+                    by_policy.add(case)
             still_open = list(follow_ups.open_cases(cases))
             follow_ups.plan(cases=still_open)
             breaches.update(c.customer_id for c in still_open if open_breach(c, at, targets))
 
-        card = snapshot_scorecard(snapshot, query, seen, follow_ups.may_be_open)
+        wanted = None if every_case else follow_ups.may_be_open
+        card = snapshot_scorecard(snapshot, query, seen, wanted)
         if card is None:
             return None
         desk = open_case_counts(snapshot)
         counted = recent_verdicts(snapshot, Span(at))
-        due = feedback_candidates(snapshot, at, follow_ups.end, DEFAULT_POLICY.feedback_delay)
+        resolved = follow_ups.survey_resolved
+        if resolved is None:
+            due = feedback_candidates(snapshot, at, follow_ups.end, DEFAULT_POLICY.feedback_delay)
+        else:  # under a survey policy, feedback given after the request counts too
+            due = feedback_candidates(snapshot, *resolved, _NO_DELAY, answered=True)
         for start in range(0, len(due), _CHUNK):
             chunk = due[start : start + _CHUNK]
             follow_ups.plan(interactions=[store.interactions.get(i) for i in chunk])
@@ -97,4 +118,10 @@ def pushed_down(
         at_risk = [
             AtRisk(c.name, health(c, store, at=at, targets=targets)) for c in riskiest.result()
         ]
-        return assemble(store, at, funnel, card, desk, at_risk, follow_ups.result())
+        policies: tuple[PolicyAttainment, ...] = ()
+        if by_policy is not None:
+            if not every_case:  # each case whole: a policy may read any of its fields
+                for case in store.cases.all():
+                    by_policy.add(case)
+            policies = by_policy.result()
+        return assemble(store, at, funnel, card, desk, at_risk, follow_ups.result(), policies)

@@ -17,17 +17,24 @@ from ..analytics import GroupBy, health, scorecard
 from ..service_levels import ServiceTarget
 from ..storage.protocols import Store
 from ._desk import DeskCounter
-from ._follow_ups import FollowUps
+from ._follow_ups import NO_RULES, FollowUps, customer_lookup
 from ._funnel import Funnel
 from ._model import CURRENT, AtRisk, Report, assemble
+from ._policies import DeskRules, PolicyCounter
 from ._risk import Riskiest, may_be_current
 
 __all__ = ["streamed"]
 
 
-def streamed(store: Store, at: pendulum.DateTime, targets: tuple[ServiceTarget, ...]) -> Report:
+def streamed(
+    store: Store,
+    at: pendulum.DateTime,
+    targets: tuple[ServiceTarget, ...],
+    rules: DeskRules = NO_RULES,
+) -> Report:
     """The report of ``store`` at ``at``, every record read once."""
-    follow_ups = FollowUps(at, targets)
+    follow_ups = FollowUps(at, targets, rules, customer_lookup(store))
+    by_policy = PolicyCounter(rules.sla, at) if rules.sla is not None else None
     funnel = Funnel()
     desk = DeskCounter()
     riskiest: Riskiest[AtRisk] = Riskiest()
@@ -36,11 +43,21 @@ def streamed(store: Store, at: pendulum.DateTime, targets: tuple[ServiceTarget, 
         h = health(customer, store, at=at, targets=targets)
         if h.stage in CURRENT:  # the stage the customer was in at ``at``
             riskiest.offer(h.risk, customer.id, AtRisk(customer.name, h))
+    cases = desk.counted(store.cases.all())
     card = scorecard(
         follow_ups.interactions(store.interactions.all()),
-        follow_ups.cases(desk.counted(store.cases.all())),
+        follow_ups.cases(cases if by_policy is None else by_policy.counted(cases)),
         by=GroupBy.MONTH,
         targets=targets,
         at=at,
     )
-    return assemble(store, at, funnel, card, desk.result(), riskiest.result(), follow_ups.result())
+    return assemble(
+        store,
+        at,
+        funnel,
+        card,
+        desk.result(),
+        riskiest.result(),
+        follow_ups.result(),
+        () if by_policy is None else by_policy.result(),
+    )

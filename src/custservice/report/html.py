@@ -15,6 +15,7 @@ from ._format import (
     label,
     nps,
     pct,
+    policy_rows,
     ratio,
     team_label,
     unlisted_note,
@@ -248,6 +249,12 @@ def render_html(report: Report) -> str:
             for m, t in card.targets.items()
         ),
     )
+    policy_table = ""
+    if report.policies:
+        policy_table = (
+            '\n<h3>Attainment per SLA policy</h3>\n<p class="sub">Each case under the '
+            "policy that applies to it now.</p>\n" + _table(*policy_rows(report))
+        )
     tile_html = "".join(f'<div class="tile">{_e(k)}<b>{_e(v)}</b></div>' for k, v in tiles)
     follow_note = (
         f"{follow_up_summary(report)}; the first {len(shown)} listed{unlisted_note(report)}."
@@ -275,7 +282,7 @@ after churning.</p>
 <h2>Service-target attainment by month</h2>
 <p class="sub">Of the cases opened each month, the share that met each target.</p>
 {_attainment_svg(report.months, card.targets)}
-{target_table}
+{target_table}{policy_table}
 <h2>The desk</h2>
 <p class="sub">{_e(desk_summary(report))}; by team and priority.</p>
 {_desk_table(report.desk)}

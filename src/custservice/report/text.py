@@ -11,6 +11,7 @@ from ._format import (
     label,
     nps,
     pct,
+    policy_rows,
     ratio,
     team_label,
     unlisted_note,
@@ -38,6 +39,12 @@ def _plain(text: str) -> str:
 
 
 _PLAIN = {"Zs": " ", "Zl": "\ufffd", "Zp": "\ufffd"} | {f"C{kind}": "\ufffd" for kind in "cfnos"}
+
+
+def _columns(cells: tuple[str, ...]) -> str:
+    """One row of a table: the first cell to the left, the others to the right."""
+    first, *rest = cells
+    return f"  {_plain(first):<16}" + "".join(f"{c:>17}" for c in rest)
 
 
 def render_text(report: Report) -> str:
@@ -90,6 +97,10 @@ def render_text(report: Report) -> str:
             out.append(f"  {'':<16} as customers felt it: {verdict_line(t.verdicts)}")
     if not card.targets:
         out.append("  none evaluated")
+    if report.policies:
+        headers, rows = policy_rows(report)
+        out += ["", "Attainment per SLA policy (each case under the policy that applies now)"]
+        out += [_columns(cells) for cells in (headers, *rows)]
     desk = report.desk
     teams = ", ".join(f"{_plain(team_label(t))} {n}" for t, n in desk.by_team.items())
     out += [

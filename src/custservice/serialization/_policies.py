@@ -3,7 +3,8 @@
 A condition reads and writes itself (``to_dict``/``from_dict``: a rule
 stored in a settings file reads the same way as one sent over the wire), so
 the converter hands it over whole; the records that hold conditions (SLA
-policies) are written field by field as every record is. This module also
+policies, escalation rules, survey policies) are written field by field as
+every record is. This module also
 gives the JSON Schema of that form.
 """
 

@@ -31,6 +31,7 @@ from ..enums import (
     CaseStatus,
     Channel,
     CustomerStage,
+    EscalationAction,
     Factor,
     InteractionStage,
     LinkKind,
@@ -54,7 +55,14 @@ from ..interactions import Interaction
 from ..lifecycle import Lifecycle, LifecycleState, Transition
 from ..lifecycles import CUSTOMER_LIFECYCLE, INTERACTION_CYCLE
 from ..pipelines import CASE_PIPELINE, CasePipeline
-from ..policies import Agent, Condition, SlaPolicies, SlaPolicy
+from ..policies import (
+    Agent,
+    Condition,
+    EscalationRule,
+    SlaPolicies,
+    SlaPolicy,
+    SurveyPolicy,
+)
 from ..service_levels import ServiceTarget, TargetStatus
 
 if TYPE_CHECKING:
@@ -73,6 +81,7 @@ __all__ = [
     "customer_records",
     "customers",
     "durations",
+    "escalation_rules",
     "expectation_bands",
     "expectations",
     "feedback",
@@ -87,6 +96,7 @@ __all__ = [
     "service_targets",
     "sla_policies",
     "sla_policy_sets",
+    "survey_policies",
     "tags",
     "target_statuses",
     "texts",
@@ -741,6 +751,65 @@ def agents(
         skills=draw(_SKILLS),
         capacity=draw(st.integers(0, 3)),
         calendar=draw(calendar_strategy),
+    )
+
+
+@st.composite
+def escalation_rules(
+    draw: st.DrawFn,
+    *,
+    max_after: dt.timedelta = dt.timedelta(days=10),
+    condition_strategy: st.SearchStrategy[Condition] | None = None,
+) -> EscalationRule:
+    """Escalation rules: a condition, a time limit or a breached metric (or both, or
+    neither), an action and a level from 1 to 3.
+
+    Args:
+        max_after: the longest ``after`` drawn.
+        condition_strategy: the conditions to draw from; every case, or
+            :func:`conditions`, by default.
+    """
+    if condition_strategy is None:
+        condition_strategy = st.just(Condition.all_of()) | conditions(max_leaves=3)
+    after = draw(st.none() | st.timedeltas(dt.timedelta(seconds=1), max_after))
+    return EscalationRule(
+        draw(condition_strategy),
+        after=None if after is None else pendulum.duration(seconds=after.total_seconds()),
+        on_breach=draw(st.none() | st.sampled_from(Metric)),
+        action=draw(st.sampled_from(EscalationAction)),
+        level=draw(st.integers(1, 3)),
+    )
+
+
+_SURVEY_TAGS = st.sampled_from(["auto-resolved", "opened-by-agent", "vip", "refund"])
+
+
+@st.composite
+def survey_policies(
+    draw: st.DrawFn, *, max_delay: dt.timedelta = dt.timedelta(days=10)
+) -> SurveyPolicy:
+    """Survey policies: delays, intervals, reminders and expiries up to ``max_delay``
+    (whole seconds), any sample rate, suppression by tag or channel, and a seed.
+
+    Args:
+        max_delay: the longest delay, interval, reminder or expiry drawn.
+    """
+    seconds = st.integers(0, int(max_delay.total_seconds()))
+    remind = draw(st.none() | seconds.filter(bool))
+    expire = draw(st.none() | seconds.filter(lambda n: n > (remind or 0)))
+    skip = st.one_of(
+        st.none(),
+        _SURVEY_TAGS.map(lambda tag: Condition.where("tags", "contains", tag)),
+        _CHANNELS.map(lambda channel: Condition.where("channel", "==", channel)),
+    )
+    return SurveyPolicy(
+        delay=pendulum.duration(seconds=draw(seconds)),
+        min_interval=pendulum.duration(seconds=draw(seconds)),
+        sample_rate=draw(st.sampled_from([0.0, 1.0]) | st.floats(0, 1)),
+        skip_if=draw(skip),
+        remind_after=None if remind is None else pendulum.duration(seconds=remind),
+        expire_after=None if expire is None else pendulum.duration(seconds=expire),
+        seed=draw(st.integers(0, 2**32)),
     )
 
 
