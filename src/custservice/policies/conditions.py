@@ -448,11 +448,16 @@ class Condition:
         return self.test(view, customer)
 
     @property
+    def fields(self) -> frozenset[str]:
+        """Every field the condition compares, anywhere in it."""
+        if self.parts:
+            return frozenset().union(*(p.fields for p in self.parts))
+        return frozenset() if self.field is None else frozenset({self.field})
+
+    @property
     def reads_customer(self) -> bool:
         """Whether the condition compares a ``customer.*`` field anywhere in it."""
-        if self.parts:
-            return any(p.reads_customer for p in self.parts)
-        return self.field is not None and self.field.startswith("customer.")
+        return any(f.startswith("customer.") for f in self.fields)
 
     def test(self, view: CaseView, customer: Customer | None = None) -> bool:
         """Whether a case read as ``view``, with ``customer`` if given, meets the condition."""

@@ -173,7 +173,7 @@ class EscalationRule:
             return None
         need = 0 if self.after is None else dt.timedelta.__floordiv__(self.after, _US)
         counted = 0
-        stretches = iter(_views(case))
+        stretches = iter(_views(case, self.condition.fields | {"status"}))
         current = next(stretches, None)
         while current is not None and current[0] < end:
             start, view = current

@@ -47,6 +47,7 @@ from ..service_levels import (
     ServiceTarget,
     TargetStatus,
     outcome_since,
+    outcomes,
 )
 from .conditions import CaseView, Condition
 
@@ -165,7 +166,7 @@ class SlaPolicies:
         if when < micros(case.opened_at):
             raise ValidationError("before the case was opened", field="at")
         found: CaseView | None = None
-        for t, view in _views(case):
+        for t, view in _views(case, read_by(p.condition for p in self.policies)):
             if t > when:
                 break
             found = view
@@ -229,7 +230,7 @@ class SlaPolicies:
         """Each stretch of time, up to ``now``, in which one policy applied (or none did):
         the policy, and when it started and ended applying (``now`` for the last)."""
         current: tuple[int | None, SlaPolicy | None, int] | None = None
-        for t, view in _views(case):
+        for t, view in _views(case, read_by(p.condition for p in self.policies)):
             if t > now:
                 break
             index = next(
@@ -261,6 +262,13 @@ def measured(
     runs = list(policies._runs(case, customer, now))
     breaches: dict[Metric, tuple[int, ServiceTarget, int]] = {}
     facts: dict[int, CaseFacts] = {}
+    opened = micros(case.opened_at)
+
+    def since(target: ServiceTarget, facts: CaseFacts, start: int) -> Outcome:
+        # From the opening, the target's own outcome: its history read the cheaper way.
+        if start == opened:
+            return outcomes((target,), facts)[0]
+        return outcome_since(target, facts, start)
 
     def facts_at(t: int) -> CaseFacts:
         found = facts.get(t)
@@ -272,7 +280,7 @@ def measured(
         # Evaluated when the policy stopped applying: a breach at that instant
         # belongs to the policy that applies from it.
         for target in earlier.targets if earlier is not None else ():
-            b = outcome_since(target, facts_at(end), start).breach
+            b = since(target, facts_at(end), start).breach
             if b is not None and b < end:
                 known = breaches.get(target.metric)
                 if known is None or b < known[0]:
@@ -282,11 +290,9 @@ def measured(
     final = facts_at(now)
     for target in policy.targets if policy is not None else ():
         known = breaches.pop(target.metric, None)
-        out.append(
-            (target, outcome_since(target, final, start), None if known is None else known[0])
-        )
-    for b, target, since in sorted(breaches.values(), key=lambda item: item[0]):
-        out.append((target, outcome_since(target, final, since), b))
+        out.append((target, since(target, final, start), None if known is None else known[0]))
+    for b, target, first in sorted(breaches.values(), key=lambda item: item[0]):
+        out.append((target, since(target, final, first), b))
     return policy, out
 
 
@@ -308,26 +314,39 @@ def _check(case: object, customer: object) -> None:
         raise ValidationError("expected a Customer or None", field="customer")
 
 
-def _views(case: Case) -> Iterator[tuple[int, CaseView]]:
+def read_by(conditions: Iterable[Condition]) -> frozenset[str]:
+    """The fields ``conditions`` compare, as :func:`_views` takes them."""
+    return frozenset().union(*(c.fields for c in conditions))
+
+
+def _views(case: Case, fields: frozenset[str] | None = None) -> Iterator[tuple[int, CaseView]]:
     """The case as conditions read it, from its opening and after each instant at which
-    its priority, assignment or status changed, oldest first (instants in microseconds)."""
+    its priority, assignment or status changed, oldest first (instants in microseconds).
+
+    Given the ``fields`` conditions compare, only the changes of those fields are
+    followed (a view is then up to date in those fields only)."""
     changes: list[tuple[int, int, Any]] = []
-    for change in case.priority_changes:
-        changes.append((micros(change.at), 0, change))
-    for assignment in case.assignments:
-        changes.append((micros(assignment.at), 1, assignment))
-    entries = list(history_entries(case.lifecycle.history))
-    category = case.pipeline.category  # the status each state of the case's pipeline is
-    for entry in entries:
-        changes.append((micros(entry[3]), 2, category(entry[2])))
-    changes.sort(key=lambda item: item[0])  # stable: each history keeps its own order
-    first_priority = case.priority_changes[0].previous if case.priority_changes else None
-    first_holder = case.assignments[0] if case.assignments else None
     # The fields that change are kept apart, and a view built once per instant.
-    priority = case.priority if first_priority is None else first_priority
-    assignee = case.assignee if first_holder is None else first_holder.previous_assignee
-    team = case.team if first_holder is None else first_holder.previous_team
-    status = category(entries[0][1]) if entries else case.status
+    priority, assignee, team, status = case.priority, case.assignee, case.team, case.status
+    if fields is None or "priority" in fields:
+        for change in case.priority_changes:
+            changes.append((micros(change.at), 0, change))
+        if case.priority_changes:
+            priority = case.priority_changes[0].previous
+    if fields is None or "assignee" in fields or "team" in fields:
+        for assignment in case.assignments:
+            changes.append((micros(assignment.at), 1, assignment))
+        if case.assignments:
+            first = case.assignments[0]
+            assignee, team = first.previous_assignee, first.previous_team
+    if fields is None or "status" in fields:
+        entries = list(history_entries(case.lifecycle.history))
+        category = case.pipeline.category  # the status each state of its pipeline is
+        for entry in entries:
+            changes.append((micros(entry[3]), 2, category(entry[2])))
+        if entries:
+            status = category(entries[0][1])
+    changes.sort(key=lambda item: item[0])  # stable: each history keeps its own order
     channel, labels, attributes = case.channel, case.tags, case.attributes
     opened = micros(case.opened_at)
     pending: Sequence[tuple[int, int, Any]] = changes

@@ -1,7 +1,14 @@
-"""The desk's rules a report plans by, and attainment per SLA policy, counted as cases pass."""
+"""The desk's rules a report plans by, and attainment per SLA policy, counted as cases pass.
+
+Attainment per policy covers the cases opened in the :data:`RECENT` days before the
+report's instant: how each policy is being kept now, at a cost that does not grow
+with the store's history (each case counted is read whole and measured again; the
+scorecard covers every case).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import attrs
@@ -14,7 +21,11 @@ from ..enums import Metric, TargetState
 from ..policies import EscalationRule, SlaPolicies, SurveyPolicy
 from ..policies.sla import measured
 
-__all__ = ["DeskRules", "PolicyAttainment", "PolicyCounter"]
+__all__ = ["RECENT", "DeskRules", "PolicyAttainment", "PolicyCounter"]
+
+RECENT = dt.timedelta(days=30)
+"""How far back from the report's instant the cases counted per SLA policy were opened
+(exact elapsed time)."""
 
 
 @attrs.frozen
@@ -29,16 +40,18 @@ class DeskRules:
 
 @attrs.frozen
 class PolicyAttainment:
-    """How the cases under one SLA policy fared, at the instant a report describes.
+    """How the cases opened lately under one SLA policy fared, at the instant a report
+    describes.
 
-    A case counts under the policy that applies to it at that instant (so a
-    case raised to urgent counts under the urgent policy); a breach under an
-    earlier policy counts too, as it is never forgiven.
+    The cases counted are those opened in the 30 days up to that instant. A
+    case counts under the policy that applies to it then (so a case raised to
+    urgent counts under the urgent policy); a breach under an earlier policy
+    counts too, as it is never forgiven.
 
     Attributes:
         name: the policy's name; ``None`` for the cases no policy applies to.
-        cases: how many cases it applies to (a merged case is counted under
-            the case it went into, as the scorecard counts it).
+        cases: how many of those cases it applies to (a merged case is counted
+            under the case it went into, as the scorecard counts it).
         targets: per metric, where its targets stand over those cases, in
             the order of :class:`~custservice.Metric`.
     """
@@ -58,18 +71,21 @@ _NOT_DUE = 4
 
 
 class PolicyCounter:
-    """Counts, per SLA policy, the cases under it at ``at`` and where their targets stand."""
+    """Counts, per SLA policy, the cases opened in the :data:`RECENT` days to ``at`` that
+    are under it then, and where their targets stand."""
 
     def __init__(self, policies: SlaPolicies, at: pendulum.DateTime) -> None:
         self._policies = policies
         self._t = micros(at)
+        self.since = self._t - RECENT // dt.timedelta(microseconds=1)
+        """The start of the period, in microseconds since 1970 (UTC)."""
         self._cases: dict[str | None, int] = {}
         # Per policy and metric: achieved, breached, active, paused, not due, then verdicts.
         self._rows: dict[str | None, dict[Metric, list[int]]] = {}
 
     def add(self, case: Case) -> None:
-        """Count ``case`` (not a merged one, nor one opened after the instant)."""
-        if case.merged_into is not None or micros(case.opened_at) > self._t:
+        """Count ``case`` if it was opened in the period (and not merged)."""
+        if case.merged_into is not None or not self.since <= micros(case.opened_at) <= self._t:
             return
         chosen, found = measured(self._policies, case, self._t, None)
         name = None if chosen is None else chosen.name

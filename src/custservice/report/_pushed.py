@@ -15,9 +15,9 @@ reads, inside one snapshot:
   query over the typed columns (``analytics/_health_sql``);
 - the interactions that may owe a feedback request in the week, chosen in SQL
   (``analytics/_planner_sql``), each then read and judged by the planner;
-- with SLA policies, every case whole, to count attainment per policy (a
-  policy's condition may read any field of a case): built from the rows the
-  scorecard reads, or, without targets, read once more;
+- with SLA policies, the cases opened in the last 30 days whole, to count
+  attainment per policy (a policy's condition may read any field of a case):
+  built from the rows the scorecard reads, or, without targets, read again;
 - every customer once, for the funnel, the planner and the risk of each;
 - the records of the ten customers most at risk, whose health is judged
   again from them as :func:`~custservice.analytics.health` does.
@@ -41,6 +41,7 @@ from ..analytics.health import Span, open_breach, risk_of
 from ..analytics.scorecard import checked_query
 from ..cases import Case
 from ..customers import Customer
+from ..enums import CaseStatus
 from ..service_levels import ServiceTarget
 from ..storage.protocols import Store
 from ._follow_ups import NO_RULES, FollowUps, customer_lookup
@@ -78,19 +79,22 @@ def pushed_down(
         follow_ups = FollowUps(at, targets, rules, customer_lookup(store))
         breaches: Counter[uuid.UUID] = Counter()
         by_policy = None if rules.sla is None else PolicyCounter(rules.sla, at)
-        # With targets the scorecard reads every case; counting per policy, each is
-        # built whole from the rows it reads, not read again.
-        every_case = by_policy is not None and bool(targets)
+        # With targets the scorecard reads every case; those counted per policy (opened
+        # lately, so changed since) are built whole from the rows it reads, not read again.
+        from_scorecard = by_policy is not None and bool(targets)
 
         def seen(cases: Sequence[Case]) -> None:
-            if every_case and by_policy is not None:
+            if from_scorecard and by_policy is not None:
                 for case in cases:
                     by_policy.add(case)
             still_open = list(follow_ups.open_cases(cases))
             follow_ups.plan(cases=still_open)
             breaches.update(c.customer_id for c in still_open if open_breach(c, at, targets))
 
-        wanted = None if every_case else follow_ups.may_be_open
+        def wanted(status: CaseStatus, since: int) -> bool:
+            lately = from_scorecard and by_policy is not None and since >= by_policy.since
+            return lately or follow_ups.may_be_open(status, since)
+
         card = snapshot_scorecard(snapshot, query, seen, wanted)
         if card is None:
             return None
@@ -120,7 +124,7 @@ def pushed_down(
         ]
         policies: tuple[PolicyAttainment, ...] = ()
         if by_policy is not None:
-            if not every_case:  # each case whole: a policy may read any of its fields
+            if not from_scorecard:  # each case whole: a policy may read any of its fields
                 for case in store.cases.all():
                     by_policy.add(case)
             policies = by_policy.result()

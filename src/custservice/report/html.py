@@ -252,8 +252,9 @@ def render_html(report: Report) -> str:
     policy_table = ""
     if report.policies:
         policy_table = (
-            '\n<h3>Attainment per SLA policy</h3>\n<p class="sub">Each case under the '
-            "policy that applies to it now.</p>\n" + _table(*policy_rows(report))
+            '\n<h3>Attainment per SLA policy</h3>\n<p class="sub">Of the cases opened in '
+            "the 30 days to the report's instant, each under the policy that applies to it "
+            "then.</p>\n" + _table(*policy_rows(report))
         )
     tile_html = "".join(f'<div class="tile">{_e(k)}<b>{_e(v)}</b></div>' for k, v in tiles)
     follow_note = (

@@ -99,7 +99,7 @@ def render_text(report: Report) -> str:
         out.append("  none evaluated")
     if report.policies:
         headers, rows = policy_rows(report)
-        out += ["", "Attainment per SLA policy (each case under the policy that applies now)"]
+        out += ["", "Attainment per SLA policy (cases opened in the 30 days to now)"]
         out += [_columns(cells) for cells in (headers, *rows)]
     desk = report.desk
     teams = ", ".join(f"{_plain(team_label(t))} {n}" for t, n in desk.by_team.items())
