@@ -14,9 +14,11 @@ On each engine:
 
 1. The full scorecard, ``scorecard(store)``, which the analytics compute in SQL
    over the typed columns (counts, FCR, CSAT, NPS, verdicts overall and per
-   factor, queue-wait median and nearest-rank 90th percentile, handoffs),
-   against one hand-written SQL query computing the same figures over the same
-   typed columns (the waits' median and 90th percentile picked by rank from a
+   factor, handoffs, and the distributions of the queue waits and of the
+   cases' times to their first reply and to their resolution: median,
+   nearest-rank 90th and 95th percentiles, counts per bucket of
+   ``DEFAULT_BOUNDS``), against one hand-written SQL query computing the same
+   figures over the same typed columns (the percentiles picked by rank from a
    window function in SQLite, by ``percentile_disc`` in PostgreSQL), on a
    connection of its own to the same database. Both are checked equal before
    they are timed. Aim: within 1.5x.
@@ -79,7 +81,7 @@ from custservice._history import history_entries as _entries
 from custservice._history import restore_history as _restored
 from custservice._ids import new_id
 from custservice._records import replace
-from custservice.analytics import Scorecard, VerdictCounts, scorecard
+from custservice.analytics import DEFAULT_BOUNDS, Distribution, Scorecard, VerdictCounts, scorecard
 from custservice.lifecycle import LifecycleState
 from custservice.lifecycle import unchecked_state as _state
 
@@ -169,6 +171,10 @@ def _cases(customers: list[Customer], n: int) -> Iterator[Case]:
         case = case.advance("open", at=clock.now())
         if rng.random() < 0.6:
             case = case.record_update(at=clock.advance(pendulum.duration(hours=2)))
+        if rng.random() < 0.5:  # solved after an hour to five days
+            case = case.advance(
+                "solve", at=clock.advance(pendulum.duration(hours=rng.randint(1, 120)))
+            )
         if rng.random() < 0.3:
             case = case.tag_root_cause(rng.choice(list(ServiceArea)))
         yield case
@@ -191,55 +197,91 @@ def _build(url: str, n: int) -> None:
 _FACTOR_COLUMNS = ",\n".join(f"{f.value}_verdict AS {f.value}" for f in Factor)
 
 
-_RANKED_WAITS = """
-    ranked AS (
-        SELECT k, wait, row_number() OVER (PARTITION BY k ORDER BY wait) AS r,
-               count(*) OVER (PARTITION BY k) AS n
-        FROM i WHERE wait IS NOT NULL
-    ),
-    waits AS (
-        SELECT k, max(n) AS n,
-            max(CASE WHEN r = (n + 1) / 2 THEN wait END) AS low,
-            max(CASE WHEN r = n / 2 + 1 THEN wait END) AS high,
-            max(CASE WHEN r = (9 * n + 9) / 10 THEN wait END) AS p90
-        FROM ranked GROUP BY k
-    ),"""
-"""The waits of each group ranked by a window function; the median's two middle ones and
-the nearest-rank 90th percentile picked by rank."""
+_BOUNDS = [dt.timedelta.__floordiv__(b, dt.timedelta(microseconds=1)) for b in DEFAULT_BOUNDS]
 
-_PERCENTILE_WAITS = """
-    waits AS (
-        SELECT k, count(*) AS n,
-            percentile_disc(0.5) WITHIN GROUP (ORDER BY wait) AS low,
-            percentile_disc(0.5) WITHIN GROUP (ORDER BY wait DESC) AS high,
-            percentile_disc(0.9) WITHIN GROUP (ORDER BY wait) AS p90
-        FROM i WHERE wait IS NOT NULL GROUP BY k
+
+def _in_buckets(value: str, count_if: Any) -> str:
+    """The counts of ``value`` in each bucket of ``DEFAULT_BOUNDS``, as select items."""
+    edges = list(zip([None, *_BOUNDS], [*_BOUNDS, None], strict=True))
+    return ", ".join(
+        count_if(
+            " AND ".join(
+                ([f"{value} >= {low}"] if low is not None else [])
+                + ([f"{value} < {high}"] if high is not None else [])
+            )
+        )
+        + f" AS b{k}"
+        for k, (low, high) in enumerate(edges)
+    )
+
+
+def _ranked(name: str, source: str, value: str, key: str, count_if: Any) -> str:
+    """A CTE picking the median's two middle values and the nearest-rank 90th and 95th
+    percentiles of ``value`` per ``key`` by rank from a window function, and counting the
+    values in each bucket."""
+    return f"""
+    {name}_ranked AS (
+        SELECT {key} AS k, {value} AS v,
+               row_number() OVER (PARTITION BY {key} ORDER BY {value}) AS r,
+               count(*) OVER (PARTITION BY {key}) AS n
+        FROM {source} WHERE {value} IS NOT NULL
+    ),
+    {name} AS (
+        SELECT k, max(n) AS n,
+            max(CASE WHEN r = (n + 1) / 2 THEN v END) AS low,
+            max(CASE WHEN r = n / 2 + 1 THEN v END) AS high,
+            max(CASE WHEN r = (9 * n + 9) / 10 THEN v END) AS p90,
+            max(CASE WHEN r = (19 * n + 19) / 20 THEN v END) AS p95,
+            {_in_buckets("v", count_if)}
+        FROM {name}_ranked GROUP BY k
     ),"""
-"""The same with PostgreSQL's ordered-set aggregate: ``percentile_disc(f)`` is the wait at
-rank ceil(f * n), the nearest rank; in descending order, 0.5 gives the upper middle one."""
+
+
+def _percentiles(name: str, source: str, value: str, key: str, count_if: Any) -> str:
+    """The same with PostgreSQL's ordered-set aggregate: ``percentile_disc(f)`` is the value
+    at rank ceil(f * n), the nearest rank; in descending order, 0.5 gives the upper middle
+    one."""
+    return f"""
+    {name} AS (
+        SELECT {key} AS k, count(*) AS n,
+            percentile_disc(0.5) WITHIN GROUP (ORDER BY {value}) AS low,
+            percentile_disc(0.5) WITHIN GROUP (ORDER BY {value} DESC) AS high,
+            percentile_disc(0.9) WITHIN GROUP (ORDER BY {value}) AS p90,
+            percentile_disc(0.95) WITHIN GROUP (ORDER BY {value}) AS p95,
+            {_in_buckets(value, count_if)}
+        FROM {source} WHERE {value} IS NOT NULL GROUP BY {key}
+    ),"""
 
 
 def _hand_written(by_channel: bool, dialect: str) -> str:
     """One statement: every figure of the scorecard from the typed columns, as someone
     fluent in SQLite (or PostgreSQL) writes it.
 
-    The median and the nearest-rank 90th percentile of the waits are exact, as the
-    scorecard's are: picked by rank in SQLite, by ``percentile_disc`` in PostgreSQL.
-    A scale is NPS's when its name and levels are. Rows meeting a condition are
-    counted as each engine's users count them: ``sum(condition)`` in SQLite, whose
-    truth values are numbers, ``count(*) FILTER (WHERE condition)`` in PostgreSQL.
+    The medians and the nearest-rank 90th and 95th percentiles of the waits and of the
+    cases' times to their first reply and to their resolution are exact, as the
+    scorecard's are: picked by rank in SQLite, by ``percentile_disc`` in PostgreSQL; each
+    distribution counts its values per bucket of ``DEFAULT_BOUNDS``. A scale is NPS's when
+    its name and levels are. Rows meeting a condition are counted as each engine's users
+    count them: ``sum(condition)`` in SQLite, whose truth values are numbers, ``count(*)
+    FILTER (WHERE condition)`` in PostgreSQL.
     """
     postgres = dialect == "postgresql"
 
     def count_if(condition: str) -> str:
         return f"count(*) FILTER (WHERE {condition})" if postgres else f"sum({condition})"
 
+    distribution = _percentiles if postgres else _ranked
     key = "channel" if by_channel else "''"
     factor_counts = ",\n".join(
         count_if(f"{f.value} = '{verdict}'")
         for f in Factor
         for verdict in ("dissatisfied", "satisfied", "delighted")
     )
+    columns = ["n", "low", "high", "p90", "p95", *(f"b{k}" for k in range(len(_BOUNDS) + 1))]
+
+    def renamed(name: str) -> str:
+        return ", ".join(f"{name}.{c} AS {name}_{c}" for c in columns)
+
     return f"""
     WITH i AS MATERIALIZED (
         SELECT {key} AS k, resolved_at, handoffs, queue_wait AS wait,
@@ -248,7 +290,12 @@ def _hand_written(by_channel: bool, dialect: str) -> str:
                 AND feedback_scale_adequate = 7 AND feedback_scale_desired = 9 AS is_nps,
             {_FACTOR_COLUMNS}
         FROM interactions
-    ),{_PERCENTILE_WAITS if postgres else _RANKED_WAITS}
+    ),
+    c AS MATERIALIZED (
+        SELECT '' AS k, first_reply, resolution FROM cases WHERE merged_into IS NULL
+    ),{distribution("waits", "i", "wait", "k", count_if)}{
+        distribution("replies", "c", "first_reply", "k", count_if)
+    }{distribution("resolutions", "c", "resolution", "k", count_if)}
     totals AS (
         SELECT k, count(*) AS n, count(resolved_at) AS resolved,
             {count_if("resolved_at IS NOT NULL AND handoffs = 0")} AS fcr,
@@ -263,17 +310,30 @@ def _hand_written(by_channel: bool, dialect: str) -> str:
             {factor_counts}
         FROM i GROUP BY k
     )
-    SELECT totals.*, waits.n, waits.low, waits.high, waits.p90,
-        (SELECT count(*) FROM cases) AS cases
-    FROM totals LEFT JOIN waits USING (k) ORDER BY k
+    SELECT totals.*, {renamed("waits")},
+        (SELECT count(*) FROM cases) AS cases, {renamed("replies")}, {renamed("resolutions")}
+    FROM totals LEFT JOIN waits USING (k)
+        LEFT JOIN replies ON 1 = 1 LEFT JOIN resolutions ON 1 = 1
+    ORDER BY k
     """
 
 
-def _figures(card: Scorecard) -> list[Any]:
-    """What both computations must agree on, in the hand-written query's order."""
+_US = dt.timedelta(microseconds=1)
+_WIDTH = 5 + len(_BOUNDS) + 1
+"""The figures of a distribution in a row: n, the two middle ones, p90, p95, buckets."""
 
-    def us(d: dt.timedelta | None) -> int | None:
-        return None if d is None else dt.timedelta.__floordiv__(d, dt.timedelta(microseconds=1))
+
+def _us(d: dt.timedelta | None) -> int | None:
+    return None if d is None else dt.timedelta.__floordiv__(d, _US)
+
+
+def _distribution(d: Distribution) -> list[Any]:
+    return [d.count, _us(d.median), _us(d.p90), _us(d.p95), *d.buckets]
+
+
+def _figures(card: Scorecard) -> list[Any]:
+    """What both computations must agree on for the interactions of one group, in the
+    hand-written query's order."""
 
     def verdicts(v: VerdictCounts) -> list[int]:
         return [v.dissatisfied, v.satisfied, v.delighted]
@@ -293,10 +353,18 @@ def _figures(card: Scorecard) -> list[Any]:
         card.nps,
         *verdicts(card.verdicts),
         *factors,
-        card.waits,
-        us(card.wait_median),
-        us(card.wait_p90),
+        *_distribution(card.queue_wait),
     ]
+
+
+def _measured(values: tuple[Any, ...]) -> list[Any]:
+    """A distribution's figures from its columns, the median of an even number the mean of
+    the two middle ones; none when nothing was measured."""
+    n, low, high, p90, p95, *buckets = values
+    if not n:
+        return [0, None, None, None, *(0 for _ in buckets)]
+    median = high if n % 2 else round((low + high) / 2)
+    return [n, median, p90, p95, *(b or 0 for b in buckets)]
 
 
 def _from_row(row: tuple[Any, ...]) -> list[Any]:
@@ -304,19 +372,29 @@ def _from_row(row: tuple[Any, ...]) -> list[Any]:
     (_, n, resolved, fcr, handoffs, feedback, csat_n, csat_ok, nps_n, promoters, detractors) = row[
         :11
     ]
-    counts = [c or 0 for c in row[11:-5]]
-    waits, low, high, p90, _ = row[-5:]
-    median = high if waits % 2 else round((low + high) / 2)
+    waits_at = len(row) - 3 * _WIDTH - 1
+    counts = [c or 0 for c in row[11:waits_at]]
     csat = 100.0 * csat_ok / csat_n if csat_n else None
     nps = 100.0 * promoters / nps_n - 100.0 * detractors / nps_n if nps_n else None
     figures = [n, resolved, fcr, handoffs, feedback, csat_n, csat, nps_n, nps, *counts]
-    return [*figures, waits, median, p90]
+    return [*figures, *_measured(row[waits_at : waits_at + _WIDTH])]
+
+
+def _case_figures(row: tuple[Any, ...]) -> list[Any]:
+    """The cases' count and distributions of a row of the hand-written query."""
+    at = len(row) - 2 * _WIDTH
+    return [
+        row[at - 1],
+        *_measured(row[at : at + _WIDTH]),
+        *_measured(row[at + _WIDTH :]),
+    ]
 
 
 def _check(card: Scorecard, rows: list[tuple[Any, ...]]) -> None:
     cards = [card] if not card.groups else [g for g in card.groups.values() if g.interactions]
     assert [_figures(c) for c in cards] == [_from_row(r) for r in rows], "figures differ"
-    assert all(r[-1] == card.cases for r in rows), "case counts differ"
+    ours = [card.cases, *_distribution(card.first_reply), *_distribution(card.resolution)]
+    assert all(_case_figures(r) == ours for r in rows), "case figures differ"
 
 
 # --- 0.1.0, in a subprocess ------------------------------------------------------------
@@ -407,8 +485,9 @@ def _release_figures(card: Scorecard) -> dict[str, Any]:
     """Our figures in the form the 0.1.0 subprocess prints them."""
     figures = _figures(card)
     v = [card.verdicts.dissatisfied, card.verdicts.satisfied, card.verdicts.delighted]
+    waits = [card.waits, _us(card.wait_median), _us(card.wait_p90)]
     return {
-        "figures": [card.interactions, *figures[1:9], *v, *figures[-3:]],
+        "figures": [card.interactions, *figures[1:9], *v, *waits],
         "factors": {
             f.value: [c.dissatisfied, c.satisfied, c.delighted]
             for f, c in card.factor_verdicts.items()

@@ -10,6 +10,8 @@ import pendulum
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests import _sql_stores
+from tests._sql_stores import Fresh
 
 from custservice import (
     BusinessCalendar,
@@ -29,6 +31,9 @@ from custservice.analytics import (
 )
 from custservice.serialization import from_dict, to_dict
 from custservice.testing import strategies as cst
+
+admin = _sql_stores.admin
+fresh = _sql_stores.fresh
 
 HOUR = pendulum.duration(hours=1)
 MINUTE = pendulum.duration(minutes=1)
@@ -135,6 +140,37 @@ def test_a_store_and_an_async_store_give_the_same_forecast() -> None:
             return await arrivals(astore, interval=HOUR)
 
     assert asyncio.run(on_async()).expected[9] == 1.0
+
+
+def test_a_sql_store_counts_the_openings_in_sql(fresh: Fresh) -> None:
+    """On every SQL engine, the forecast of the store is that of its interactions: across
+    a daylight-saving change and a holiday, in a zone 5:45 ahead of UTC, and in local mean
+    time (an offset with seconds, where each opening is read)."""
+    calendars = [
+        BusinessCalendar("Europe/London", {}, holidays=[dt.date(2026, 3, 30)]),
+        BusinessCalendar("Asia/Kathmandu", {}),
+        BusinessCalendar("Europe/Paris", {}),
+    ]
+    with fresh() as store:
+        ada = store.customers.add(Customer.new("Ada", clock=FixedClock(T_ARRIVALS)))
+        calls = [
+            Interaction.open(ada.id, "chat", clock=FixedClock(start.add(minutes=m)))
+            for start in (T_ARRIVALS, pendulum.datetime(1890, 6, 1, tz="Europe/Paris"))
+            for m in range(0, 7 * 24 * 60, 97)
+        ]
+        store.interactions.add_many(calls)
+        for calendar in calendars:
+            for interval in (HOUR, 30 * MINUTE, 15 * MINUTE):
+                found = arrivals(store, interval=interval, calendar=calendar)
+                assert found == arrivals(calls, interval=interval, calendar=calendar)
+        recent = [c for c in calls if c.opened_at.year > 2000]
+        after = dt.date(2000, 1, 1)
+        assert arrivals(store, calendar=calendars[1], first_day=after) == arrivals(
+            recent, calendar=calendars[1], first_day=after
+        )
+
+
+T_ARRIVALS = pendulum.datetime(2026, 3, 27, 9, 7)
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,16 @@ from custservice import (
     Priority,
     open_store,
 )
-from custservice.analytics import FollowUpKind, health, plan_follow_ups, scorecard
+from custservice.analytics import (
+    NO_GROUP,
+    FollowUpKind,
+    arrivals,
+    backlog,
+    health,
+    plan_follow_ups,
+    scorecard,
+    staffing_plan,
+)
 from custservice.report import (
     FUNNEL,
     OpenCases,
@@ -121,6 +130,68 @@ def test_the_desk_counts_the_open_cases(report: Report, world: World) -> None:
     assert sum(desk.by_priority.values()) == sum(desk.by_team.values()) == desk.total
     assert set(desk.by_team) <= set(DEMO_TEAMS)
     assert list(desk.by_team) == sorted(t or "" for t in desk.by_team)
+
+
+def test_operations_are_the_analytics_figures(report: Report, world: World) -> None:
+    store, result = world
+    ops = report.operations
+    assert ops.by_priority == scorecard(store, by="priority")
+    assert ops.backlog == backlog(store, at=result.ended_at, period="week")
+    assert ops.backlog.open == sum(
+        c.opened_at <= result.ended_at and c.merged_into is None for c in store.cases.all()
+    ) - sum(ops.backlog.solved.values())
+    forecast = arrivals(store, last_day=result.ended_at.date())
+    assert ops.forecast == forecast
+    assert ops.plan == staffing_plan(
+        forecast,
+        pendulum.duration(minutes=6),
+        answer_within=pendulum.duration(seconds=20),
+        service_level=0.8,
+    )
+    priorities = {p.value for p in Priority}
+    assert set(ops.by_priority.groups) - priorities == {NO_GROUP}  # interactions have none
+    assert ops.by_priority.groups[NO_GROUP].cases == 0
+
+
+def test_text_shows_percentiles_backlog_and_staffing(report: Report) -> None:
+    text = render_text(report)
+    ops = report.operations
+    section = text.split("\nReply and resolution times by priority", 1)[1].split("\n\n", 1)[0]
+    lines = section.splitlines()[2:]
+    names = [line.split()[0] for line in lines[:-1]]
+    assert names == [
+        *(p.value for p in reversed(Priority) if p.value in ops.by_priority.groups),
+        "all",
+    ]
+    assert lines[-2].split()[1] == str(report.card.cases)
+    backlog_section = text.split("\nThe backlog: ", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert backlog_section[0].startswith(f"{ops.backlog.open} open cases")
+    counts = [int(line.split()[-2]) for line in backlog_section[3:]]
+    assert counts == list(ops.backlog.ages.buckets)
+    staffing = text.split("\nStaffing a typical week", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert [line.split()[0] for line in staffing[2:9]] == [
+        "Mon",
+        "Tue",
+        "Wed",
+        "Thu",
+        "Fri",
+        "Sat",
+        "Sun",
+    ]
+    assert staffing[9] == f"  agent hours a week: {ops.plan.agent_hours:.1f}"
+
+
+def test_html_charts_the_backlog_and_staffing_inline(report: Report) -> None:
+    page = render_html(report)
+    ops = report.operations
+    backlog_svg = page.split('<svg id="backlog"', 1)[1].split("</svg>", 1)[0]
+    assert backlog_svg.count("<rect") == len(ops.backlog.ages.buckets)
+    staffing_svg = page.split('<svg id="staffing"', 1)[1].split("</svg>", 1)[0]
+    assert staffing_svg.count("<rect") == sum(n > 0 for n in ops.forecast.expected)
+    assert staffing_svg.count("<polyline") == 1
+    table = page.split('<table class="percentiles">', 1)[1].split("</table>", 1)[0]
+    shown = set(ops.by_priority.groups) - {NO_GROUP}
+    assert table.count("<tr>") == 1 + len(shown) + 1  # the heading, each priority, all
 
 
 def test_open_cases_order_teams_by_name_and_priorities_highest_first() -> None:
@@ -249,7 +320,7 @@ def test_text_has_every_section(report: Report) -> None:
 
 def test_html_has_its_charts_and_fetches_nothing(report: Report) -> None:
     page = render_html(report)
-    for chart in ("funnel", "verdicts", "attainment"):
+    for chart in ("funnel", "verdicts", "attainment", "backlog", "staffing"):
         assert page.count(f'<svg id="{chart}"') == 1
     assert "Content-Security-Policy" in page
     assert "default-src 'none'" in page

@@ -554,3 +554,72 @@ def test_a_postgresql_schema_of_schema_4_is_upgraded_with_merged_into_filled(
     stored = fill_merged(pg_url)
     as_schema_4(Database(pg_admin, "%s", lambda name: f'"{pg_schema}".{name}'), stored["plain"])
     assert_upgraded_from_4(pg_url, stored)
+
+
+# --- schema version 5 (before a case's reply and resolution times and the tags) ------------
+
+
+def fill_measured(url: str) -> dict[str, Any]:
+    """A store with a case replied to and solved, tagged, and a tagged interaction."""
+    clock = FixedClock(pendulum.datetime(2026, 3, 2, 9, tz="Europe/London"))
+    with open_store(url) as store:
+        ada = store.customers.add(Customer.new("Ada", clock=clock))
+        case = Case.open(ada.id, "Refund", clock=clock, tags={"vip", "refund"})
+        case = case.record_update(at=clock.advance(pendulum.duration(minutes=20)))
+        case = case.advance("solve", at=clock.advance(pendulum.duration(hours=2)))
+        call = Interaction.open(ada.id, "chat", clock=clock, tags={"bug"})
+        store.cases.add(case)
+        store.interactions.add(call)
+        return {"case": store.cases.get(case.id), "call": store.interactions.get(call.id)}
+
+
+def as_schema_5(db: Database) -> None:
+    """Take a current store back to schema version 5: no ``first_reply``, ``resolution`` or
+    ``tags`` on cases, no ``tags`` on interactions."""
+    for table, column in (
+        ("cases", "first_reply"),
+        ("cases", "resolution"),
+        ("cases", "tags"),
+        ("interactions", "tags"),
+    ):
+        db.run(f"ALTER TABLE {db.qualify(table)} DROP COLUMN {column}")
+    db.run(f"UPDATE {db.qualify('custservice_meta')} SET value = '5' WHERE key = 'schema_version'")
+
+
+def assert_upgraded_from_5(url: str, stored: dict[str, Any]) -> None:
+    """The records read as stored, and the new columns are filled from them."""
+    with open_store(url) as store:
+        assert store.cases.get(stored["case"].id) == stored["case"]
+        assert store.interactions.get(stored["call"].id) == stored["call"]
+        with store.sql_snapshot() as snapshot:
+            conn = snapshot.connection
+            check_typed_columns(conn, snapshot.tables, store)
+            cases = snapshot.tables["cases"]
+            found = conn.execute(
+                sa.select(cases.c.first_reply, cases.c.resolution, cases.c.tags)
+            ).one()
+            assert tuple(found) == (20 * 60_000_000, 140 * 60_000_000, '["refund","vip"]')
+            assert store.driver.read_version(conn, snapshot.tables) == VERSION
+
+
+def test_a_sqlite_file_of_schema_5_is_upgraded_with_the_new_columns_filled(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "five.db"
+    stored = fill_measured(f"sqlite:///{path}")
+    conn = sqlite3.connect(path, isolation_level=None)
+    as_schema_5(Database(conn, "?", lambda name: name))
+    conn.execute("PRAGMA user_version = 5")
+    conn.close()
+    assert_upgraded_from_5(f"sqlite:///{path}", stored)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_schema_of_schema_5_is_upgraded_with_the_new_columns_filled(
+    pg_admin: Any, pg_schema: str, pg_url: str
+) -> None:
+    stored = fill_measured(pg_url)
+    as_schema_5(Database(pg_admin, "%s", lambda name: f'"{pg_schema}".{name}'))
+    assert_upgraded_from_5(pg_url, stored)

@@ -398,13 +398,13 @@ def _for_terminal(text: str) -> str:
     """``text`` with its bar characters drawn in ASCII when stdout cannot show them."""
     encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
     try:
-        "█·…".encode(encoding)
+        "█·…≥".encode(encoding)
     except (UnicodeEncodeError, LookupError):
         return text.translate(_ASCII_BARS)
     return text
 
 
-_ASCII_BARS = str.maketrans({"█": "#", "·": ".", "…": "..."})
+_ASCII_BARS = str.maketrans({"█": "#", "·": ".", "…": "...", "≥": ">="})
 
 
 class _ProgressBar:

@@ -83,12 +83,14 @@ from .pipelines import CASE_PIPELINE, CasePipeline
 
 __all__ = ["ServiceTarget", "TargetStatus"]
 
-_FINISHED = frozenset({CaseStatus.SOLVED, CaseStatus.CLOSED})
+FINISHED = frozenset({CaseStatus.SOLVED, CaseStatus.CLOSED})
+"""The statuses of a case nobody works on any more; a case in any other status is open.
+Every count of open cases (the desk, the backlog, health's open breaches) reads this."""
 _ONE_US = dt.timedelta(microseconds=1)
 _ZERO = pendulum.duration()
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _STATES = {s.value: str.__str__(s) for s in CaseStatus}
-_FINISHED_STATES = frozenset(str.__str__(s) for s in _FINISHED)
+_FINISHED_STATES = frozenset(str.__str__(s) for s in FINISHED)
 
 # Instants are whole microseconds since 1970 (UTC) throughout: they compare by the
 # instant, never by wall clocks (two datetimes that share a zone compare by their wall
@@ -318,6 +320,42 @@ class CaseFacts:
             at,
         )
 
+    def until(self, at: int) -> CaseFacts:
+        """The same facts at an instant no later than :attr:`at`: what came after it left
+        out, nothing read again from the case."""
+        return CaseFacts(self.opened, self.first, self.changes, self.updates, at)
+
+    @property
+    def first_reply(self) -> int | None:
+        """When the first public agent update came (a ``FIRST_RESPONSE`` cycle's end), or
+        ``None`` while there is none."""
+        return self.cycles(Metric.FIRST_RESPONSE)[0][1]
+
+    @property
+    def finished_since(self) -> int | None:
+        """Since when the case has been solved or closed without a break (its latest
+        resolution), or ``None`` while it is open."""
+        return self.timeline(_NEVER_PAUSED).finished_since
+
+    @property
+    def changed_at(self) -> int:
+        """The latest change of status up to :attr:`at` (a merge or unmerge counting as
+        one), or the opening when there is none: at any instant from it on, the facts
+        read the same statuses."""
+        changes = self.changes
+        return max(self.opened, changes[-1][0]) if changes else self.opened
+
+    @property
+    def reopens(self) -> int:
+        """How many times the case went from solved or closed back to an open status."""
+        count = 0
+        finished = self.first in _FINISHED_STATES
+        for _, new in self.changes:
+            now = new in _FINISHED_STATES
+            count += finished and not now
+            finished = now
+        return count
+
     def timeline(self, paused_in: frozenset[CaseStatus]) -> _Timeline:
         """When the clock of a target pausing in ``paused_in`` may run."""
         found = self._timelines.get(paused_in)
@@ -332,6 +370,34 @@ class CaseFacts:
         if found is None:
             found = self._cycles[metric] = _cycles(metric, self.opened, self.updates)
         return found
+
+
+_NEVER_PAUSED = frozenset[CaseStatus]()
+_WHOLE_HISTORY = 2**62
+"""An instant (µs since 1970) after any a case records: facts at it read the whole history."""
+
+
+def whole_history(case: Case) -> CaseFacts:
+    """The facts of ``case`` over its whole history (:meth:`CaseFacts.until` gives them at
+    an earlier instant)."""
+    return CaseFacts.of(case, _WHOLE_HISTORY)
+
+
+def reply_and_resolution(facts: CaseFacts) -> tuple[int | None, int | None]:
+    """The calendar time from a case's opening to its first reply and to its resolution,
+    in microseconds (:attr:`CaseFacts.first_reply` and :attr:`CaseFacts.finished_since`),
+    each ``None`` while there is none.
+
+    The one reading of both: of :func:`whole_history`, it is what the scorecard counts
+    and what a SQL store keeps in its typed columns ``first_reply`` and ``resolution``;
+    :func:`~custservice.analytics.case_metrics` reads the same properties at its instant.
+    """
+    opened = facts.opened
+    replied, solved = facts.first_reply, facts.finished_since
+    return (
+        None if replied is None else replied - opened,
+        None if solved is None else solved - opened,
+    )
 
 
 def _cycles(metric: Metric, opened: int, updates: Sequence[tuple[int, bool]]) -> list[_Cycle]:

@@ -7,9 +7,11 @@ instant is passed in) and change nothing. Those that take a store take an
 awaited: ``await scorecard(async_store)``.
 
 - :func:`scorecard`: CSAT, NPS, verdict distributions overall and per
-  factor, first-contact resolution, queue-wait median and 90th percentile,
-  handoffs per interaction and service-target attainment, grouped by
-  channel, agent, root cause, segment or period.
+  factor, first-contact resolution, the :class:`Distribution` (median, 90th
+  and 95th percentiles, buckets) of queue waits, first replies and
+  resolutions, handoffs per interaction and service-target attainment,
+  grouped by channel, agent, root cause, segment, period, priority, team,
+  assignee or tag.
 - :func:`health`: an explainable churn-risk score with its reasons, and the
   customer-lifecycle events it suggests.
 - :func:`clv` and :func:`margin_multiple` (Gupta and Lehmann 2003), and
@@ -18,6 +20,9 @@ awaited: ``await scorecard(async_store)``.
   updates, recovery contacts and win-back offers due in a window.
 - :func:`case_metrics`: a case's first reply, resolution, waits, time on
   hold, replies, reopenings and stations, in calendar and business time.
+- :func:`backlog`: the open cases by age at an instant (in calendar or
+  business time), the cases created and solved per day, week or month, and
+  the reopen rate.
 - Workforce: :func:`arrivals` learns a :class:`Forecast` of contacts per
   interval of the week; :func:`erlang_c`, :func:`erlang_a`,
   :func:`service_level`, :func:`average_speed_of_answer`,
@@ -25,7 +30,9 @@ awaited: ``await scorecard(async_store)``.
   :func:`staffing_plan` sizes every interval of a forecast.
 """
 
+from .case_flow import DEFAULT_AGES, Backlog, backlog
 from .case_measures import CaseMetrics, Elapsed, case_metrics
+from .distribution import DEFAULT_BOUNDS, Distribution
 from .forecasting import Forecast, arrivals
 from .health import DEFAULT_WEIGHTS, Health, HealthWeights, Reason, SuggestedEvent, health
 from .planner import DEFAULT_POLICY, FollowUp, FollowUpKind, FollowUpPolicy, plan_follow_ups
@@ -53,11 +60,15 @@ from .value import RevenueAtRisk, clv, latest_verdicts, margin_multiple, revenue
 from .verdicts import VerdictCounts
 
 __all__ = [
+    "DEFAULT_AGES",
+    "DEFAULT_BOUNDS",
     "DEFAULT_POLICY",
     "DEFAULT_WEIGHTS",
     "NO_GROUP",
+    "Backlog",
     "CaseMetrics",
     "CustomerLookup",
+    "Distribution",
     "Elapsed",
     "FollowUp",
     "FollowUpKind",
@@ -80,6 +91,7 @@ __all__ = [
     "agents_needed",
     "arrivals",
     "average_speed_of_answer",
+    "backlog",
     "case_metrics",
     "clv",
     "erlang_a",

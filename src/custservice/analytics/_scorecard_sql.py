@@ -6,8 +6,8 @@
 expressions, the same for SQLite, PostgreSQL and MySQL/MariaDB, and must give
 exactly the figures streaming gives. So the database returns whole numbers
 only, and every rule that turns them into figures is the streaming code's
-own (``_card``, ``_grouped``, ``_wait_figures``, ``_ScaleKinds``,
-``_add_case`` in :mod:`.scorecard`):
+own (``_card``, ``_grouped``, ``_ScaleKinds``, ``_add_attainment`` in
+:mod:`.scorecard`, ``from_ranks`` in :mod:`.distribution`):
 
 - **counts** per group key, read from the typed columns of ``interactions``:
   interactions; resolved ones (``resolved_at`` set); those resolved without
@@ -21,18 +21,28 @@ own (``_card``, ``_grouped``, ``_wait_figures``, ``_ScaleKinds``,
   four levels (``feedback_scale``, ``feedback_scale_low`` …). A score at or
   above its scale's ``adequate`` level is one whose verdict is not
   ``dissatisfied`` (``ScoreScale.classify``).
-- **queue waits** (``queue_wait``, microseconds) are ranked by ``ROW_NUMBER``
-  windows, in each group and in all, and only the waits at the ranks the
-  median and the nearest-rank 90th percentile need come back.
+- **distributions**: the interactions' queue waits (``queue_wait``) and
+  the cases' times to their first reply and to their resolution
+  (``first_reply``, ``resolution``: the shared rule's, written with each
+  case), all in microseconds, are ranked by ``ROW_NUMBER`` windows, in each
+  group and in all, and only the values at the ranks the median and the
+  nearest-rank 90th and 95th percentiles need come back; the values in each
+  bucket are counted with the other counts. A merged case is counted under
+  the case it went into alone (``merged_into`` is NULL).
 - **group keys**: the channel; the root cause; the agent; the customer's
-  segment (a join on each customer's segment). An agent or segment that is
-  missing, empty or ``"(none)"`` counts in ``NO_GROUP``, as when streaming,
-  and so do cases grouped by channel or agent; in SQL that key is ``''``,
-  never NULL. Days, ISO weeks and months are cut from ``opened_at`` plus the
-  time zone's UTC offset at that instant: the offsets come from Python's zone
-  data (each change found to the microsecond) and go into the SQL as a
-  ``CASE`` binary search, so a record falls in the period streaming puts it
-  in, across every daylight-saving change.
+  segment (a join on each customer's segment); a case's priority; the team;
+  the assignee (an interaction's agent); each tag (a join on the rows of the
+  record's ``tags``, a JSON array, read by the engine's JSON functions). An
+  agent, segment, team, assignee or tag that is missing, empty or
+  ``"(none)"`` counts in ``NO_GROUP``, as when streaming, and so do cases
+  grouped by channel or agent and interactions grouped by priority; in SQL
+  that key is ``''``, never NULL. By tag, a record is in several groups, so
+  the totals are computed ungrouped, on their own. Days, ISO weeks and
+  months are cut from ``opened_at`` plus the time zone's UTC offset at that
+  instant: the offsets come from Python's zone data (each change found to
+  the microsecond) and go into the SQL as a ``CASE`` binary search, so a
+  record falls in the period streaming puts it in, across every
+  daylight-saving change.
 - **service targets** need the Python engine: with targets, the cases are
   streamed from the snapshot (with their group keys) and evaluated as when
   streaming; the interactions stay in SQL.
@@ -47,14 +57,19 @@ row, so the counts of the values one column takes share a sum, each in a
 field of bits wide enough for the number of interactions (counted first,
 from an index): three counts to a sum up to 2,097,151 interactions.
 
-It returns ``None``, and the scorecard is streamed, when SQL cannot give the
+The cases are read in a second statement, built the same way. It returns
+``None``, and the scorecard is streamed, when SQL cannot give the
 exact answer: an engine without window functions (SQLite before 3.25, MySQL
 before 8.0, MariaDB before 10.2); a grouping by period over records more than
-:data:`MAX_SPAN_DAYS` apart (or at the edge of what ``datetime`` holds);
+:data:`MAX_SPAN_DAYS` apart (or at the edge of what ``datetime`` holds); a
+grouping by tag on an engine without the JSON functions it needs (SQLite
+before 3.38, MySQL before 8.0.4, MariaDB before 10.6), or over a tag holding
+U+0000 (which SQLite's JSON functions cut short);
 ``csat_scales`` holding a scale with a level beyond 64 bits (the stored
 levels are 64-bit, so such scales are not told apart in SQL); a group key
 that does not read back as exactly one text (on MySQL/MariaDB, bytes that
-are not UTF-8).
+are not UTF-8; on PostgreSQL, a typed column's text holding U+FFFD, which
+stands there for a U+0000 the column could not hold).
 
 Dialect differences, kept in :class:`_Sql` and :class:`_IntDiv`:
 MySQL/MariaDB compare and group text by collation (``utf8mb4_bin`` ignores
@@ -70,7 +85,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -86,18 +101,18 @@ from ..enums import CaseStatus, Factor, Verdict
 from ..expectations import NPS_SCALE, ScoreScale
 from ..storage import _common
 from ..storage.sql.store import Snapshot
+from .distribution import Distribution, from_ranks, micros_of
 from .scorecard import (
     NO_GROUP,
     GroupBy,
+    Measured,
     Scorecard,
     ScorecardQuery,
-    WaitFigures,
     _add_attainment,
     _card,
     _grouped,
     _ScaleKinds,
     _Tally,
-    _wait_figures,
 )
 
 __all__ = ["MAX_SPAN_DAYS", "snapshot_scorecard", "sql_scorecard"]
@@ -212,6 +227,36 @@ def _int_div_mysql(element: _IntDiv, compiler: SQLCompiler, **kw: Any) -> str:
     return f"(({compiler.process(a, **kw)}) DIV ({compiler.process(b, **kw)}))"
 
 
+class _TagsOf(FunctionElement[Any]):
+    """The tags of a ``tags`` column (a JSON array of text) as rows of a table whose
+    column ``value`` holds one tag each: for a join to the record it belongs to."""
+
+    name = "tags_of"
+    inherit_cache = True
+
+
+@compiles(_TagsOf)
+def _tags_sqlite(element: _TagsOf, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"json_each({compiler.process(column, **kw)})"
+
+
+@compiles(_TagsOf, "postgresql")
+def _tags_postgresql(element: _TagsOf, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"json_array_elements_text(CAST({compiler.process(column, **kw)} AS JSON))"
+
+
+@compiles(_TagsOf, "mysql")
+@compiles(_TagsOf, "mariadb")
+def _tags_mysql(element: _TagsOf, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    return (
+        f"JSON_TABLE({compiler.process(column, **kw)}, '$[*]' "
+        "COLUMNS (value VARCHAR(200) CHARACTER SET utf8mb4 PATH '$'))"
+    )
+
+
 def _n(value: int) -> sa.ColumnElement[int]:
     """An integer written into the statement (offsets, bounds): no parameter, no cast."""
     text = str(int(value))
@@ -249,13 +294,17 @@ class _Sql:
             self.dialect == "sqlite" and version >= (3, 30)
         )
         # Window functions and common table expressions came in SQLite 3.25, MySQL 8.0
-        # and MariaDB 10.2; PostgreSQL has had both for long.
+        # and MariaDB 10.2; PostgreSQL has had both for long. Tags are read as JSON,
+        # built into SQLite from 3.38, with JSON_TABLE from MySQL 8.0.4 and MariaDB 10.6.
+        mariadb = getattr(dialect, "is_mariadb", False)
         if self.dialect == "sqlite":
             self.able = version >= (3, 25)
+            self.reads_tags = version >= (3, 38)
         elif self.binary:
-            self.able = version >= ((10, 2) if getattr(dialect, "is_mariadb", False) else (8, 0))
+            self.able = version >= ((10, 2) if mariadb else (8, 0))
+            self.reads_tags = version >= ((10, 6) if mariadb else (8, 0, 4))
         else:
-            self.able = True
+            self.able = self.reads_tags = True
 
     def exact(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         """``column`` compared and grouped character for character."""
@@ -267,8 +316,9 @@ class _Sql:
             return sa.literal(value.encode(), sa.LargeBinary)
         return sa.literal(value, sa.String)
 
-    def decode(self, value: Any) -> str:
-        """A text read back from an :meth:`exact` column."""
+    def decode(self, value: Any, *, typed: bool = True) -> str:
+        """A text read back from an :meth:`exact` column: a typed column's unless ``typed``
+        is false (a tag read from JSON)."""
         if isinstance(value, bytes | bytearray | memoryview):
             try:
                 return bytes(value).decode()
@@ -276,6 +326,8 @@ class _Sql:
                 raise _Ambiguous from None
         if not isinstance(value, str):
             raise _Ambiguous
+        if typed and not self.holds_nul and "\ufffd" in value:
+            raise _Ambiguous  # PostgreSQL keeps U+0000 in a typed column as U+FFFD
         return value
 
     def keyed(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
@@ -308,11 +360,16 @@ class _Grouping:
 
     ``interaction_key`` and ``case_key`` are expressions over ``interactions``
     and ``cases`` (joined to ``seg``, each customer's segment, when grouping by
-    segment); ``refine``, when given, makes the key of a column holding one of
-    them (a month from a day: the day is computed once, and the SQL stays
-    shallow). A key is never NULL: for text keys ``''`` stands for
-    ``NO_GROUP``, which no other key can be. ``read`` turns a key read back
-    into the key text.
+    segment; to the rows of their tags, when grouping by tag); ``refine``, when
+    given, makes the key of a column holding one of them (a month from a day:
+    the day is computed once, and the SQL stays shallow). A key is never NULL:
+    for text keys ``''`` stands for ``NO_GROUP``, which no other key can be.
+    ``read`` turns a key read back into the key text. ``several`` says a record
+    may be in several groups (by tag): then the totals are not the groups
+    added up. ``whole`` names the kinds of record whose key is always
+    ``NO_GROUP`` (cases by channel, interactions by priority): their figures
+    in that group are those of all of them, computed ungrouped (one ranking
+    instead of two).
     """
 
     def __init__(
@@ -322,21 +379,28 @@ class _Grouping:
         case_key: sa.ColumnElement[Any],
         read: Callable[[Any], str],
         *,
-        segments: sa.CTE | None = None,
+        joined: Mapping[str, Callable[[sa.Table], sa.FromClause]] | None = None,
         refine: Callable[[sa.ColumnElement[Any]], sa.ColumnElement[Any]] | None = None,
+        several: bool = False,
+        whole: frozenset[str] = frozenset(),
     ) -> None:
         self.by = by
         self.interaction_key = interaction_key
         self.case_key = case_key
         self.read = read
-        self.segments = segments
+        self.joined = joined or {}
         self.refine = refine or (lambda key: key)
+        self.several = several
+        self.whole = whole
 
     def source(self, table: sa.Table) -> sa.FromClause:
-        """``table``, joined to its customers' segments when grouping by segment."""
-        if self.segments is None:
-            return table
-        return table.outerjoin(self.segments, self.segments.c.id == table.c.customer_id)
+        """``table``, joined to what its key reads besides (segments, tags)."""
+        join = self.joined.get(table.name)
+        return table if join is None else join(table)
+
+
+_CASES = frozenset({"cases"})
+_INTERACTIONS = frozenset({"interactions"})
 
 
 def _grouping(sql: _Sql, q: ScorecardQuery) -> _Grouping | None:
@@ -351,12 +415,13 @@ def _grouping(sql: _Sql, q: ScorecardQuery) -> _Grouping | None:
     if by is None:
         return _Grouping(None, none, none, read)
     if by is GroupBy.CHANNEL:  # enum values: never empty nor "(none)"
-        return _Grouping(by, sa.func.coalesce(sql.exact(i.c.channel), none), none, read)
+        channel = sa.func.coalesce(sql.exact(i.c.channel), none)
+        return _Grouping(by, channel, none, read, whole=_CASES)
     if by is GroupBy.ROOT_CAUSE:
         interaction, case = (sa.func.coalesce(sql.exact(t.c.root_cause), none) for t in (i, c))
         return _Grouping(by, interaction, case, read)
     if by is GroupBy.AGENT:
-        return _Grouping(by, sql.keyed(i.c.agent), none, read)
+        return _Grouping(by, sql.keyed(i.c.agent), none, read, whole=_CASES)
     if by is GroupBy.SEGMENT:
         customers = sql.customers
         # Each customer's segment once, so that records join to a small table.
@@ -364,8 +429,48 @@ def _grouping(sql: _Sql, q: ScorecardQuery) -> _Grouping | None:
             sa.select(customers.c.id, sql.keyed(customers.c.segment).label("segment")), "seg"
         )
         segment = sa.func.coalesce(seg.c.segment, none)  # no such customer: NO_GROUP
-        return _Grouping(by, segment, segment, read, segments=seg)
+
+        def with_segment(table: sa.Table) -> sa.FromClause:
+            return table.outerjoin(seg, seg.c.id == table.c.customer_id)
+
+        joined = {i.name: with_segment, c.name: with_segment}
+        return _Grouping(by, segment, segment, read, joined=joined)
+    if by is GroupBy.PRIORITY:  # enum values: never empty nor "(none)"
+        priority = sa.func.coalesce(sql.exact(c.c.priority), none)
+        return _Grouping(by, none, priority, read, whole=_INTERACTIONS)
+    if by is GroupBy.TEAM:
+        return _Grouping(by, sql.keyed(i.c.team), sql.keyed(c.c.team), read)
+    if by is GroupBy.ASSIGNEE:
+        return _Grouping(by, sql.keyed(i.c.agent), sql.keyed(c.c.assignee), read)
+    if by is GroupBy.TAG:
+        return _tagged(sql)
     return _periods(sql, q)
+
+
+def _tagged(sql: _Sql) -> _Grouping | None:
+    """Grouped by tag: each record joined to one row per tag (one with none when it has
+    none), so it counts in the group of each. ``None`` when the engine cannot read the
+    tags, or a tag holds U+0000 (which SQLite's JSON reading cuts short)."""
+    if not sql.reads_tags:
+        return None
+    i, c = sql.interactions, sql.cases
+    nul = sa.select(
+        *(sa.exists().where(t.c.tags.contains("\\u0000", autoescape=True)) for t in (i, c))
+    )
+    if any(sql.conn.execute(nul).one()):
+        return None
+    rows = {t.name: _TagsOf(t.c.tags).table_valued("value").alias(f"{t.name}_tag") for t in (i, c)}
+
+    def with_tags(table: sa.Table) -> sa.FromClause:
+        return table.outerjoin(rows[table.name], sa.true())
+
+    joined = {i.name: with_tags, c.name: with_tags}
+    interaction, case = (sql.keyed(rows[t.name].c.value) for t in (i, c))
+
+    def read(raw: Any) -> str:
+        return sql.decode(raw, typed=False) or NO_GROUP
+
+    return _Grouping(GroupBy.TAG, interaction, case, read, joined=joined, several=True)
 
 
 def _periods(sql: _Sql, q: ScorecardQuery) -> _Grouping | None:
@@ -538,6 +643,32 @@ class _Packing:
             for k in range(0, len(values), self.per)
         ]
 
+    def bucket_sums(
+        self,
+        sql: _Sql,
+        value: sa.ColumnElement[Any],
+        bounds: Sequence[int],
+        among: sa.ColumnElement[bool],
+    ) -> list[Any]:
+        """The aggregates counting the rows whose ``value`` falls in each bucket of
+        ``bounds`` (see :class:`~custservice.analytics.Distribution`): one field per
+        bucket, in order; NULL values count nowhere. ``value`` is NULL wherever ``among``
+        is false."""
+        edges: list[tuple[int | None, int | None]] = list(
+            zip([None, *bounds], [*bounds, None], strict=True)
+        )
+        sums = []
+        for k in range(0, len(edges), self.per):
+            whens = []
+            for j, (low, high) in enumerate(edges[k : k + self.per]):
+                inside = [value >= _n(low)] if low is not None else []
+                inside += [value < _n(high)] if high is not None else []
+                if not inside:  # no bounds: every value
+                    inside = [value.is_not(None)]
+                whens.append((sa.and_(*inside), _n(1 << (self.bits * j))))
+            sums.append(sql.among(sa.func.sum(sa.case(*whens)), among))
+        return sums
+
     def width(self, values: int) -> int:
         """How many sums count that many values."""
         return -(-values // self.per)
@@ -597,16 +728,16 @@ def _on_scales(sql: _Sql, scales: list[ScoreScale], c: Any) -> sa.ColumnElement[
 
 
 def _interactions_sql(
-    sql: _Sql, g: _Grouping, kinds: _Kinds, packing: _Packing
-) -> sa.CompoundSelect[Any]:
+    sql: _Sql, g: _Grouping, kinds: _Kinds, packing: _Packing, bounds: Sequence[int]
+) -> tuple[sa.CompoundSelect[Any], int]:
     """One statement: the counters of each group (rows tagged 0), then the waits at the
-    ranks the median and the 90th percentile need, in each group and in all (rows tagged
-    1: ``(1, key, wait, rank in group, waits in group, rank in all, waits in all,
-    NULL…)``).
+    ranks the distribution needs, in each group and in all (rows tagged 1: see
+    :func:`_picked`).
 
     The counters, after the key: interactions, resolved, resolved without a handoff,
     handoffs, waits, then the packed counts of the feedback verdicts, of those on the
-    scales of each code in ``kinds.named``, and of each factor's verdicts.
+    scales of each code in ``kinds.named``, of each factor's verdicts, and of the waits
+    in each bucket. Returned with the number of counters.
 
     The interactions are scanned twice, once for each part: cheaper than keeping their
     columns in a common table expression for both."""
@@ -641,72 +772,229 @@ def _interactions_sql(
             + [f"f_{f.value}" for f in _FACTORS]
             for aggregate in packing.sums(sql, b.c[name], verdicts, b.c.v_0.is_not(None))
         ),
+        *packing.bucket_sums(sql, b.c.w, bounds, b.c.w.is_not(None)),
     )
     if g.by is not None:
         counts = counts.group_by(b.c.g)
     n = sql.cte(counts, "n")
-
-    # The waits ranked in order, in each group and in all. Their number in all is summed
-    # from the counts; a group's is counted by a window (a join to the counts could make
-    # SQLite index the ranked waits instead).
     total = sa.select(sa.cast(sa.func.sum(n.c.nw), sa.BigInteger)).scalar_subquery()
-    in_all = sa.func.row_number().over(order_by=b.c.w).label("rt")
+    statement = _union(sa.select(_n(0), *n.c), _picked(sql, g, b.c.g, b.c.w, total, 1))
+    return statement, len(n.c) - 1
+
+
+def _picked(
+    sql: _Sql,
+    g: _Grouping,
+    key: sa.ColumnElement[Any],
+    value: sa.ColumnElement[Any],
+    total: sa.ColumnElement[Any],
+    tag: int,
+) -> sa.Select[Any]:
+    """The values of a column (queue waits, times to reply or to resolve) at the ranks
+    :func:`~custservice.analytics.distribution.ranks` names, in each group and in all:
+    rows ``(tag, key, value, rank in group, values in group, rank in all, values in all)``.
+
+    ``key`` and ``value`` are columns of one subquery; ``total`` is the number of values
+    in all, summed from the counts (a join to the counts could make SQLite index the
+    ranked values instead). Ranked in all only when each record is in one group (the
+    totals of a grouping by tag are computed on their own)."""
+    in_all = sa.func.row_number().over(order_by=value).label("rt")
 
     def at_ranks(rank: sa.ColumnElement[int], size: sa.ColumnElement[int]) -> list[Any]:
-        # The ranks _wait_ranks names: size // 2 (if even), size // 2 + 1, ceil(0.9 size).
+        # size // 2 (if even), size // 2 + 1, ceil(0.9 size), ceil(0.95 size)
         half = _IntDiv(size, _n(2))
         return [
             rank == half,
             rank == half + _ONE,
             rank == _IntDiv(_n(9) * size + _n(9), _n(10)),
+            rank == _IntDiv(_n(19) * size + _n(19), _n(20)),
         ]
 
     if g.by is None:
-        r = sa.select(b.c.w, in_all).where(b.c.w.is_not(None)).subquery("r")
-        key: Any = sql.text("")
-        in_group: list[Any] = [r.c.rt, total]
-        wanted = at_ranks(r.c.rt, total)
-    else:
-        r = (
-            sa.select(
-                b.c.g,
-                b.c.w,
-                in_all,
-                sa.func.row_number().over(partition_by=b.c.g, order_by=b.c.w).label("rg"),
-                sa.func.count().over(partition_by=b.c.g).label("ng"),
-            )
-            .where(b.c.w.is_not(None))
-            .subquery("r")
+        r = sa.select(value.label("v"), in_all).where(value.is_not(None)).subquery("r")
+        return sa.select(_n(tag), sql.text(""), r.c.v, r.c.rt, total, r.c.rt, total).where(
+            sa.or_(*at_ranks(r.c.rt, total))
         )
-        key = r.c.g
-        in_group = [r.c.rg, r.c.ng]
-        wanted = at_ranks(r.c.rg, r.c.ng) + at_ranks(r.c.rt, total)
-    picked = sa.select(
-        _n(1), key, r.c.w, *in_group, r.c.rt, total, *([sa.null()] * (len(n.c) - 6))
-    ).where(sa.or_(*wanted))
-    return sa.union_all(sa.select(_n(0), *n.c), picked)
+    columns = [
+        key.label("g"),
+        value.label("v"),
+        sa.func.row_number().over(partition_by=key, order_by=value).label("rg"),
+        sa.func.count().over(partition_by=key).label("ng"),
+    ]
+    if g.several:
+        r = sa.select(*columns).where(value.is_not(None)).subquery("r")
+        return sa.select(_n(tag), r.c.g, r.c.v, r.c.rg, r.c.ng, sa.null(), sa.null()).where(
+            sa.or_(*at_ranks(r.c.rg, r.c.ng))
+        )
+    r = sa.select(*columns, in_all).where(value.is_not(None)).subquery("r")
+    return sa.select(_n(tag), r.c.g, r.c.v, r.c.rg, r.c.ng, r.c.rt, total).where(
+        sa.or_(*at_ranks(r.c.rg, r.c.ng), *at_ranks(r.c.rt, total))
+    )
 
 
-def _cases_sql(sql: _Sql, g: _Grouping, rows: bool) -> sa.Select[*tuple[Any, ...]]:
+def _union(counts: sa.Select[Any], *picked: sa.Select[Any]) -> sa.CompoundSelect[Any]:
+    """The rows of counts and of picked values in one statement, each padded with NULLs
+    to the width of the wider."""
+    width = max(len(counts.selected_columns), *(len(p.selected_columns) for p in picked))
+
+    def padded(select: sa.Select[Any]) -> sa.Select[Any]:
+        missing = width - len(select.selected_columns)
+        return select.add_columns(*([sa.null()] * missing)) if missing else select
+
+    return sa.union_all(padded(counts), *(padded(p) for p in picked))
+
+
+_CASE_MEASURES = ("first_reply", "resolution")
+
+
+def _cases_sql(
+    sql: _Sql, g: _Grouping, packing: _Packing, bounds: Sequence[int]
+) -> sa.CompoundSelect[Any]:
+    """One statement: per group, the cases counted (rows tagged 0: key, cases, then for
+    each of ``first_reply`` and ``resolution`` the values measured and their packed counts
+    per bucket), then each measure's values at the ranks its distribution needs (rows
+    tagged 1 and 2, as :func:`_picked` gives them). A merged case is counted under the
+    case it went into alone."""
     c = sql.cases
-    counted = c.c.merged_into.is_(None)  # a merged case is counted under its target alone
+    source = sql.cte(
+        sa.select(g.case_key.label("k"), *(c.c[name].label(name) for name in _CASE_MEASURES))
+        .select_from(g.source(c))
+        .where(c.c.merged_into.is_(None)),
+        "cb",
+    )
+    # A common table expression of its own (unlike the interactions' subquery): read three
+    # times, its key is worked out once.
+    b = sql.cte(
+        sa.select(g.refine(source.c.k).label("g"), *(source.c[name] for name in _CASE_MEASURES)),
+        "cs",
+    )
+    measured = [b.c[name] for name in _CASE_MEASURES]
+    counts = sa.select(
+        b.c.g if g.by is not None else sql.text("").label("g"),
+        sa.func.count().label("n"),
+        *(sa.func.count(m).label(f"n_{m.name}") for m in measured),
+        *(
+            aggregate
+            for m in measured
+            for aggregate in packing.bucket_sums(sql, m, bounds, m.is_not(None))
+        ),
+    )
+    if g.by is not None:
+        counts = counts.group_by(b.c.g)
+    n = sql.cte(counts, "cn")
+    picked = [
+        _picked(
+            sql,
+            g,
+            b.c.g,
+            m,
+            sa.select(sa.cast(sa.func.sum(n.c[f"n_{m.name}"]), sa.BigInteger)).scalar_subquery(),
+            tag,
+        )
+        for tag, m in enumerate(measured, 1)
+    ]
+    return _union(sa.select(_n(0), *n.c), *picked)
+
+
+def _case_rows_sql(sql: _Sql, g: _Grouping) -> sa.Select[Any]:
+    """Every counted case's stored text and group key (one row per group it is in)."""
+    c = sql.cases
     keyed = (
         sa.select(c.c.data, g.case_key.label("k"))
         .select_from(g.source(c))
-        .where(counted)
+        .where(c.c.merged_into.is_(None))  # a merged case is counted under its target
         .subquery("c")
     )
     # The key as a column of a subquery: a constant key (one month) is never read as a
     # GROUP BY position.
     cases = sa.select(keyed.c.data, g.refine(keyed.c.k).label("g")).subquery("cases")
-    if rows:
-        return sa.select(cases.c.data, cases.c.g)
-    if g.by is None:
-        return sa.select(g.case_key, sa.func.count()).select_from(g.source(c)).where(counted)
-    return sa.select(cases.c.g, sa.func.count()).group_by(cases.c.g)
+    return sa.select(cases.c.data, cases.c.g)
 
 
 # --- the scorecard -----------------------------------------------------------------
+
+
+class _Found:
+    """What the statements of one grouping found: a tally per group key, and the values
+    at the ranks the distributions need and their counts per bucket, per measure (queue
+    wait, first reply, resolution), per group and in all."""
+
+    def __init__(self, sql: _Sql, g: _Grouping, n_targets: int, n_buckets: int) -> None:
+        self.sql = sql
+        self.g = g
+        self.n_targets = n_targets
+        self.n_buckets = n_buckets
+        self.tallies: dict[str, _Tally] = {}
+        self.raw_keys: dict[Any, str] = {}
+        self.seen: set[str] = set()
+        self.buckets: dict[str, list[list[int]]] = {}
+        self.at_group: list[dict[str, dict[int, int]]] = [{}, {}, {}]
+        self.sizes: list[dict[str, int]] = [{}, {}, {}]
+        self.at_total: list[dict[int, int]] = [{}, {}, {}]
+        self.totals = [0, 0, 0]
+
+    def key_of(self, raw: Any) -> str:
+        key = self.raw_keys.get(raw)
+        if key is None:
+            key = self.g.read(raw)
+            if key in self.seen:
+                raise _Ambiguous  # two SQL keys would be one group
+            self.seen.add(key)
+            self.raw_keys[raw] = key
+        return key
+
+    def tally(self, raw: Any) -> _Tally:
+        key = self.key_of(raw)
+        found = self.tallies.get(key)
+        if found is None:
+            found = self.tallies[key] = _Tally(self.n_targets)
+        return found
+
+    def add_buckets(self, raw: Any, measure: int, counts: list[int]) -> None:
+        key = self.key_of(raw)
+        rows = self.buckets.get(key)
+        if rows is None:
+            rows = self.buckets[key] = [[0] * self.n_buckets for _ in range(3)]
+        rows[measure] = [a + b for a, b in zip(rows[measure], counts, strict=True)]
+
+    def add_picked(self, measure: int, row: Sequence[Any]) -> None:
+        """One row of values at ranks: ``(key, value, rank in group, values in group,
+        rank in all, values in all)``."""
+        raw, v, rg, ng, rt, nt = row
+        if rt is not None:
+            self.totals[measure] = int(nt)
+            self.at_total[measure][int(rt)] = int(v)
+        if self.g.by is not None:
+            key = self.key_of(raw)
+            self.sizes[measure][key] = int(ng)
+            self.at_group[measure].setdefault(key, {})[int(rg)] = int(v)
+
+    def measured(self, bounds: tuple[pendulum.Duration, ...]) -> dict[str | None, Measured]:
+        """The distributions of every group, and of all under ``None``."""
+        zero = [0] * self.n_buckets
+        empty = [zero, zero, zero]
+
+        def one(n: int, at_rank: dict[int, int], counts: list[int]) -> Distribution:
+            return from_ranks(n, at_rank.__getitem__, bounds, counts)
+
+        out: dict[str | None, Measured] = {}
+        for key in self.tallies:
+            counts = self.buckets.get(key, empty)
+            out[key] = (
+                one(self.sizes[0].get(key, 0), self.at_group[0].get(key, {}), counts[0]),
+                one(self.sizes[1].get(key, 0), self.at_group[1].get(key, {}), counts[1]),
+                one(self.sizes[2].get(key, 0), self.at_group[2].get(key, {}), counts[2]),
+            )
+        all_counts = [
+            [sum(rows[m][k] for rows in self.buckets.values()) for k in range(self.n_buckets)]
+            for m in range(3)
+        ]
+        out[None] = (
+            one(self.totals[0], self.at_total[0], all_counts[0]),
+            one(self.totals[1], self.at_total[1], all_counts[1]),
+            one(self.totals[2], self.at_total[2], all_counts[2]),
+        )
+        return out
 
 
 def _run(
@@ -716,70 +1004,95 @@ def _run(
     on_cases: Callable[[Sequence[Case]], None] | None,
     wanted: Callable[[CaseStatus, int], bool] | None,
 ) -> Scorecard:
+    if g.several:
+        # A record is in several groups: the totals are those of the records, ungrouped.
+        none = sql.text("")
+        total = _find(sql, q, _Grouping(None, none, none, g.read), on_cases, wanted)
+        found = _find(sql, q, g, None, None)
+        measured = found.measured(q.buckets)
+        measured[None] = total.measured(q.buckets)[None]
+        every = total.tallies.get(NO_GROUP) or _Tally(len(q.targets))
+        return _grouped(found.tallies, q, measured, total=every)
+    found = _find(sql, q, g, on_cases, wanted)
+    measured = found.measured(q.buckets)
+    if g.by is None:
+        return _card(
+            found.tallies.get(NO_GROUP) or _Tally(len(q.targets)), q, measured=measured[None]
+        )
+    return _grouped(found.tallies, q, measured)
+
+
+def _find(
+    sql: _Sql,
+    q: ScorecardQuery,
+    g: _Grouping,
+    on_cases: Callable[[Sequence[Case]], None] | None,
+    wanted: Callable[[CaseStatus, int], bool] | None,
+) -> _Found:
     targets = q.targets
-    n_targets = len(targets)
+    bounds = micros_of(q.buckets)
+    n_buckets = len(bounds) + 1
+    found = _Found(sql, g, len(targets), n_buckets)
     kinds = _Kinds(q.csat_scales)
-    tallies: dict[str, _Tally] = {}
-    raw_keys: dict[Any, str] = {}
-    seen: set[str] = set()
-
-    def key_of(raw: Any) -> str:
-        key = raw_keys.get(raw)
-        if key is None:
-            key = g.read(raw)
-            if key in seen:
-                raise _Ambiguous  # two SQL keys would be one group
-            seen.add(key)
-            raw_keys[raw] = key
-        return key
-
-    def tally(raw: Any) -> _Tally:
-        key = key_of(raw)
-        found = tallies.get(key)
-        if found is None:
-            found = tallies[key] = _Tally(n_targets)
-        return found
-
-    wait_rows: list[Sequence[Any]] = []
-    # Every count is at most the number of interactions: it sizes the packed fields.
-    packing = _Packing(
-        sql.conn.execute(sa.select(sa.func.count()).select_from(sql.interactions)).scalar_one()
-    )
-    for row in sql.conn.execute(_interactions_sql(sql, g, kinds, packing)):
+    # Every count is at most the number of records of a kind: it sizes the packed fields.
+    i, c = sql.interactions, sql.cases
+    most = sql.conn.execute(
+        sa.select(
+            sa.select(sa.func.count()).select_from(i).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(c).scalar_subquery(),
+        )
+    ).one()
+    packing = _Packing(max(int(most[0]), int(most[1])))
+    width = packing.width(n_buckets)
+    none = sql.text("")
+    ungrouped = _Grouping(None, none, none, g.read)
+    # A kind whose records are all in NO_GROUP is computed ungrouped: its rows, keyed
+    # '', give that group's figures and those of all alike.
+    of_interactions = ungrouped if "interactions" in g.whole else g
+    of_cases = ungrouped if "cases" in g.whole else g
+    statement, counters = _interactions_sql(sql, of_interactions, kinds, packing, bounds)
+    for row in sql.conn.execute(statement):
         if row[0]:
-            wait_rows.append(row[1:7])
+            found.add_picked(0, row[1:7])
         elif row[2]:  # an ungrouped count gives a row even with no interactions
-            _add_counts(tally(row[1]), row[2:], kinds, packing)
-    waits = _wait_figures_of(g, wait_rows, key_of)
+            values = [int(v or 0) for v in row[2 : 2 + counters]]
+            _add_counts(found.tally(row[1]), values, kinds, packing, width)
+            found.add_buckets(row[1], 0, packing.counts(values[-width:], n_buckets))
+    for row in sql.conn.execute(_cases_sql(sql, of_cases, packing, bounds)):
+        if row[0]:
+            found.add_picked(int(row[0]), row[1:7])
+        elif row[2]:
+            values = [int(v or 0) for v in row[2 : 5 + 2 * width]]
+            found.tally(row[1]).cases += values[0]
+            sums = values[3:]
+            for m in (1, 2):
+                part = sums[(m - 1) * width : m * width]
+                found.add_buckets(row[1], m, packing.counts(part, n_buckets))
     if targets:
         assert q.at is not None
         now = micros(q.at)
-        streamed = sql.conn.execute(_cases_sql(sql, g, True).execution_options(yield_per=_BATCH))
+        streamed = sql.conn.execute(_case_rows_sql(sql, g).execution_options(yield_per=_BATCH))
         for rows in streamed.partitions():
             page = list(rows)
             chosen = []
             read = _common.read_case_facts(page, now, "database")
             for row, (facts, status, since) in zip(page, read, strict=True):
-                t = tally(row[1])
-                t.cases += 1
-                _add_attainment(t, facts, targets)
+                _add_attainment(found.tally(row[1]), facts, targets)
                 if on_cases is not None and (wanted is None or wanted(status, since)):
                     chosen.append(row)
             if chosen:
                 assert on_cases is not None
                 on_cases(_common.decode_rows(Case, "case", chosen, "database"))
-    else:
-        for raw, n in sql.conn.execute(_cases_sql(sql, g, False)):
-            if n:
-                tally(raw).cases += int(n)
-    if g.by is None:
-        return _card(tallies.get(NO_GROUP) or _Tally(n_targets), targets, waits=waits[None])
-    return _grouped(tallies, targets, g.by, waits)
+    return found
 
 
-def _add_counts(t: _Tally, row: Sequence[Any], kinds: _Kinds, packing: _Packing) -> None:
-    """Add one row of counters (see :func:`_interactions_sql`) to a tally."""
-    n, resolved, fcr, handoffs, _, *sums = (int(v or 0) for v in row)
+def _add_counts(
+    t: _Tally, row: Sequence[int], kinds: _Kinds, packing: _Packing, bucket_width: int
+) -> None:
+    """Add one row of counters (see :func:`_interactions_sql`) to a tally; the last
+    ``bucket_width`` sums are the waits' buckets, read apart."""
+    n, resolved, fcr, handoffs, _, *sums = row
+    del sums[len(sums) - bucket_width :]
     t.interactions += n
     t.resolved += resolved
     t.fcr += fcr
@@ -813,26 +1126,3 @@ def _add_counts(t: _Tally, row: Sequence[Any], kinds: _Kinds, packing: _Packing)
             found = t.factors.setdefault(factor, [0, 0, 0])
             for rank, m in enumerate(verdicts):
                 found[rank] += m
-
-
-def _wait_figures_of(
-    g: _Grouping, rows: list[Sequence[Any]], key_of: Callable[[Any], str]
-) -> dict[str | None, WaitFigures]:
-    """The wait figures of every group, and of all under ``None``, from the rows of waits
-    at the ranks they need: ``(key, wait, rank in group, waits in group, rank in all,
-    waits in all)``."""
-    at_total: dict[int, int] = {}
-    at_group: dict[str, dict[int, int]] = {}
-    sizes: dict[str, int] = {}
-    total = 0
-    for raw, w, rg, ng, rt, nt in rows:
-        total = int(nt)
-        at_total[int(rt)] = int(w)
-        if g.by is not None:
-            key = key_of(raw)
-            sizes[key] = int(ng)
-            at_group.setdefault(key, {})[int(rg)] = int(w)
-    figures: dict[str | None, WaitFigures] = {None: _wait_figures(total, at_total.__getitem__)}
-    for key, n in sizes.items():
-        figures[key] = _wait_figures(n, at_group[key].__getitem__)
-    return figures

@@ -24,13 +24,12 @@ import pendulum
 from .._time import aware, in_zone, micros
 from ..calendars import ALWAYS, BusinessCalendar, working_time
 from ..cases import AssignmentChange, Case
-from ..enums import CaseStatus, Metric
+from ..enums import CaseStatus
 from ..errors import ValidationError
-from ..service_levels import CaseFacts, case_state
+from ..service_levels import CaseFacts
 
 __all__ = ["CaseMetrics", "Elapsed", "case_metrics"]
 
-_FINISHED = frozenset(case_state(s) for s in (CaseStatus.SOLVED, CaseStatus.CLOSED))
 _AWAITING_CUSTOMER = frozenset({CaseStatus.PENDING})
 _AWAITING_ANYONE = frozenset({CaseStatus.PENDING, CaseStatus.ON_HOLD})
 _NEVER = frozenset[CaseStatus]()
@@ -176,27 +175,19 @@ def case_metrics(
     facts = CaseFacts.of(case, now)
 
     first_reply = None
-    start, answered = facts.cycles(Metric.FIRST_RESPONSE)[0]
+    answered = facts.first_reply
     if answered is not None:
-        first_reply = _as_elapsed(*_elapsed(calendar, [(start, answered)]))
-    waiting = facts.timeline(_AWAITING_CUSTOMER)
-    solved = waiting.finished_since
+        first_reply = _as_elapsed(*_elapsed(calendar, [(opened, answered)]))
+    solved = facts.finished_since
     full_resolution = None
     if solved is not None:
         full_resolution = _as_elapsed(*_elapsed(calendar, [(opened, solved)]))
 
     # The stretches the clock of a target runs in, pausing in each set of statuses: the
     # customer's wait, then the time the desk worked it (not on hold), then every unsolved.
-    requester = _elapsed(calendar, waiting.running)
+    requester = _elapsed(calendar, facts.timeline(_AWAITING_CUSTOMER).running)
     working = _elapsed(calendar, facts.timeline(_AWAITING_ANYONE).running)
     unsolved = _elapsed(calendar, facts.timeline(_NEVER).running)
-
-    reopens = 0
-    state = facts.first
-    for _, new in facts.changes:
-        if state in _FINISHED and new not in _FINISHED:
-            reopens += 1
-        state = new
 
     moves: list[AssignmentChange] = [a for a in case.assignments if micros(a.at) <= now]
     first_holder = case.assignments[0] if case.assignments else None
@@ -209,7 +200,7 @@ def case_metrics(
         agent_wait=_as_elapsed(unsolved[0] - requester[0], unsolved[1] - requester[1]),
         on_hold=_as_elapsed(requester[0] - working[0], requester[1] - working[1]),
         replies=sum(1 for _, from_customer in facts.updates if not from_customer),
-        reopens=reopens,
+        reopens=facts.reopens,
         assignees=_stations(
             case.assignee if first_holder is None else first_holder.previous_assignee,
             [a.assignee for a in moves],

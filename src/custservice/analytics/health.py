@@ -46,7 +46,7 @@ from .._time import aware, micros
 from .._validation import integer, number
 from ..cases import Case
 from ..customers import Customer
-from ..enums import CaseStatus, CustomerStage, TargetState
+from ..enums import CustomerStage, TargetState
 from ..errors import ValidationError
 from ..interactions import Interaction
 from ..lifecycle import LifecycleState, StateChange
@@ -57,7 +57,6 @@ from .verdicts import VerdictCounts
 
 __all__ = ["Health", "HealthWeights", "Reason", "SuggestedEvent", "health"]
 
-_FINISHED = frozenset({CaseStatus.SOLVED, CaseStatus.CLOSED})
 _C = CustomerStage
 
 _NINETY_DAYS = pendulum.duration(days=90)
@@ -370,9 +369,12 @@ def open_breach(case: Case, at: pendulum.DateTime, targets: tuple[ServiceTarget,
     merged into another is not counted: its target case is."""
     if case.merged_into is not None:
         return False
-    if micros(case.opened_at) > micros(at) or not _open_at(case, at):
+    t = micros(at)
+    if micros(case.opened_at) > t:
         return False
-    facts = CaseFacts.of(case, micros(at))
+    facts = CaseFacts.of(case, t)
+    if facts.finished_since is not None:  # solved or closed at ``at``
+        return False
     return any(o.state is TargetState.BREACHED for o in outcomes(targets, facts))
 
 
@@ -497,17 +499,6 @@ def _stage(state: object) -> CustomerStage:
 
 def _change_us(change: StateChange) -> int:
     return micros(change.at)
-
-
-def _open_at(case: Case, at: pendulum.DateTime) -> bool:
-    """Whether the case was neither solved nor closed at ``at`` (walks back only past ``at``)."""
-    state = case.lifecycle.current
-    t = micros(at)
-    for change in reversed(case.lifecycle.history):
-        if micros(change.at) <= t:
-            break
-        state = change.source
-    return case.pipeline.category(state) not in _FINISHED
 
 
 def _own(record: Interaction | Case, customer: Customer, field: str) -> None:

@@ -17,13 +17,24 @@ measured queue wait. It never holds the records themselves.
   factor's rating (``feedback.factor_verdicts``) per :class:`~custservice.Factor`.
 * *First-contact resolution*: the percent of resolved interactions that
   were resolved without a handoff.
-* *Queue wait*: the exact median and 90th percentile of ``interaction.wait``
-  over the interactions that were received. The median of an even number of
-  waits is the mean of the two middle ones (to the nearest microsecond); the
-  90th percentile is the nearest-rank one: the smallest wait that at least
-  90% of waits do not exceed, so "90% of customers waited at most this long".
-  Exactness costs memory: one 8-byte integer (microseconds) per measured
-  wait, in an ``array``, sorted once at the end (about 8 MB per million).
+* *Queue wait*: the :class:`~custservice.analytics.Distribution` of
+  ``interaction.wait`` over the interactions that were received: the exact
+  median, the nearest-rank 90th and 95th percentiles, and the counts per
+  bucket (``buckets``, :data:`~custservice.analytics.DEFAULT_BOUNDS` by
+  default). The median of an even number of waits is the mean of the two
+  middle ones (to the nearest microsecond); the 90th percentile is the
+  nearest-rank one: the smallest wait that at least 90% of waits do not
+  exceed, so "90% of customers waited at most this long". ``wait_median``
+  and ``wait_p90`` repeat two of them. Exactness costs memory: one 8-byte
+  integer (microseconds) per measured wait, in an ``array``, sorted once at
+  the end (about 8 MB per million).
+* *First reply* and *resolution*: the distributions of each case's calendar
+  time from its opening to its first public agent update, and to its
+  resolution (the start of its latest stretch solved or closed, while it is
+  solved or closed), over its whole history: the figures
+  :func:`~custservice.analytics.case_metrics` gives, read by the same rule
+  (``CaseFacts.first_reply`` and ``CaseFacts.finished_since``). A case with
+  no reply yet, or not solved, is not counted in that distribution.
 * *Handoffs per interaction*: every handoff over every interaction.
 * *Service-target attainment*: each target is evaluated on each case at
   ``at``; attainment is ``achieved / (achieved + breached)`` in percent.
@@ -40,12 +51,17 @@ Percentages are in ``[0, 100]``, NPS in ``[-100, 100]``; a figure with no
 data is ``None``, never NaN.
 
 **Grouping.** ``by`` splits the figures by channel, agent, root cause
-(:class:`~custservice.ServiceArea`), customer segment, or the day, ISO week
-or month the record was opened in a given time zone. Every group is a whole
-:class:`Scorecard`; the outer one holds the totals, so the groups' counts
-add up to it. A record with no value for the key (no agent, no root cause,
-no segment; and every case when grouping by channel or agent, which cases
-do not have) falls in the group :data:`NO_GROUP`.
+(:class:`~custservice.ServiceArea`), customer segment, the day, ISO week
+or month the record was opened in a given time zone, priority, team,
+assignee or tag. Every group is a whole :class:`Scorecard`; the outer one
+holds the totals. A record with no value for the key (no agent, no root
+cause, no segment, no team, no tag; every case when grouping by channel or
+agent, which cases do not have; every interaction when grouping by
+priority, which interactions do not have) falls in the group
+:data:`NO_GROUP`. By tag, a record with several tags counts in the group of
+each, so the groups' counts may add up to more than the totals, which count
+every record once; by any other key, each record is in one group and the
+groups add up to the totals.
 
 **Push-down.** Given a store, :func:`scorecard` first tries to compute the
 answer in its database. A store of the shared SQL core (SQLite, PostgreSQL,
@@ -82,9 +98,16 @@ from ..enums import Factor, Metric, TargetState
 from ..errors import NotFound, ValidationError
 from ..expectations import NPS_SCALE, ScoreScale
 from ..interactions import Interaction
-from ..service_levels import CaseFacts, ServiceTarget, outcomes
+from ..service_levels import (
+    CaseFacts,
+    ServiceTarget,
+    outcomes,
+    reply_and_resolution,
+    whole_history,
+)
 from ..storage.protocols import Store
 from ._on_async import accepts_async_store
+from .distribution import DEFAULT_BOUNDS, Distribution, checked_bounds, of_micros
 from .verdicts import VerdictCounts
 
 __all__ = [
@@ -121,6 +144,18 @@ class GroupBy(enum.StrEnum):
     """The ISO week opened, ``"2026-W10"``, in the scorecard's time zone."""
     MONTH = "month"
     """The month opened, ``"2026-03"``, in the scorecard's time zone."""
+    PRIORITY = "priority"
+    """The case's :class:`~custservice.Priority` (interactions fall in :data:`NO_GROUP`)."""
+    TEAM = "team"
+    """The team that holds the case or handles the interaction."""
+    ASSIGNEE = "assignee"
+    """Who holds the work: the case's assignee, the interaction's agent."""
+    TAG = "tag"
+    """Each of the record's tags: a record with several counts in each one's group."""
+
+
+_NONE_MEASURED = Distribution()
+"""The distribution of nothing: the default of a scorecard built without one."""
 
 
 @attrs.frozen
@@ -174,13 +209,17 @@ class Scorecard:
         verdicts: the overall verdict of every feedback.
         factor_verdicts: per factor, the verdicts of its ratings.
         waits: interactions with a measured queue wait (received ones).
-        wait_median: the median queue wait.
-        wait_p90: the nearest-rank 90th percentile of queue waits.
+        wait_median: the median queue wait (``queue_wait.median``).
+        wait_p90: the nearest-rank 90th percentile of queue waits (``queue_wait.p90``).
         handoffs: every handoff of every interaction.
         handoffs_per_interaction: ``handoffs / interactions``.
         targets: per target metric, its attainment over the cases.
         by: what the groups are keyed by; ``None`` when ungrouped.
         groups: one scorecard per group key, keys sorted; empty when ungrouped.
+        queue_wait: the distribution of the interactions' queue waits.
+        first_reply: the distribution of the cases' times to their first reply.
+        resolution: the distribution of the solved (or closed) cases' times to
+            their resolution.
 
     Every percentage is in ``[0, 100]`` and ``None`` when there is nothing
     to take a percentage of. The mappings are read-only; a scorecard pickles
@@ -208,6 +247,9 @@ class Scorecard:
     targets: Mapping[Metric, TargetAttainment] = attrs.field(converter=freeze)
     by: GroupBy | None = None
     groups: Mapping[str, Scorecard] = attrs.field(factory=dict, converter=freeze)
+    queue_wait: Distribution = _NONE_MEASURED
+    first_reply: Distribution = _NONE_MEASURED
+    resolution: Distribution = _NONE_MEASURED
 
 
 @attrs.frozen
@@ -220,6 +262,7 @@ class ScorecardQuery:
         at: the instant they are evaluated at (``None`` when there are none).
         timezone: the time zone periods are cut in.
         csat_scales: the scales CSAT counts; ``None`` for every scale but NPS.
+        buckets: the bounds of the distributions' buckets.
     """
 
     by: GroupBy | None
@@ -227,6 +270,7 @@ class ScorecardQuery:
     at: pendulum.DateTime | None
     timezone: str
     csat_scales: frozenset[ScoreScale] | None
+    buckets: tuple[pendulum.Duration, ...] = DEFAULT_BOUNDS
 
 
 @runtime_checkable
@@ -272,6 +316,8 @@ class _Tally:
         "interactions",
         "nps_n",
         "promoters",
+        "replies",
+        "resolutions",
         "resolved",
         "targets",
         "verdicts",
@@ -285,6 +331,8 @@ class _Tally:
         self.verdicts = [0, 0, 0]
         self.factors: dict[Factor, list[int]] = {}
         self.waits = array("q")
+        self.replies = array("q")
+        self.resolutions = array("q")
         self.targets = [[0] * 8 for _ in range(n_targets)]
 
     def merge(self, other: _Tally) -> None:
@@ -306,6 +354,8 @@ class _Tally:
         for factor, counts in other.factors.items():
             _add_into(self.factors.setdefault(factor, [0, 0, 0]), counts)
         self.waits.extend(other.waits)
+        self.replies.extend(other.replies)
+        self.resolutions.extend(other.resolutions)
         for mine, theirs in zip(self.targets, other.targets, strict=True):
             _add_into(mine, theirs)
 
@@ -377,13 +427,27 @@ def _add_interaction(t: _Tally, i: Interaction, kinds: _ScaleKinds) -> None:
             counts[scale.classify(score).rank] += 1
 
 
-def _add_case(
-    t: _Tally, case: Case, targets: tuple[ServiceTarget, ...], at: pendulum.DateTime | None
-) -> None:
+_CaseRead = tuple[CaseFacts | None, int | None, int | None]
+"""What a scorecard reads of a case, once whatever the groups it counts in: its facts at
+the instant targets are evaluated at (``None`` without targets), and its times to the
+first reply and to the resolution (microseconds, ``None`` while there is none)."""
+
+
+def _read_case(case: Case, targets: tuple[ServiceTarget, ...], at: int | None) -> _CaseRead:
+    whole = whole_history(case)
+    reply, resolution = reply_and_resolution(whole)
+    return (None if at is None or not targets else whole.until(at)), reply, resolution
+
+
+def _add_case(t: _Tally, read: _CaseRead, targets: tuple[ServiceTarget, ...]) -> None:
     t.cases += 1
-    if targets:
-        assert at is not None
-        _add_attainment(t, CaseFacts.of(case, micros(at)), targets)
+    facts, reply, resolution = read
+    if reply is not None:
+        t.replies.append(reply)
+    if resolution is not None:
+        t.resolutions.append(resolution)
+    if facts is not None:
+        _add_attainment(t, facts, targets)
 
 
 def _add_attainment(t: _Tally, facts: CaseFacts, targets: tuple[ServiceTarget, ...]) -> None:
@@ -408,52 +472,31 @@ def _percent(part: int, whole: int) -> float | None:
     return None if whole == 0 else 100.0 * part / whole
 
 
-WaitFigures = tuple[int, pendulum.Duration | None, pendulum.Duration | None]
-"""How many waits were measured, their median and their nearest-rank 90th percentile."""
+Measured = tuple[Distribution, Distribution, Distribution]
+"""The distributions of a scorecard: queue waits, first replies, resolutions."""
 
 
-def _wait_ranks(n: int) -> tuple[int, int, int]:
-    """Where the figures of ``n`` sorted waits are, counted from 1: the lower and upper
-    middle waits (the same one when ``n`` is odd) and the nearest-rank 90th percentile,
-    ``ceil(0.9 n)``. A push-down selects the waits at these ranks."""
-    half = n // 2
-    return (half if n % 2 == 0 else half + 1), half + 1, -(-9 * n // 10)
-
-
-def _wait_figures(n: int, at_rank: Callable[[int], int]) -> WaitFigures:
-    """The figures of ``n`` waits, given the wait (in microseconds) at each rank of
-    :func:`_wait_ranks`: the median of an even number is the mean of the middle two,
-    rounded to the microsecond."""
-    if n == 0:
-        return 0, None, None
-    lower, upper, p90 = _wait_ranks(n)
-    low, high = at_rank(lower), at_rank(upper)
-    median = high if lower == upper else round((low + high) / 2)
+def _measured(t: _Tally, bounds: tuple[pendulum.Duration, ...]) -> Measured:
     return (
-        n,
-        pendulum.duration(microseconds=median),
-        pendulum.duration(microseconds=at_rank(p90)),
+        of_micros(t.waits, bounds),
+        of_micros(t.replies, bounds),
+        of_micros(t.resolutions, bounds),
     )
-
-
-def _waits(waits: array[int]) -> tuple[pendulum.Duration | None, pendulum.Duration | None]:
-    ordered = sorted(waits)
-    _, median, p90 = _wait_figures(len(ordered), lambda rank: ordered[rank - 1])
-    return median, p90
 
 
 def _card(
     t: _Tally,
-    targets: tuple[ServiceTarget, ...],
-    by: GroupBy | None = None,
+    query: ScorecardQuery,
     groups: Mapping[str, Scorecard] | None = None,
-    waits: WaitFigures | None = None,
+    measured: Measured | None = None,
 ) -> Scorecard:
-    """The scorecard of one tally; ``waits`` replaces the figures of ``t.waits`` when a
-    push-down computed them without collecting the waits."""
-    if waits is None:
-        waits = (len(t.waits), *_waits(t.waits))
-    n_waits, median, p90 = waits
+    """The scorecard of one tally (grouped by ``query.by`` when given ``groups``);
+    ``measured`` replaces the distributions of ``t``'s durations when a push-down computed
+    them without collecting the durations."""
+    targets = query.targets
+    if measured is None:
+        measured = _measured(t, query.buckets)
+    queue_wait, first_reply, resolution = measured
     nps = None
     if t.nps_n:
         nps = 100.0 * t.promoters / t.nps_n - 100.0 * t.detractors / t.nps_n
@@ -482,14 +525,17 @@ def _card(
         nps=nps,
         verdicts=VerdictCounts(*t.verdicts),
         factor_verdicts=own({f: VerdictCounts(*t.factors[f]) for f in Factor if f in t.factors}),
-        waits=n_waits,
-        wait_median=median,
-        wait_p90=p90,
+        waits=queue_wait.count,
+        wait_median=queue_wait.median,
+        wait_p90=queue_wait.p90,
         handoffs=t.handoffs,
         handoffs_per_interaction=None if not t.interactions else t.handoffs / t.interactions,
         targets=own(attainment),
-        by=by,
+        by=None if groups is None else query.by,
         groups=own(dict(groups or {})),
+        queue_wait=queue_wait,
+        first_reply=first_reply,
+        resolution=resolution,
     )
 
 
@@ -500,20 +546,32 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _since_epoch = dt.datetime.__sub__
 
 
-def _period_key(by: GroupBy, zone: str) -> _Key:
+def period_of(by: GroupBy, zone: str) -> Callable[[dt.datetime], str]:
+    """The function naming the day (``"2026-03-02"``), ISO week (``"2026-W10"``) or month
+    (``"2026-03"``) an instant falls in, in the time zone ``zone``; ``by`` is one of
+    ``DAY``, ``WEEK`` and ``MONTH``."""
     tz = pendulum.timezone(zone)
 
-    def key(record: Interaction | Case) -> str:
+    def period(at: dt.datetime) -> str:
         # Converted as a plain datetime: the zone's ``fromutc`` adds the offset with
         # ``+``, which pendulum.DateTime does in wall-clock time, so converting one
         # directly lands an hour off in the hours before a daylight-saving change.
-        local = (_EPOCH + _since_epoch(record.opened_at, _EPOCH)).astimezone(tz)
+        local = (_EPOCH + _since_epoch(at, _EPOCH)).astimezone(tz)
         if by is GroupBy.MONTH:
             return f"{local.year:04d}-{local.month:02d}"
         if by is GroupBy.WEEK:
             year, week, _ = local.isocalendar()
             return f"{year:04d}-W{week:02d}"
         return f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
+
+    return period
+
+
+def _period_key(by: GroupBy, zone: str) -> _Key:
+    period = period_of(by, zone)
+
+    def key(record: Interaction | Case) -> str:
+        return period(record.opened_at)
 
     return key
 
@@ -562,6 +620,16 @@ def _keys(
         return (lambda i: i.channel.value), (lambda c: NO_GROUP)
     if by is GroupBy.AGENT:
         return (lambda i: i.agent or NO_GROUP), (lambda c: NO_GROUP)
+    if by is GroupBy.PRIORITY:
+        return (lambda i: NO_GROUP), (lambda c: c.priority.value)
+    if by is GroupBy.TEAM:
+
+        def team(r: Interaction | Case) -> str:
+            return r.team or NO_GROUP
+
+        return team, team
+    if by is GroupBy.ASSIGNEE:
+        return (lambda i: i.agent or NO_GROUP), (lambda c: c.assignee or NO_GROUP)
     if by is GroupBy.ROOT_CAUSE:
 
         def cause(r: Interaction | Case) -> str:
@@ -581,8 +649,17 @@ def _keys(
             return lookup(r.customer_id)
 
         return segment, segment
+    assert by in (GroupBy.DAY, GroupBy.WEEK, GroupBy.MONTH)
     period = _period_key(by, zone)
     return period, period
+
+
+_UNTAGGED = (NO_GROUP,)
+
+
+def _tags(record: Interaction | Case) -> Iterable[str]:
+    """The groups of a record by tag: each of its tags, or :data:`NO_GROUP` for none."""
+    return record.tags or _UNTAGGED
 
 
 # --- the public function ----------------------------------------------------------
@@ -626,6 +703,7 @@ def scorecard(
     customers: CustomerLookup | None = None,
     timezone: str = "UTC",
     csat_scales: Collection[ScoreScale] | None = None,
+    buckets: Iterable[dt.timedelta] = DEFAULT_BOUNDS,
 ) -> Scorecard:
     """The service figures of interactions and cases, in one streaming pass.
 
@@ -646,6 +724,9 @@ def scorecard(
         timezone: the IANA time zone days, weeks and months are cut in.
         csat_scales: the scales CSAT counts; every scale but
             :data:`~custservice.NPS_SCALE` by default.
+        buckets: the bounds of the buckets the distributions (queue wait,
+            first reply, resolution) count in: increasing positive durations;
+            :data:`~custservice.analytics.DEFAULT_BOUNDS` by default.
 
     Returns:
         The :class:`Scorecard`; with ``by``, it holds the totals and one
@@ -663,8 +744,10 @@ def scorecard(
         >>> card = scorecard([call])
         >>> card.interactions, card.wait_median.in_minutes(), card.nps
         (1, 4, None)
+        >>> card.queue_wait.p95.in_minutes(), card.queue_wait.buckets
+        (4, (1, 0, 0, 0, 0, 0))
     """
-    query = checked_query(by, targets, at, timezone, csat_scales)
+    query = checked_query(by, targets, at, timezone, csat_scales, buckets)
     if isinstance(interactions, Store):
         store = interactions
         if cases is None and customers is None:
@@ -696,6 +779,7 @@ def checked_query(
     at: dt.datetime | None,
     timezone: str,
     csat_scales: Collection[ScoreScale] | None,
+    buckets: Iterable[dt.timedelta] = DEFAULT_BOUNDS,
 ) -> ScorecardQuery:
     """:func:`scorecard`'s arguments, checked, as the query a push-down answers.
 
@@ -708,7 +792,8 @@ def checked_query(
     if chosen and when is None:
         raise ValidationError("give at= to evaluate service targets", field="at")
     zone = _check_timezone(timezone, "timezone")
-    return ScorecardQuery(group_by, chosen, when, zone, _scales(csat_scales))
+    bounds = checked_bounds(buckets)
+    return ScorecardQuery(group_by, chosen, when, zone, _scales(csat_scales), bounds)
 
 
 def _stream(
@@ -717,7 +802,8 @@ def _stream(
     query: ScorecardQuery,
     customers: CustomerLookup | None,
 ) -> Scorecard:
-    by, targets, at = query.by, query.targets, query.at
+    by, targets = query.by, query.targets
+    at = None if query.at is None else micros(query.at)
     kinds = _ScaleKinds(query.csat_scales)
     n = len(targets)
     if by is None:
@@ -729,8 +815,10 @@ def _stream(
             _check(case, Case, "cases")
             if case.merges and case.merged_into is not None:
                 continue  # counted once, under the case it is merged into
-            _add_case(tally, case, targets, at)
-        return _card(tally, targets)
+            _add_case(tally, _read_case(case, targets, at), targets)
+        return _card(tally, query)
+    if by is GroupBy.TAG:
+        return _stream_by_tag(interactions, cases, query, kinds)
     interaction_key, case_key = _keys(by, query.timezone, customers)
     tallies: dict[str, _Tally] = {}
     for interaction in interactions:
@@ -744,32 +832,63 @@ def _stream(
             continue  # counted once, under the case it is merged into
         key = case_key(case)
         tally = tallies.get(key) or tallies.setdefault(key, _Tally(n))
-        _add_case(tally, case, targets, at)
-    return _grouped(tallies, targets, by)
+        _add_case(tally, _read_case(case, targets, at), targets)
+    return _grouped(tallies, query)
+
+
+def _stream_by_tag(
+    interactions: Iterable[Interaction],
+    cases: Iterable[Case],
+    query: ScorecardQuery,
+    kinds: _ScaleKinds,
+) -> Scorecard:
+    """Grouped by tag: a record counts in the totals once and in the group of each tag."""
+    targets = query.targets
+    at = None if query.at is None else micros(query.at)
+    n = len(targets)
+    total = _Tally(n)
+    tallies: dict[str, _Tally] = {}
+    for interaction in interactions:
+        _check(interaction, Interaction, "interactions")
+        _add_interaction(total, interaction, kinds)
+        for key in _tags(interaction):
+            tally = tallies.get(key) or tallies.setdefault(key, _Tally(n))
+            _add_interaction(tally, interaction, kinds)
+    for case in cases:
+        _check(case, Case, "cases")
+        if case.merges and case.merged_into is not None:
+            continue  # counted once, under the case it is merged into
+        read = _read_case(case, targets, at)
+        _add_case(total, read, targets)
+        for key in _tags(case):
+            tally = tallies.get(key) or tallies.setdefault(key, _Tally(n))
+            _add_case(tally, read, targets)
+    return _grouped(tallies, query, total=total)
 
 
 def _grouped(
     tallies: Mapping[str, _Tally],
-    targets: tuple[ServiceTarget, ...],
-    by: GroupBy,
-    waits: Mapping[str | None, WaitFigures] | None = None,
+    query: ScorecardQuery,
+    measured: Mapping[str | None, Measured] | None = None,
+    total: _Tally | None = None,
 ) -> Scorecard:
-    """The grouped scorecard of one tally per group key: the groups, keys sorted, in
-    the totals. A push-down gives the wait figures of each group, and of the totals
-    under the key ``None``, in ``waits``."""
-    total = _Tally(len(targets))
+    """The grouped scorecard of one tally per group key: the groups, keys sorted, and the
+    totals: those of ``total`` when given (by tag, where a record is in several groups),
+    else the groups' tallies added up. A push-down gives the distributions of each group,
+    and of the totals under the key ``None``, in ``measured``."""
+    empty = _measured(_Tally(0), query.buckets)
+    merged = total is None
+    if total is None:
+        total = _Tally(len(query.targets))
     groups = {}
     for key in sorted(tallies):
-        total.merge(tallies[key])
+        if merged:
+            total.merge(tallies[key])
         groups[key] = _card(
-            tallies[key], targets, waits=None if waits is None else waits.get(key, (0, None, None))
+            tallies[key], query, measured=None if measured is None else measured.get(key, empty)
         )
     return _card(
-        total,
-        targets,
-        by,
-        groups,
-        waits=None if waits is None else waits.get(None, (0, None, None)),
+        total, query, groups, measured=None if measured is None else measured.get(None, empty)
     )
 
 

@@ -21,6 +21,7 @@ from ._build import build_report, latest_change
 from ._desk import OpenCases
 from ._funnel import FUNNEL as FUNNEL
 from ._model import AtRisk, Report
+from ._operations import Operations
 from ._policies import PolicyAttainment
 from .html import render_html
 from .text import render_text
@@ -28,6 +29,7 @@ from .text import render_text
 __all__ = [
     "AtRisk",
     "OpenCases",
+    "Operations",
     "PolicyAttainment",
     "Report",
     "build_report",

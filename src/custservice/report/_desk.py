@@ -8,12 +8,10 @@ from collections.abc import Iterable, Iterator, Mapping
 import attrs
 
 from ..cases import Case
-from ..enums import CaseStatus, Priority
+from ..enums import Priority
+from ..service_levels import FINISHED
 
 __all__ = ["FINISHED", "DeskCounter", "OpenCases"]
-
-FINISHED = frozenset({CaseStatus.SOLVED, CaseStatus.CLOSED})
-"""The statuses of a case nobody works on any more; every other status is open."""
 
 Key = tuple[str | None, Priority]
 """A team (``None`` for none) and a priority."""

@@ -39,13 +39,16 @@ def ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def duration(value: dt.timedelta | None) -> str:
-    """``1h 05m`` or ``4m 09s``, to the nearest second; or ``n/a``."""
+def duration(value: dt.timedelta | None, *, days: bool = False) -> str:
+    """``1h 05m`` or ``4m 09s``, to the nearest second, and with ``days`` a day or more
+    as ``3d 04h``; or ``n/a``."""
     if value is None:
         return "n/a"
     seconds = round(value.total_seconds())
     minutes, seconds = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
+    if days and hours >= 24:
+        return "{}d {:02d}h".format(*divmod(hours, 24))
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {seconds:02d}s"
 
 

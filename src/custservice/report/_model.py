@@ -13,6 +13,7 @@ from ..enums import CustomerStage
 from ..storage.protocols import Store
 from ._desk import OpenCases
 from ._funnel import FUNNEL, Funnel
+from ._operations import Operations, operations
 from ._policies import PolicyAttainment
 
 __all__ = ["CURRENT", "SHOWN", "UNLISTED", "AtRisk", "Report", "assemble", "listed"]
@@ -53,6 +54,8 @@ class Report:
             planner's order.
         names: the names of the customers of the follow-ups a report lists:
             the first ten, birthday greetings left out.
+        operations: reply and resolution times per priority, the backlog by
+            age, and the agents a typical week needs.
         policies: with SLA policies, how the cases under each fared; empty
             without.
     """
@@ -68,6 +71,7 @@ class Report:
     at_risk: tuple[AtRisk, ...]
     follow_ups: tuple[FollowUp, ...]
     names: Mapping[uuid.UUID, str]
+    operations: Operations
     policies: tuple[PolicyAttainment, ...] = ()
 
 
@@ -86,7 +90,8 @@ def assemble(
     follow_ups: tuple[FollowUp, ...],
     policies: tuple[PolicyAttainment, ...] = (),
 ) -> Report:
-    """The report of what was read; the names of the listed follow-ups are read here."""
+    """The report of what was read; the names of the listed follow-ups are read here, and
+    the operations figures computed."""
     names = {f.customer_id: store.customers.get(f.customer_id).name for f in listed(follow_ups)}
     return Report(
         at=at,
@@ -101,4 +106,5 @@ def assemble(
         follow_ups=follow_ups,
         names=names,
         policies=policies,
+        operations=operations(store, at),
     )

@@ -22,6 +22,7 @@ from ._format import (
     verdict_line,
 )
 from ._model import Report, listed
+from ._operations_view import operations_html
 
 __all__ = ["render_html"]
 
@@ -287,7 +288,7 @@ after churning.</p>
 <h2>The desk</h2>
 <p class="sub">{_e(desk_summary(report))}; by team and priority.</p>
 {_desk_table(report.desk)}
-<h2>Customers most at risk</h2>
+{operations_html(report.operations)}<h2>Customers most at risk</h2>
 {risk_table}
 <h2>Follow-ups due this week</h2>
 <p class="sub">{_e(follow_note)}</p>

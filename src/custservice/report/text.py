@@ -18,6 +18,7 @@ from ._format import (
     verdict_line,
 )
 from ._model import Report, listed
+from ._operations_view import operations_text
 
 __all__ = ["render_text"]
 
@@ -109,6 +110,7 @@ def render_text(report: Report) -> str:
         "  by priority  " + ", ".join(f"{p.value} {n}" for p, n in desk.by_priority.items()),
         f"  by team      {teams or 'none'}",
     ]
+    out += ["", *operations_text(report.operations)]
     out += ["", f"The {len(report.at_risk)} customers most at risk"]
     for entry in report.at_risk:
         h = entry.health

@@ -2,8 +2,8 @@
 
 A database is at version 0 (empty: every table is created), 1 (written by
 custservice 0.1.0: records as text only), 2 (typed columns, before the
-desk's), 3 (before tenants), 4 (before the merged cases' column) or
-:data:`~.schema.VERSION`. Each
+desk's), 3 (before tenants), 4 (before the merged cases' column), 5 (before a
+case's reply and resolution times and the tags' columns) or :data:`~.schema.VERSION`. Each
 step of :data:`STEPS` takes it one version up; all the steps it lacks run in
 one transaction with the version recorded at its end, so a process killed
 mid-upgrade leaves the old schema as it was (on engines whose schema changes
@@ -132,11 +132,14 @@ def _tenants(conn: sa.Connection, tables: Any, driver: Driver) -> None:
         empty = conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None
         if old in present and empty:  # one statement copies all: nothing, or everything
             source = sa.Table(old, sa.MetaData(), autoload_with=conn, schema=schema)
-            # The columns both have: a later step adds and fills its own.
+            # The columns both have; the typed columns of later versions, which the new
+            # table already has (a later step finds nothing to add), are filled here.
             copied = [c.name for c in table.columns if c.name in source.c]
             conn.execute(
                 sa.insert(table).from_select(copied, sa.select(*(source.c[c] for c in copied)))
             )
+            if any(c.name not in source.c and c.name != "tenant" for c in table.columns):
+                _fill(conn, table)
     for name in reversed(_schema.RECORD_TABLES):  # the customers last: others referred to them
         old = _OLD + name
         if old in present:
@@ -239,7 +242,24 @@ def _fill(conn: sa.Connection, table: sa.Table, page: int = 2000) -> None:
         after = rows[-1][0]
 
 
-STEPS: list[Step] = [_create, _typed_columns, _desk_columns, _tenants, _merge_column]
+def _measure_columns(conn: sa.Connection, tables: Any, driver: Driver) -> None:
+    """5 → 6: a case's ``first_reply`` and ``resolution`` (microseconds from its opening),
+    and the ``tags`` of cases and interactions, filled from the records' text.
+
+    Run after an earlier step in the same upgrade, it finds nothing to add and reads no
+    record.
+    """
+    _add_columns(conn, tables, fill_all=False)
+
+
+STEPS: list[Step] = [
+    _create,
+    _typed_columns,
+    _desk_columns,
+    _tenants,
+    _merge_column,
+    _measure_columns,
+]
 """Step ``n`` takes a database from version ``n`` to ``n + 1``; step 0 creates the
 current schema outright, so a new database takes one step."""
 

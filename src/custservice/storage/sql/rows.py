@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Set
 from typing import Any
 
 from ...cases import Case
@@ -12,6 +13,7 @@ from ...enums import CaseStatus, Factor
 from ...feedback import Feedback
 from ...interactions import Interaction
 from ...serialization import _codec
+from ...service_levels import FINISHED, reply_and_resolution, whole_history
 
 __all__ = ["row"]
 
@@ -55,7 +57,16 @@ def _interaction(i: Interaction) -> dict[str, Any]:
         "feedback_at": None if fb is None else _micros(fb.at),
         **_ratings(fb),
         "team": i.team,
+        "tags": tags_text(i.tags),
     }
+
+
+def tags_text(tags: Set[str]) -> str | None:
+    """A record's tags as the typed column ``tags`` holds them: a JSON array of text,
+    sorted, or ``NULL`` when it has none."""
+    if not tags:
+        return None
+    return json.dumps(sorted(tags), ensure_ascii=False, separators=(",", ":"))
 
 
 _LEVELS = ("low", "high", "adequate", "desired")
@@ -91,7 +102,9 @@ def _ratings(fb: Feedback | None) -> dict[str, Any]:
 
 def _case(k: Case) -> dict[str, Any]:
     status = k.status
-    solved = status in (CaseStatus.SOLVED, CaseStatus.CLOSED)
+    solved = status in FINISHED
+    whole = whole_history(k)
+    first_reply, resolution = reply_and_resolution(whole)
     return {
         "status": status.value,
         "root_cause": None if k.root_cause is None else k.root_cause.value,
@@ -102,6 +115,11 @@ def _case(k: Case) -> dict[str, Any]:
         "assignee": k.assignee,
         "team": k.team,
         "merged_into": None if k.merged_into is None else str(k.merged_into),
+        "first_reply": first_reply,
+        "resolution": resolution,
+        "reopens": whole.reopens,
+        "status_changed_at": whole.changed_at,
+        "tags": tags_text(k.tags),
     }
 
 

@@ -33,10 +33,11 @@ from .._common import TENANT_LENGTH
 
 __all__ = ["VERSION", "metadata"]
 
-VERSION = 5
+VERSION = 6
 """The schema version this library writes: 1 was the first release's, with ``data`` only;
 2 added the typed columns; 3 the desk's (priority, channel, assignee, team); 4 tenants; 5 a
-case's ``merged_into``."""
+case's ``merged_into``; 6 a case's ``first_reply``, ``resolution``, ``reopens`` and
+``status_changed_at``, and the ``tags`` of cases and interactions."""
 
 _ID = sa.String(36).with_variant(postgresql.UUID(as_uuid=False), "postgresql")
 """A UUID: native on PostgreSQL, its 36-character text elsewhere."""
@@ -141,6 +142,7 @@ def metadata(schema: str | None = None) -> sa.MetaData:
         # The verdict of each factor's rating, on the feedback's own scale.
         *(sa.Column(f"{factor.value}_verdict", _NAME) for factor in Factor),
         sa.Column("team", _NAME),
+        sa.Column("tags", _TEXT, comment="a JSON array of the tags, sorted; NULL for none"),
     )
     _linked(
         md,
@@ -155,6 +157,11 @@ def metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("assignee", _NAME),
         sa.Column("team", _NAME),
         sa.Column("merged_into", _ID, comment="the case it is merged into, if it is"),
+        sa.Column("first_reply", _INSTANT, comment="microseconds from opening to first reply"),
+        sa.Column("resolution", _INSTANT, comment="microseconds from opening to resolution"),
+        sa.Column("reopens", sa.Integer, comment="times reopened after being solved or closed"),
+        sa.Column("status_changed_at", _INSTANT, comment="the latest change of status or merge"),
+        sa.Column("tags", _TEXT, comment="a JSON array of the tags, sorted; NULL for none"),
         # A desk's queues: an agent's open cases, a team's by priority, everything urgent.
         sa.Index("cases_assignee", "tenant", "assignee", "status"),
         sa.Index("cases_team", "tenant", "team", "status", "priority"),
