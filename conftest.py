@@ -3,8 +3,9 @@
 Select one with ``HYPOTHESIS_PROFILE=ci``; ``.ci/run`` does. ``ci`` runs 150
 examples per property, which keeps the whole suite within its time on a
 two-core machine; ``deep`` (1,000) is for a search at length, by hand or on a
-schedule. A failure prints the falsifying example and the
-``@reproduce_failure`` blob.
+schedule. A property whose each example costs seconds runs at most the
+examples :func:`costly_examples` gives it, except under ``deep``. A failure
+prints the falsifying example and the ``@reproduce_failure`` blob.
 """
 
 from __future__ import annotations
@@ -38,7 +39,15 @@ _THOROUGH: dict[str, Any] = {
 }
 settings.register_profile("ci", max_examples=150, **_THOROUGH)
 settings.register_profile("deep", max_examples=1000, **_THOROUGH)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "dev")
+settings.load_profile(PROFILE)
+
+
+def costly_examples(n: int) -> int:
+    """The examples of a property whose each example costs seconds: at most ``n``, but
+    as many as the profile runs under ``deep``, the profile for a search at length."""
+    profile = settings.default.max_examples
+    return profile if PROFILE == "deep" else min(n, profile)
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,7 @@ from typing import Any
 
 import pendulum
 import pytest
+from conftest import costly_examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests import _sql_stores
@@ -171,9 +172,9 @@ def check_distributions(card: Scorecard) -> None:
 
 # Each example fills a database and computes a few groupings twice (every grouping, on
 # records made for it, in test_every_grouping_of_a_desk): bounded, so the thorough
-# profile adds examples without adding minutes.
+# profile adds examples without adding minutes; the deep profile runs them all.
 @settings(
-    max_examples=min(40, settings.default.max_examples),
+    max_examples=costly_examples(40),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
@@ -550,7 +551,7 @@ def test_inside_a_transaction_the_blocks_changes_count(fresh: Fresh) -> None:
 
 
 @settings(
-    max_examples=min(15, settings.default.max_examples),
+    max_examples=costly_examples(15),  # three stores' records in one database each time
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(records(), records(), st.sampled_from(GROUPINGS))

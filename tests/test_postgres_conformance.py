@@ -3,8 +3,8 @@
 The server is ``CUSTSERVICE_PG_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/test``). When it cannot be reached the
 tests are skipped with the reason, or fail if ``CUSTSERVICE_REQUIRE_PG=1``
-(as CI sets it). Each test works in a schema of its own, with a random name,
-dropped when the test ends.
+(as CI sets it). The tests work in a schema of the class's own, with a random
+name, put back as new before each test and dropped after the last.
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from conftest import with_options
+from tests import _sql_stores
 
 from custservice import Store, open_store
 from custservice.testing import StoreConformance
 
 pytestmark = pytest.mark.postgres
+kit_postgres = _sql_stores.kit_postgres
+kit_postgres_url = _sql_stores.kit_postgres_url
 
 
 class TestPostgresStore(StoreConformance):
@@ -27,10 +30,10 @@ class TestPostgresStore(StoreConformance):
     shared_between_stores = True
 
     @pytest.fixture
-    def url(self, pg_url: str) -> str:
+    def url(self, kit_postgres_url: str) -> str:
         # A pool of two: a thread that needed a second connection while it holds one
         # (an iteration under way while it reads or writes) would show up as a wait.
-        return with_options(pg_url, max_size=2)
+        return with_options(kit_postgres_url, max_size=2)
 
     @pytest.fixture
     def store(self, url: str) -> Iterator[Store]:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import pendulum
 import pytest
+from conftest import costly_examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests import _sql_stores
@@ -95,10 +96,11 @@ def same_report(store: Store, streamed: Report, *, targets: tuple[ServiceTarget,
     assert render_html(pushed) == render_html(streamed)
 
 
-# Each example fills a database and builds two reports: bounded, so the thorough
-# profile adds examples without adding minutes.
+# Each example fills a database and builds the report three times, twice in the
+# database (four scorecards in SQL, whose statements grow with the span of the records'
+# dates): seconds each, so 20 on each of three engines in CI; the deep profile runs all.
 @settings(
-    max_examples=min(40, settings.default.max_examples),
+    max_examples=costly_examples(20),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(reports_to_build())
