@@ -695,7 +695,13 @@ def _running(timeline: _Timeline, start: int, stop: int) -> int:
     """The wall time in ``[start, stop]`` in which the clock may run: no less than the
     business time it counts there."""
     total = 0
-    for p, q in timeline.running:
+    running = timeline.running
+    # From the first stretch ending at or after ``start``: a case's cycles each look at
+    # their own part of a long history, so none walks it from the opening.
+    for i in range(bisect_left(running, start, key=_end), len(running)):
+        p, q = running[i]
+        if p >= stop:
+            break
         if q > stop:
             q = stop
         if p < start:
@@ -725,7 +731,8 @@ def _measure(
     used = 0
     breach = None
     last: tuple[int, int] | None = None
-    for p, q in running[bisect_left(running, start, key=_end) :]:
+    for i in range(bisect_left(running, start, key=_end), len(running)):
+        p, q = running[i]
         if p < start:
             p = start
         if q > stop:
