@@ -337,7 +337,10 @@ def test_a_store_exports_what_its_records_export(tmp_path: Path) -> None:
         case = store.cases.add(_case_with(ada, order=7))
         store.cases.add(_case_with(ada, region="eu"))
         rows = list(export_rows(store, kind="cases"))
-        assert rows == list(export_rows(list(store.cases.all()), kind="cases"))
+        # A store's rows lead with the tenant (None: these records are of no tenant).
+        assert rows == [
+            {"tenant": None} | row for row in export_rows(list(store.cases.all()), kind="cases")
+        ]
         [row] = [r for r in rows if r["id"] == str(case.id)]
         assert row["version"] == 1
         assert [c for c in row if c.startswith("attributes.")] == [
@@ -467,7 +470,8 @@ def test_cli_writes_csv_to_stdout_without_personal_data(desk_file: str) -> None:
         assert "7946" not in text
         rows = list(csv.DictReader(io.StringIO(text, newline="")))
         assert len(rows) == 1
-        assert list(rows[0]) == list(export_columns(kind))
+        assert list(rows[0]) == list(export_columns(kind, with_tenant=True))
+        assert rows[0]["tenant"] == ""  # of no tenant
 
 
 def test_cli_writes_personal_data_when_asked(desk_file: str, tmp_path: Path) -> None:

@@ -128,8 +128,9 @@ def _parser() -> argparse.ArgumentParser:
         "export",
         help="write a store's cases, interactions or customers as CSV or Parquet",
         description="Write one flat row per case, interaction or customer of a store, as CSV "
-        "or Parquet (the arrow extra), for BI tools and spreadsheets. No personal data is "
-        "written unless --personal-data is given.",
+        "or Parquet (the arrow extra), for BI tools and spreadsheets; each row leads with "
+        "the tenant its record belongs to. No personal data is written unless "
+        "--personal-data is given.",
     )
     export.add_argument("--store", metavar="URL", required=True, help="the store to export")
     export.add_argument("--kind", choices=EXPORT_KINDS, required=True, help="what to export")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TextIO
 
 from ..storage.protocols import Store
@@ -43,11 +44,32 @@ def write_csv(
     Raises:
         ValidationError: as :func:`export_rows`.
     """
-    plan, records = layout(source, kind, personal_data, attributes)
+    plan, rows = layout(source, kind, personal_data, attributes)
+    columns = plan.columns
     writer = csv.writer(out)
-    writer.writerow(plan.columns)
+    writer.writerow(columns)
+    # Text, whole numbers and floats are written by the csv module as as_text writes them
+    # (str(), repr() for a float, None as an empty cell); only the other columns need it.
+    converted = [
+        (i, _TEXT.get(t, as_text)) for i, t in enumerate(columns.values()) if t not in _AS_IS
+    ]
+    write = writer.writerow
     written = 0
-    for row in plan.rows(records):
-        writer.writerow(["" if v is None else as_text(v) for v in row.values()])
+    for row in rows:
+        cells = list(row.values())
+        for i, text in converted:
+            value = cells[i]
+            if value is not None:
+                cells[i] = text(value)
+        write(cells)
         written += 1
     return written
+
+
+_AS_IS = (str, int, float)
+_TEXT: dict[type, Callable[[Any], str]] = {
+    bool: {True: "true", False: "false"}.__getitem__,
+    # A row's instants are in UTC already, and its dates plain dates: as_text's own forms.
+    dt.datetime: dt.datetime.isoformat,
+    dt.date: dt.date.isoformat,
+}

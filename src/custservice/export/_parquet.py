@@ -75,14 +75,14 @@ def write_parquet(
     """
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValidationError("expected a positive whole number", field="batch_size")
-    plan, records = layout(source, kind, personal_data, attributes)
+    plan, rows = layout(source, kind, personal_data, attributes)
     pa, pq = _arrow()
     columns = plan.columns
     schema = pa.schema([pa.field(name, _arrow_type(pa, t)) for name, t in columns.items()])
     written = 0
     with pq.ParquetWriter(out, schema) as writer:
         batch: list[list[Any]] = [[] for _ in columns]
-        for row in plan.rows(records):
+        for row in rows:
             for values, value in zip(batch, row.values(), strict=True):
                 values.append(value)
             written += 1

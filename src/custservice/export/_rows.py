@@ -8,13 +8,17 @@ from typing import Any
 
 import attrs
 
+from .._desk import attribute_from_data
 from ..errors import ValidationError
-from ..storage.protocols import Store
+from ..storage.protocols import Kind, Store
 from ._columns import COLUMNS, RECORD_TYPES, ROWS, ExportKind, Scalar, instant
+from ._sql import interaction_attributes, interaction_rows, sql_source
 
 __all__ = ["Layout", "export_columns", "export_rows", "layout"]
 
 ATTRIBUTE_PREFIX = "attributes."
+TENANT = "tenant"
+"""The column an export of a store leads with: the tenant each record belongs to."""
 
 # The types an attribute column may hold; a subclass is listed before its base.
 _TYPES: tuple[type, ...] = (bool, int, float, dt.datetime, dt.date, str)
@@ -79,22 +83,31 @@ class Layout:
     kind: ExportKind
     personal_data: bool
     attributes: tuple[tuple[str, type], ...]
+    with_tenant: bool = False
 
     @property
     def columns(self) -> dict[str, type]:
         """Every column, in order, with the type of its values."""
+        tenant: dict[str, type] = {TENANT: str} if self.with_tenant else {}
         fixed = {
             n: t for n, t, personal in COLUMNS[self.kind] if self.personal_data or not personal
         }
-        return fixed | {ATTRIBUTE_PREFIX + n: t for n, t in self.attributes}
+        return tenant | fixed | {ATTRIBUTE_PREFIX + n: t for n, t in self.attributes}
 
     def rows(self, records: Iterable[Any]) -> Iterator[dict[str, Scalar]]:
-        """One row per record, streaming."""
+        """One row per record, streaming; with the tenant column, ``records`` are
+        ``(tenant, record)`` pairs."""
         build = ROWS[self.kind]
         expected = RECORD_TYPES[self.kind]
         personal = self.personal_data
         wanted = [(n, ATTRIBUTE_PREFIX + n, t) for n, t in self.attributes]
-        for record in records:
+        with_tenant = self.with_tenant
+        tenant: str | None = None
+        for item in records:
+            if with_tenant:
+                tenant, record = item
+            else:
+                record = item
             if not isinstance(record, expected):
                 raise ValidationError(
                     f"expected {expected.__name__} records for an export of {self.kind}, "
@@ -102,6 +115,8 @@ class Layout:
                     field="source",
                 )
             row = build(record, personal)
+            if with_tenant:
+                row = {TENANT: tenant} | row
             if wanted:
                 held = record.attributes
                 for name, column, kind in wanted:
@@ -136,15 +151,29 @@ def _declared(kind: ExportKind, attributes: Mapping[str, type]) -> tuple[tuple[s
     return tuple(out)
 
 
-def _discovered(records: Iterable[Any]) -> tuple[tuple[str, type], ...]:
-    """Every attribute name the records hold, sorted, with the one type of its column."""
+def _discovered(held: Iterable[Mapping[str, Any]]) -> tuple[tuple[str, type], ...]:
+    """Every attribute name of the records' attributes, sorted, with the one type of its
+    column."""
     found: dict[str, type | None] = {}
-    for record in records:
-        for name, value in getattr(record, "attributes", {}).items():
+    for attributes in held:
+        for name, value in attributes.items():
             seen = found.get(name)
             found[name] = seen if value is None else _unify(seen, _type_of(value))
     # A column that only ever held None has no type to keep: it is text.
     return tuple((name, found[name] or str) for name in sorted(found))
+
+
+_KIND: dict[str, Kind] = {"cases": "case", "interactions": "interaction", "customers": "customer"}
+
+
+def _tagged(store: Store, kind: ExportKind) -> Iterable[tuple[str | None, Any]]:
+    """A store's records of ``kind``, each with its tenant (``None`` for a store that keeps
+    no tenants apart: its records are of no tenant)."""
+    tenant_records = getattr(store, "tenant_records", None)
+    if tenant_records is not None:
+        tagged: Iterable[tuple[str | None, Any]] = tenant_records(_KIND[kind])
+        return tagged
+    return ((None, record) for record in getattr(store, kind).all())
 
 
 def reader(
@@ -168,12 +197,14 @@ def layout(
     kind: object,
     personal_data: bool,
     attributes: Mapping[str, type] | None,
-) -> tuple[Layout, Iterable[Any]]:
-    """The layout of an export and the records to fill it with (read from the start)."""
+) -> tuple[Layout, Iterator[dict[str, Scalar]]]:
+    """The layout of an export and its rows (read from the start)."""
     checked = _kind(kind)
     if not isinstance(personal_data, bool):
         raise ValidationError("expected True or False", field="personal_data")
     read, again = reader(source, checked)
+    # A SQL store's interactions are read from their typed columns (see _sql).
+    snapshots = sql_source(source) if checked == "interactions" else None
     if attributes is not None:
         columns = _declared(checked, attributes)
     elif checked == "customers":
@@ -184,9 +215,37 @@ def layout(
             "(attributes={'name': str, ...}, or {} for none) or give a list or a store",
             field="attributes",
         )
+    elif snapshots is not None:
+        columns = _discovered(interaction_attributes(snapshots))
     else:
-        columns = _discovered(read())
-    return Layout(checked, personal_data, columns), read()
+        columns = _discovered(record.attributes for record in read())
+    if not isinstance(source, Store):
+        plan = Layout(checked, personal_data, columns)
+        return plan, plan.rows(read())
+    plan = Layout(checked, personal_data, columns, with_tenant=True)
+    if snapshots is None:
+        return plan, plan.rows(_tagged(source, checked))
+    return plan, interaction_rows(snapshots, personal_data, _attribute_filler(columns))
+
+
+def _attribute_filler(
+    columns: tuple[tuple[str, type], ...],
+) -> Callable[[dict[str, Scalar], dict[str, Any]], None] | None:
+    """What fills a row's attribute columns from a record's attributes as stored (plain
+    data: a date or an instant a one-key object), as :meth:`Layout.rows` does from the
+    record's own."""
+    if not columns:
+        return None
+    wanted = [(n, ATTRIBUTE_PREFIX + n, t) for n, t in columns]
+
+    def fill(row: dict[str, Scalar], stored: dict[str, Any]) -> None:
+        for name, column, kind in wanted:
+            value = stored.get(name)
+            if value is not None:
+                value = attribute_from_data(value, column)
+            row[column] = _fit(value, kind, column)
+
+    return fill
 
 
 def export_rows(
@@ -200,7 +259,10 @@ def export_rows(
 
     Every row has the same keys, in the same order (:func:`export_columns`):
     the fixed columns of its kind, then one ``attributes.NAME`` column per
-    custom attribute. Ids are text, enums their values, instants aware
+    custom attribute. An export of a store leads with a ``tenant`` column:
+    the tenant each record belongs to (``None`` for the records of no
+    tenant), so the unscoped store's rows say whose they are and a scope's
+    each carry its tenant. Ids are text, enums their values, instants aware
     ``pendulum.DateTime`` in UTC, durations seconds (a float), tags a JSON
     array of text, sorted; a value that is absent is ``None``.
 
@@ -211,8 +273,9 @@ def export_rows(
     personal data out of them, or leave them out with ``attributes={}``.
 
     Args:
-        source: a store (its repository of ``kind`` is read with ``all()``)
-            or an iterable of records of that kind.
+        source: a store (its records of ``kind`` are read as ``all()`` reads
+            them, with their tenants through ``tenant_records`` when it
+            keeps tenants apart) or an iterable of records of that kind.
         kind: ``"cases"``, ``"interactions"`` or ``"customers"``.
         personal_data: include the personal columns.
         attributes: the attribute columns, by name, with the type of their
@@ -247,8 +310,7 @@ def export_rows(
         >>> "subject" in row
         False
     """
-    plan, records = layout(source, kind, personal_data, attributes)
-    return plan.rows(records)
+    return layout(source, kind, personal_data, attributes)[1]
 
 
 def export_columns(
@@ -256,6 +318,7 @@ def export_columns(
     *,
     personal_data: bool = False,
     attributes: Mapping[str, type] | None = None,
+    with_tenant: bool = False,
 ) -> dict[str, type]:
     """The columns :func:`export_rows` gives, in order, with the Python type of their values.
 
@@ -268,6 +331,8 @@ def export_columns(
         personal_data: include the personal columns.
         attributes: the declared attribute columns, as for :func:`export_rows`
             (none by default).
+        with_tenant: lead with the ``tenant`` column, as an export of a store
+            does.
 
     Raises:
         ValidationError: an unknown ``kind`` or an invalid declaration.
@@ -276,4 +341,6 @@ def export_columns(
     declared = _declared(checked, attributes or {})
     if not isinstance(personal_data, bool):
         raise ValidationError("expected True or False", field="personal_data")
-    return Layout(checked, personal_data, declared).columns
+    if not isinstance(with_tenant, bool):
+        raise ValidationError("expected True or False", field="with_tenant")
+    return Layout(checked, personal_data, declared, with_tenant).columns

@@ -105,6 +105,15 @@ def check_scope(current: str | None, wanted: object) -> str:
     return tenant
 
 
+def check_kind(value: object) -> Kind:
+    """A kind of record: a ``ValidationError`` unless ``value`` is one."""
+    if not isinstance(value, str) or value not in TYPE_OF:
+        raise ValidationError(
+            f"unknown kind {value!r}; expected one of {', '.join(TYPE_OF)}", field="kind"
+        )
+    return value
+
+
 def check_id(value: object, field: str = "id") -> uuid.UUID:
     """A ``ValidationError`` unless ``value`` is a UUID."""
     if not isinstance(value, uuid.UUID):

@@ -35,7 +35,8 @@ from ..cases import Case
 from ..customers import Customer
 from ..errors import StorageError
 from ..interactions import Interaction
-from .protocols import ChangeEvent, Store
+from ._common import check_kind
+from .protocols import ChangeEvent, Kind, Store
 
 __all__ = ["AsyncEventFeed", "AsyncRepository", "AsyncStore", "open_async_store"]
 
@@ -266,6 +267,22 @@ class AsyncStore:
             raise StorageError(f"{self.sync!r} keeps no tenants apart: it has no scoped()")
         view: Store = scope(tenant)
         return self if view is self.sync else AsyncStore(view, self._runner)
+
+    def tenant_records(
+        self, kind: Kind
+    ) -> AsyncIterator[tuple[str | None, Customer | Interaction | Case]]:
+        """Every record of ``kind`` with its tenant, as ``all()`` reads them, in pages; see
+        :meth:`~custservice.storage.protocols.TenantScoped.tenant_records`.
+
+        Raises:
+            ValidationError: ``kind`` is not ``"customer"``, ``"interaction"`` or ``"case"``.
+            StorageError: the blocking store keeps no tenants apart.
+        """
+        check_kind(kind)
+        tagged = getattr(self.sync, "tenant_records", None)
+        if tagged is None:
+            raise StorageError(f"{self.sync!r} keeps no tenants apart: it has no tenant_records()")
+        return _Pages(self, lambda: tagged(kind))
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """All or nothing, as the blocking ``transaction``: ``async with store.transaction():``.

@@ -29,6 +29,8 @@ from .protocols import Action, ChangeEvent, Kind
 __all__ = ["MemoryStore", "open_memory_store"]
 
 R = TypeVar("R", Customer, Interaction, Case)
+Record = Customer | Interaction | Case
+_PLURAL: dict[Kind, str] = {"customer": "customers", "interaction": "interactions", "case": "cases"}
 
 
 def open_memory_store(url: str = "memory://", *, create: bool = True) -> MemoryStore:
@@ -141,6 +143,16 @@ class _Repository(Generic[R]):
         with self._store._reading():
             rows = [
                 r
+                for t in self._store._visible(self._rows)
+                for r in sorted(self._rows[t].values(), key=_order)
+            ]
+        return _common.while_open(rows, self._store._check_open)
+
+    def _tagged(self) -> Iterator[tuple[str | None, R]]:
+        """``all()``, each record with its tenant."""
+        with self._store._reading():
+            rows = [
+                (_tenant_of(t), r)
                 for t in self._store._visible(self._rows)
                 for r in sorted(self._rows[t].values(), key=_order)
             ]
@@ -266,6 +278,12 @@ class MemoryStore(_common.Repositories):
             return self
         self._check_open()
         return MemoryStore(_tenant=tenant, _root=self)
+
+    def tenant_records(self, kind: Kind) -> Iterator[tuple[str | None, Record]]:
+        """Every record of ``kind`` with its tenant, as ``all()`` reads them (see
+        :meth:`~custservice.storage.protocols.TenantScoped.tenant_records`)."""
+        repository: _Repository[Any] = getattr(self, f"_{_PLURAL[_common.check_kind(kind)]}")
+        return repository._tagged()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -232,7 +232,8 @@ class TenantScoped(Protocol):
     """A store that keeps several tenants' records apart (every built-in store does).
 
     Records, change-feed entries, counts, exports and erasures of one tenant
-    are reached through its scope, ``store.scoped(tenant)``. Ids are unique
+    are reached through its scope, ``store.scoped(tenant)``; which tenant
+    each record belongs to, through ``tenant_records(kind)``. Ids are unique
     within a tenant. The unscoped store sees every tenant: ``get`` finds a
     record of any tenant (of the first tenant holding the id, the records of
     no tenant first, then tenants in name order), ``save`` and ``forget``
@@ -252,6 +253,24 @@ class TenantScoped(Protocol):
         Raises:
             ValidationError: ``tenant`` is not a non-empty string of at most
                 100 characters, or is another tenant than a scoped store's own.
+        """
+        ...
+
+    def tenant_records(
+        self, kind: Kind
+    ) -> Iterator[tuple[str | None, Customer | Interaction | Case]]:
+        """Every record of ``kind`` this store sees, each with the tenant it belongs to.
+
+        The records come as ``all()`` reads them: of a tenant's store, its
+        own; of the unscoped store, each tenant's in turn, the records of no
+        tenant first (their tenant ``None``), then tenants by name. For
+        exports and copies that must say whose each record is.
+
+        Args:
+            kind: ``"customer"``, ``"interaction"`` or ``"case"``.
+
+        Raises:
+            ValidationError: ``kind`` is none of these.
         """
         ...
 

@@ -113,6 +113,9 @@ class _Blocking:
     def scoped(self, tenant: str) -> _Blocking:
         return _Blocking(self._store.scoped(tenant), self._tasks)
 
+    def tenant_records(self, kind: Any) -> Iterator[tuple[str | None, Any]]:
+        return _stepped(self._store.tenant_records(kind), self._tasks)
+
     def forget(self, customer_id: uuid.UUID) -> None:
         self._tasks.run(lambda: self._store.forget(customer_id))
 

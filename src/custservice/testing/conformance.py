@@ -1339,6 +1339,26 @@ class _Tenants(_Kit):
         store.forget(ada.id)
         assert north.customers.count() == 0
 
+    def test_each_record_comes_with_its_tenant(self, store: Store) -> None:
+        north, south = _scope(store, "north"), _scope(store, "south")
+        ada = north.customers.add(_customer("Ada", at=T0.add(hours=1)))
+        bo = store.customers.add(_customer("Bo", at=T0.add(hours=2)))
+        cy = south.customers.add(_customer("Cy"))
+        call = north.interactions.add(_interaction(ada.id))
+        everyone = _tenant_records(store, "customer")
+        assert [(t, c.id) for t, c in everyone] == [
+            (None, bo.id),
+            ("north", ada.id),
+            ("south", cy.id),
+        ]
+        assert [c for _, c in everyone] == list(store.customers.all())  # as all() reads them
+        assert [(t, i.id) for t, i in _tenant_records(north, "interaction")] == [("north", call.id)]
+        assert _tenant_records(south, "interaction") == []
+        assert _tenant_records(store, "case") == []
+        with pytest.raises(ValidationError) as raised:
+            _tenant_records(store, "customers")
+        assert raised.value.field == "kind"
+
     def test_each_tenant_reads_its_own_feed_at_global_positions(self, store: Store) -> None:
         north, south = _scope(store, "north"), _scope(store, "south")
         ada = north.customers.add(_customer("Ada"))
@@ -1425,6 +1445,10 @@ class _Tenants(_Kit):
 def _scope(store: Any, tenant: Any) -> Store:
     scoped: Store = store.scoped(tenant)
     return scoped
+
+
+def _tenant_records(store: Any, kind: str) -> list[tuple[str | None, Any]]:
+    return list(store.tenant_records(kind))
 
 
 class _AgainstReference(_Kit):
@@ -2045,6 +2069,9 @@ class TenantMachine(RuleBasedStateMachine):
                     assert got == want, (tenant, kind)
         total = tuple(sum(len(self.model[t][kind]) for t in TENANTS) for kind in KINDS)
         assert _counts(self.store) == total
+        for kind in KINDS:  # the unscoped store says whose each record is
+            tagged = sorted((t, r.id) for t, r in _tenant_records(self.store, _KIND_NAME[kind]))
+            assert tagged == sorted((t, rid) for t in TENANTS for rid in self.model[t][kind])
 
     @invariant()
     def each_tenants_feed_is_its_own(self) -> None:

@@ -28,6 +28,7 @@ from ...interactions import Interaction
 from ...serialization import _codec
 from .. import _common
 from ..protocols import Kind
+from .schema import NO_TENANT
 
 if TYPE_CHECKING:
     from .store import SqlStore
@@ -278,12 +279,30 @@ class SqlRepository(Generic[R]):
     def all(self) -> Iterator[R]:
         """Every record, oldest first (by opening time, ties by id), read in pages; of
         several tenants, each tenant's in turn (no tenant's first, then by name)."""
-        if self._store._tenant is not None:
-            return self._pages([self._mine])
+        return chain.from_iterable(records for _, records in self._by_tenant())
+
+    def tagged(self) -> Iterator[tuple[str | None, R]]:
+        """``all()``, each record with its tenant (``None``: no tenant)."""
+        return chain.from_iterable(
+            ((tenant, record) for record in records) for tenant, records in self._by_tenant()
+        )
+
+    def _by_tenant(self) -> Iterator[tuple[str | None, Iterator[R]]]:
+        """Each tenant this store sees, in order, with its records: the first page of the
+        first is read now, so a closed store fails at the call."""
+        store = self._store
+        if store._tenant is not None:
+            return iter([(store._tenant, self._pages([self._mine]))])
         t = self._table
-        with self._store._connection() as conn:
-            tenants = sorted(conn.scalars(sa.select(self._store._tables["tenants"].c.tenant)))
-        return chain.from_iterable(self._pages([t.c.tenant == tenant]) for tenant in tenants)
+        with store._connection() as conn:
+            tenants = sorted(conn.scalars(sa.select(store._tables["tenants"].c.tenant)))
+        if not tenants:
+            return iter([])
+        first = self._pages([t.c.tenant == tenants[0]])
+        return chain(
+            [(_tenant_of(tenants[0]), first)],
+            ((_tenant_of(name), self._pages([t.c.tenant == name])) for name in tenants[1:]),
+        )
 
     def for_customer(
         self,
@@ -330,6 +349,10 @@ class SqlRepository(Generic[R]):
 
     def _decode(self, rows: list[Any]) -> list[R]:
         return _common.decode_rows(self._cls, self._kind, rows, "database")
+
+
+def _tenant_of(name: str) -> str | None:
+    return None if name == NO_TENANT else name
 
 
 def chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:

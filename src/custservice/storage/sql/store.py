@@ -192,6 +192,22 @@ class SqlStore(_common.Repositories):
         view._repositories()
         return view
 
+    def tenant_records(
+        self, kind: Kind
+    ) -> Iterator[tuple[str | None, Customer | Interaction | Case]]:
+        """Every record of ``kind`` with its tenant, as ``all()`` reads them, in pages (see
+        :meth:`~custservice.storage.protocols.TenantScoped.tenant_records`).
+
+        Raises:
+            ValidationError: ``kind`` is not ``"customer"``, ``"interaction"`` or ``"case"``.
+        """
+        checked = _common.check_kind(kind)
+        if checked == "customer":
+            return self._customers.tagged()
+        if checked == "interaction":
+            return self._interactions.tagged()
+        return self._cases.tagged()
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All or nothing: every change inside the block lands, or none does.
