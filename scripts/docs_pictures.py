@@ -442,11 +442,160 @@ def programme_areas() -> tuple[str, str]:
     return svg, caption
 
 
+def _clock(t: pendulum.DateTime | None) -> str:
+    return t.format("HH:mm") if t is not None else "—"
+
+
+def policy_change() -> tuple[str, str]:
+    """A case's targets before and after its priority changes mid-case, as the
+    policies answer them at every instant."""
+    hour = pendulum.duration(hours=1)
+    desk = cs.SlaPolicies(
+        [
+            cs.SlaPolicy(
+                "Urgent",
+                cs.Condition.where("priority", "==", "urgent"),
+                [
+                    cs.ServiceTarget(cs.Metric.FIRST_RESPONSE, hour),
+                    cs.ServiceTarget(cs.Metric.RESOLUTION, 4 * hour),
+                ],
+            ),
+            cs.SlaPolicy(
+                "Normal",
+                cs.Condition.all_of(),
+                [
+                    cs.ServiceTarget(cs.Metric.FIRST_RESPONSE, 4 * hour),
+                    cs.ServiceTarget(cs.Metric.RESOLUTION, 8 * hour),
+                ],
+            ),
+        ]
+    )
+    # The concept page's case, step by step.
+    opened = pendulum.datetime(2026, 3, 2, 9, tz="Europe/London")
+    replied, resumed = opened.add(minutes=90), opened.add(minutes=150)
+    raised, solved = opened.add(hours=3), opened.add(hours=4, minutes=30)
+    case = cs.Case.open(
+        cs.Customer.new("Ada", clock=cs.FixedClock(opened)).id,
+        "Card payments fail",
+        clock=cs.FixedClock(opened),
+    )
+    case = case.advance("open", at=opened)
+    case = case.record_update(at=replied).advance("await_customer", at=replied)
+    case = case.record_update(at=resumed, from_customer=True).advance("resume", at=resumed)
+    case = case.reprioritize("urgent", at=raised).advance("solve", at=solved)
+    moments = [
+        (opened, "opened"),
+        (replied, "first reply, asks"),
+        (resumed, "customer answers"),
+        (raised, "made urgent"),
+        (solved, "solved"),
+    ]
+
+    def statuses(t: pendulum.DateTime) -> dict[cs.Metric, cs.TargetStatus]:
+        return {s.metric: s for s in desk.evaluate(case, at=t)}
+
+    before = statuses(raised.subtract(minutes=1))[cs.Metric.RESOLUTION]
+    after = statuses(raised)[cs.Metric.RESOLUTION]
+    final = statuses(solved)
+    assert before.due_at is not None
+    assert after.due_at is not None
+
+    first_hour, last_hour = 9, 19
+    tick = pendulum.duration(minutes=5)
+    left, per_hour, top = 130.0, 50.0, 40.0
+    right = left + (last_hour - first_hour) * per_hour
+
+    def x(t: pendulum.DateTime) -> float:
+        return left + (t - opened.replace(hour=first_hour)).total_seconds() / 3600 * per_hour
+
+    samples = [opened.add(minutes=5 * k) for k in range((last_hour - first_hour) * 12)]
+    parts = [_hatch()]
+    for hour_ in range(first_hour, last_hour + 1):
+        hx = left + (hour_ - first_hour) * per_hour
+        parts += [_text(hx, 14, f"{hour_:02d}", "cs-small", "middle"), _line(hx, 20, hx, 24)]
+    # The policy that applies at each instant, as select answers.
+    y = top
+    parts.append(_text(0, y + 18, "policy", "cs-strong"))
+    live = [t for t in samples if t < solved]
+    for first, last, name in _runs((t, desk.select(case, at=t).name) for t in live):
+        x0, x1 = x(first), x(last + tick)
+        parts += [
+            _rect(x0, y + 2, x1 - x0 - 2, 24, "cs-card cs-procedural", 3),
+            _text((x0 + x1) / 2, y + 19, name, "", "middle"),
+        ]
+    # Each target: counted while active, stopped while pending, its due instants.
+    for row, metric in enumerate((cs.Metric.FIRST_RESPONSE, cs.Metric.RESOLUTION)):
+        y = top + 44 + row * 56
+        parts.append(_text(0, y + 18, metric.value.replace("_", " "), "cs-strong"))
+        parts.append(_rect(left, y + 6, right - left, 18, "cs-track"))
+        states = ((t, statuses(t + tick / 2)[metric].state) for t in samples)
+        for first, last, state in _runs(states):
+            x0, x1 = x(first), x(last + tick)
+            if state is cs.TargetState.ACTIVE:
+                parts.append(_rect(x0, y + 10, x1 - x0, 10, "cs-counted"))
+            elif state is cs.TargetState.PAUSED:
+                parts.append(_rect(x0, y + 2, x1 - x0, 26, "cs-paused"))
+        done = final[metric].achieved_at
+        assert done is not None
+        parts.append(_line(x(done), y, x(done), y + 30, "cs-line"))
+    y = top + 44 + 56
+    for status, cls, words, dy, anchor, dx in (
+        (after, "cs-line", f"due {_clock(after.due_at)} once Urgent", 48, "start", 4),
+        (before, "cs-line cs-dashed", f"due {_clock(before.due_at)} while Normal", 64, "end", -4),
+    ):
+        assert status.due_at is not None
+        parts += [
+            _line(x(status.due_at), y - 4, x(status.due_at), y + dy - 10, cls),
+            _text(x(status.due_at) + dx, y + dy, words, "cs-small", anchor),
+        ]
+    # The story's moments, each label on the first line where it fits.
+    y = top + 44 + 2 * 56 + 40
+    ends: list[float] = []
+    for at, what in moments:
+        words = f"{what} {_clock(at)}"
+        line = next((k for k, end in enumerate(ends) if end < x(at)), len(ends))
+        if line == len(ends):
+            ends.append(0.0)
+        ends[line] = x(at) + 8 + 6.5 * len(words)
+        ly = y + 14 + line * 16
+        parts += [
+            _line(x(at), top, x(at), ly - 10, "cs-line cs-event"),
+            _text(x(at) + 3, ly, words, "cs-small"),
+        ]
+    y += 16 * len(ends) + 30
+    legend = [
+        ("cs-counted", "counted toward the target"),
+        ("cs-paused", "pending: the clock stops"),
+    ]
+    for j, (cls, words) in enumerate(legend):
+        lx = j * 240
+        parts += [_rect(lx, y - 11, 22, 14, cls, 2), _text(lx + 30, y, words, "cs-small")]
+    svg = _svg(
+        "policy-change",
+        right + 10,
+        y + 8,
+        "A case's targets before and after its priority changes",
+        parts,
+    )
+    caption = (
+        "The case of the example under the desk's two policies: which applies "
+        "(<code>policies.select(case, at=...)</code>) and what "
+        "<code>policies.evaluate</code> counts for each target. Made urgent at "
+        f"{_clock(raised)}, the case keeps its opening and its paused hour: "
+        f"its resolution, due {_clock(before.due_at)} under Normal, is due "
+        f"{_clock(after.due_at)} under Urgent, and the first reply, "
+        f"{final[cs.Metric.FIRST_RESPONSE].state.value} at {_clock(replied)}, "
+        "stays done."
+    )
+    return svg, caption
+
+
 PICTURES: dict[str, Callable[[], tuple[str, str]]] = {
     "zone-of-tolerance": zone_of_tolerance,
     "score-scales": score_scales,
     "business-time": business_time,
     "dimensions-and-factors": dimensions_and_factors,
     "programme-areas": programme_areas,
+    "policy-change": policy_change,
 }
 """Each picture by the name its marker gives: a function returning its SVG and caption."""

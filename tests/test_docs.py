@@ -7,11 +7,12 @@ import enum
 import importlib
 import inspect
 import io
+import json
 import re
 import types
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -70,15 +71,12 @@ def test_code_blocks_run(
 # A page read as one session tells its reader so before its first block (the
 # runner above runs every page's blocks in order in one namespace).
 ONE_SESSION = '!!! note "Every block continues the one before"'
-SESSION_PAGES = [ROOT / "docs" / "tutorial.md"]
+SESSION_PAGES = [ROOT / "docs" / "tutorial.md", ROOT / "docs" / "concepts" / "policies.md"]
 
 # Code is formatted for the page's column: no line of a code block is wider than
-# it, so none scrolls sideways (tests/test_site.py measures it in a browser). These
-# pages are still formatted to 100 columns; take a page off once it fits.
+# it, so none scrolls sideways (tests/test_site.py measures it in a browser).
 COLUMN = 80
-STILL_TOO_WIDE = {"benchmarks.md", "guides/analytics.md", "guides/policies.md"}
 DOCS = ROOT / "docs"
-FITS_THE_COLUMN = [page for page in PAGES if page not in {DOCS / n for n in STILL_TOO_WIDE}]
 
 
 @pytest.mark.parametrize("page", SESSION_PAGES, ids=lambda p: p.name)
@@ -97,14 +95,9 @@ def _too_wide(page: Path) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("page", FITS_THE_COLUMN, ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_code_fits_the_column(page: Path) -> None:
     assert _too_wide(page) == []
-
-
-def test_the_pages_not_yet_fitted_are_still_too_wide() -> None:
-    fit_now = {name for name in STILL_TOO_WIDE if not _too_wide(DOCS / name)}
-    assert fit_now == set(), "these pages fit now: take them off STILL_TOO_WIDE"
 
 
 def test_output_shown_after_a_block_is_found() -> None:
@@ -208,21 +201,74 @@ def test_every_error_type_has_its_section_on_the_errors_page() -> None:
     assert "CustServiceError" in kinds
 
 
-# A row of a benchmarks table gives every cell, a dash where it has nothing
-# (the page's opening paragraph says what each dash means).
-BENCHMARK_ROW = re.compile(r"^\|(?!---)(.*)\|$", re.M)
+# The benchmarks page shows, for each module benchmarks/bench_NAME.py, the result
+# that `benchmarks/run.py --record` kept in docs/benchmarks/NAME.json, where the
+# page's marker asks for it (scripts/docs_benchmarks.py renders it).
+BENCHMARKS_PAGE = DOCS / "benchmarks.md"
+RECORDED = DOCS / "benchmarks"
+RECORDED_MARKER = re.compile(r"^<!-- recorded: benchmarks/run\.py (\w+) -->$", re.M)
+BENCH_MODULES = sorted(
+    p.stem.removeprefix("bench_") for p in (ROOT / "benchmarks").glob("bench_*.py")
+)
 
 
-def test_every_benchmark_row_fills_its_figure_baseline_and_ratio() -> None:
-    text = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
-    empty = []
-    for table in text.split("\n| What | Figure | Baseline | Ratio | Aim |\n")[1:]:
-        rows = table.split("\n\n", 1)[0]
-        for row in BENCHMARK_ROW.findall(rows):
-            cells = [cell.strip() for cell in row.split("|")]
-            if "" in cells[:4]:
-                empty.append(row)
-    assert empty == []
+def _markers() -> list[str]:
+    return RECORDED_MARKER.findall(BENCHMARKS_PAGE.read_text(encoding="utf-8"))
+
+
+def _recorded(name: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads((RECORDED / f"{name}.json").read_text("utf-8"))
+    return result
+
+
+@pytest.mark.parametrize("name", BENCH_MODULES)
+def test_every_benchmark_has_its_recorded_result_and_its_marker(name: str) -> None:
+    assert (RECORDED / f"{name}.json").exists(), (
+        f"no recorded result: run benchmarks/run.py --record {name}"
+    )
+    assert _markers().count(name) == 1, (
+        f"docs/benchmarks.md needs one line <!-- recorded: benchmarks/run.py {name} -->"
+    )
+
+
+def test_every_marker_and_every_result_belongs_to_a_benchmark() -> None:
+    """A marker with no result would fail the build; a result or a marker left
+    from a benchmark that is gone would show figures nothing measures now."""
+    results = sorted(p.stem for p in RECORDED.glob("*.json"))
+    assert [m for m in _markers() if m not in results] == []
+    assert [m for m in _markers() if m not in BENCH_MODULES] == []
+    assert [r for r in results if r not in BENCH_MODULES] == []
+
+
+@pytest.mark.parametrize("name", [m for m in BENCH_MODULES if (RECORDED / f"{m}.json").exists()])
+def test_a_recorded_result_says_when_how_and_on_what_it_was_measured(name: str) -> None:
+    result = _recorded(name)
+    assert result["benchmark"] == name
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", result["date"])
+    words = result["command"].split()
+    run = words.index("benchmarks/run.py")
+    names = [w for w in words[run + 1 :] if not w.startswith("-")]
+    assert names == [] or name in names, result["command"]
+    assert ("--quick" in words) == result["quick"]
+    machine = result["machine"]
+    assert machine["python"]
+    assert machine["sqlite"]
+    assert machine["cores"] >= 1
+    assert len(machine["load_average"]) == 3
+    assert "postgresql" in machine  # None when no server answered
+
+
+@pytest.mark.parametrize("name", [m for m in BENCH_MODULES if (RECORDED / f"{m}.json").exists()])
+def test_every_recorded_row_is_its_printed_line_in_cells(name: str) -> None:
+    """Each figure of a table is the part of the line the benchmark printed, and
+    every row has its figure, its baseline and their ratio."""
+    rows = [line for line in _recorded(name)["lines"] if isinstance(line, dict)]
+    assert rows, f"{name} recorded no figure"
+    for row in rows:
+        assert all(row[cell] for cell in ("what", "figure", "baseline", "ratio")), row
+        words = {key: " ".join(text.split()) for key, text in row.items()}
+        cells = f"{words['what']} {words['figure']} vs {words['baseline']} ratio {words['ratio']}"
+        assert words["line"] == cells + (f" (aim: {words['aim']})" if row["aim"] else ""), row
 
 
 STORE_GUIDE = DOCS / "guides" / "storage-backend.md"

@@ -143,12 +143,15 @@ def backlog(
         >>> import uuid
         >>> from custservice.analytics import backlog
         >>> clock = FixedClock(pendulum.datetime(2026, 3, 2, 9))
-        >>> old = Case.open(uuid.uuid4(), "Refund", clock=clock).advance("open", at=clock.now())
+        >>> old = Case.open(uuid.uuid4(), "Refund", clock=clock)
+        >>> old = old.advance("open", at=clock.now())
         >>> clock.advance(pendulum.duration(days=2))
         DateTime(2026, 3, 4, 9, 0, 0, tzinfo=Timezone('UTC'))
-        >>> new = Case.open(uuid.uuid4(), "Login", clock=clock).advance("solve", at=clock.now())
+        >>> new = Case.open(uuid.uuid4(), "Login", clock=clock)
+        >>> new = new.advance("solve", at=clock.now())
         >>> b = backlog([old, new], at=clock.advance(pendulum.duration(hours=3)))
-        >>> b.open, b.ages.median.in_hours(), dict(zip(b.ages.labels, b.ages.buckets))["< 3d"]
+        >>> ages = dict(zip(b.ages.labels, b.ages.buckets))
+        >>> b.open, b.ages.median.in_hours(), ages["< 3d"]
         (1, 51, 1)
         >>> dict(b.created), dict(b.solved), b.reopen_rate
         ({'2026-03-02': 1, '2026-03-04': 1}, {'2026-03-04': 1}, 0.0)

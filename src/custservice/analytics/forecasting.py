@@ -173,7 +173,9 @@ def arrivals(
         >>> import uuid
         >>> from custservice.analytics import arrivals
         >>> clock = FixedClock(pendulum.datetime(2026, 3, 2, 9, 10))  # a Monday
-        >>> calls = [Interaction.open(uuid.uuid4(), "phone", clock=clock) for _ in range(3)]
+        >>> calls = [
+        ...     Interaction.open(uuid.uuid4(), "phone", clock=clock) for _ in range(3)
+        ... ]
         >>> week = arrivals(calls, interval=pendulum.duration(hours=1))
         >>> week.at(pendulum.datetime(2026, 3, 9, 9, 45)), week.per_hour(9)
         (3.0, 3.0)

@@ -353,7 +353,8 @@ def plan_follow_ups(
         >>> from custservice.analytics import plan_follow_ups
         >>> clock = FixedClock(pendulum.datetime(2026, 3, 1, 9))
         >>> ada = Customer.new("Ada", clock=clock, birthday=pendulum.date(1990, 3, 2),
-        ...                    timezone="Pacific/Kiritimati").advance("acquire", at=clock.now())
+        ...                    timezone="Pacific/Kiritimati")
+        >>> ada = ada.advance("acquire", at=clock.now())
         >>> [(f.kind.value, f.due_at.isoformat()) for f in plan_follow_ups(
         ...     [ada], window_start=pendulum.datetime(2026, 3, 1),
         ...     window_end=pendulum.datetime(2026, 3, 2))]

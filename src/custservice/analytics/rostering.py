@@ -74,9 +74,14 @@ def staffing_plan(
 
     Examples:
         >>> from custservice.analytics import Forecast, staffing_plan
-        >>> week = Forecast(pendulum.duration(hours=12), "UTC", (0.0, 1200.0) * 7, (1,) * 14)
-        >>> plan = staffing_plan(week, pendulum.duration(minutes=3),
-        ...                      answer_within=pendulum.duration(seconds=20), service_level=0.8)
+        >>> half_day = pendulum.duration(hours=12)
+        >>> week = Forecast(half_day, "UTC", (0.0, 1200.0) * 7, (1,) * 14)
+        >>> plan = staffing_plan(
+        ...     week,
+        ...     pendulum.duration(minutes=3),
+        ...     answer_within=pendulum.duration(seconds=20),
+        ...     service_level=0.8,
+        ... )
         >>> plan.agents[:2], plan.needs[0] is None
         ((0, 8), True)
     """

@@ -739,8 +739,10 @@ def scorecard(
     Examples:
         >>> from custservice.analytics import scorecard
         >>> clock = FixedClock(pendulum.datetime(2026, 3, 2, 9))
-        >>> call = Interaction.open(Customer.new("Ada", clock=clock).id, "phone", clock=clock)
-        >>> call = call.advance("receive", at=clock.advance(pendulum.duration(minutes=4)))
+        >>> ada = Customer.new("Ada", clock=clock)
+        >>> call = Interaction.open(ada.id, "phone", clock=clock)
+        >>> four_minutes = pendulum.duration(minutes=4)
+        >>> call = call.advance("receive", at=clock.advance(four_minutes))
         >>> card = scorecard([call])
         >>> card.interactions, card.wait_median.in_minutes(), card.nps
         (1, 4, None)

@@ -36,7 +36,9 @@ class VerdictCounts:
 
     Examples:
         >>> from custservice.analytics import VerdictCounts
-        >>> counts = VerdictCounts.of([Verdict.DELIGHTED, Verdict.SATISFIED, Verdict.DELIGHTED])
+        >>> counts = VerdictCounts.of(
+        ...     [Verdict.DELIGHTED, Verdict.SATISFIED, Verdict.DELIGHTED]
+        ... )
         >>> counts.total, counts.percent(Verdict.DELIGHTED)
         (3, 66.66666666666667)
     """

@@ -188,7 +188,10 @@ def choose_assignee(
         >>> import uuid
         >>> clock = FixedClock(pendulum.datetime(2026, 3, 2, 9))
         >>> case = Case.open(uuid.uuid4(), "Refund", clock=clock, team="billing")
-        >>> agents = [Agent("ana", teams={"billing"}), Agent("bo", teams={"billing"}, capacity=2)]
+        >>> agents = [
+        ...     Agent("ana", teams={"billing"}),
+        ...     Agent("bo", teams={"billing"}, capacity=2),
+        ... ]
         >>> choice = choose_assignee(
         ...     case, agents, policy=LeastLoaded(), loads={"ana": 1}, at=clock.now()
         ... )

@@ -291,12 +291,13 @@ class Condition:
             problem is named.
 
     Examples:
-        >>> urgent_vip = Condition.where("priority", ">=", Priority.HIGH) & Condition.where(
-        ...     "tags", "contains", "vip"
-        ... )
+        >>> urgent = Condition.where("priority", ">=", Priority.HIGH)
+        >>> urgent_vip = urgent & Condition.where("tags", "contains", "vip")
         >>> urgent_vip.to_dict()["all"][0]
         {'field': 'priority', 'op': '>=', 'value': 'high'}
-        >>> Condition.from_dict({"field": "priority", "op": ">=", "value": "high"}).value
+        >>> Condition.from_dict(
+        ...     {"field": "priority", "op": ">=", "value": "high"}
+        ... ).value
         <Priority.HIGH: 'high'>
     """
 

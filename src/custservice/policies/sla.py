@@ -201,13 +201,15 @@ class SlaPolicies:
             >>> import uuid
             >>> clock = FixedClock(pendulum.datetime(2026, 3, 2, 9))
             >>> case = Case.open(uuid.uuid4(), "Outage", clock=clock)
+            >>> hour = pendulum.duration(hours=1)
+            >>> urgent = Condition.where("priority", "==", "urgent")
             >>> policies = SlaPolicies([
-            ...     SlaPolicy("Urgent", Condition.where("priority", "==", "urgent"),
-            ...               [ServiceTarget(Metric.FIRST_RESPONSE, pendulum.duration(hours=1))]),
+            ...     SlaPolicy("Urgent", urgent,
+            ...               [ServiceTarget(Metric.FIRST_RESPONSE, hour)]),
             ...     SlaPolicy("Normal", Condition.all_of(),
-            ...               [ServiceTarget(Metric.FIRST_RESPONSE, pendulum.duration(hours=8))]),
+            ...               [ServiceTarget(Metric.FIRST_RESPONSE, 8 * hour)]),
             ... ])
-            >>> case = case.reprioritize("urgent", at=clock.advance(pendulum.duration(hours=3)))
+            >>> case = case.reprioritize("urgent", at=clock.advance(3 * hour))
             >>> (status,) = policies.evaluate(case, at=clock.now())
             >>> status.state.value, status.breached_at.isoformat()
             ('breached', '2026-03-02T12:00:00+00:00')

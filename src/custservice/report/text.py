@@ -54,7 +54,8 @@ def render_text(report: Report) -> str:
     Examples:
         >>> from custservice.report import build_report, render_text
         >>> with open_store("memory://") as store:
-        ...     text = render_text(build_report(store, at=pendulum.datetime(2026, 3, 2, 9)))
+        ...     report = build_report(store, at=pendulum.datetime(2026, 3, 2, 9))
+        ...     text = render_text(report)
         >>> print(text.splitlines()[0])
         Service report at 2026-03-02 09:00 UTC
     """
