@@ -320,7 +320,21 @@ class SqlRepository(Generic[R]):
         _common.check_id(customer_id, "customer_id")
         since, until = _common.window(since, until)
         t = self._table
-        where: list[Any] = [self._mine, self._owner == str(customer_id)]
+        cid = str(customer_id)
+        mine = self._mine
+        if self._store._tenant is None:
+            # The tenants of this customer, not every tenant: the planner then expects the
+            # customer's few rows and seeks them, rather than walking the whole table in
+            # opening order to skip the sort (a table of tenants it has no statistics for
+            # looks hundreds of rows long).
+            customers = self._store._tables["customers"]
+            mine = t.c.tenant.in_(
+                sa.select(customers.c.tenant).where(
+                    customers.c.tenant.in_(sa.select(self._store._tables["tenants"].c.tenant)),
+                    customers.c.id == cid,
+                )
+            )
+        where: list[Any] = [mine, self._owner == cid]
         if since is not None:
             where.append(t.c.opened_at >= _micros(since))
         if until is not None:
