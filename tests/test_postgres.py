@@ -802,6 +802,51 @@ def test_a_feed_reader_resuming_from_its_position_misses_nothing(
     assert seen == list(range(1, latest + 1))
 
 
+def test_blocks_and_single_saves_racing_on_the_same_records_never_deadlock(
+    store: SqlStore, clock: FixedClock
+) -> None:
+    """Every writer takes the feed's counter before it locks a record, a single save
+    (one statement on PostgreSQL) as much as a block: blocks saving two customers in
+    one order and single saves of them in the other lose races (ConcurrencyError) but
+    never deadlock (which PostgreSQL would end with a StorageError after a second)."""
+    pair = [store.customers.add(customer(clock, f"Shared {k}")) for k in range(2)]
+    errors: list[BaseException] = []
+    won = [0, 0]
+
+    def racer(k: int) -> None:
+        for n in range(40):
+            try:
+                if k % 2:
+                    with store.transaction():
+                        for c in pair:
+                            current = store.customers.get(c.id)
+                            time.sleep(0.001)  # the other side locks the next one meanwhile
+                            store.customers.save(current.with_profile(segment=f"b{k}-{n}"))
+                else:
+                    for c in reversed(pair):
+                        current = store.customers.get(c.id)
+                        store.customers.save(current.with_profile(segment=f"s{k}-{n}"))
+                won[k % 2] += 1
+            except ConcurrencyError:
+                pass
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=racer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert won[0] > 0
+    assert won[1] > 0
+    entries = list(store.events.since(0))
+    assert [e.position for e in entries] == list(range(1, len(entries) + 1))
+    for c in pair:  # every save that won is an entry, and the version counts them
+        saves = [e for e in entries if e.record_id == c.id and e.action == "save"]
+        assert store.customers.get(c.id).version == 1 + len(saves)
+
+
 RACER = """
 import random, uuid
 from custservice import ConcurrencyError, open_store

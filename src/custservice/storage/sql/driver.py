@@ -33,12 +33,15 @@ class Driver:
             (not so on MySQL and MariaDB, where each commits on its own).
         autocommit_reads: a read outside a transaction block runs on a pooled
             connection in autocommit mode (switching it costs no round trip).
+        fused_writes: a change of one record is one statement of data-modifying
+            ``WITH`` clauses (see :mod:`.fused`).
     """
 
     name = "SQL"
     shared = False
     transactional_ddl = True
     autocommit_reads = False
+    fused_writes = False
 
     def __init__(self, where: str) -> None:
         self.where = where

@@ -210,6 +210,7 @@ def postgres_store(
 class _PostgreSQL(Driver):
     name = "PostgreSQL"
     autocommit_reads = True
+    fused_writes = True
 
     def __init__(self, where: str, schema: str) -> None:
         super().__init__(where)

@@ -28,6 +28,7 @@ from ...interactions import Interaction
 from ...serialization import _codec
 from .. import _common
 from ..protocols import Kind
+from .fused import FusedWrites
 from .schema import NO_TENANT
 
 if TYPE_CHECKING:
@@ -90,6 +91,11 @@ class SqlRepository(Generic[R]):
         counted = sa.select(sa.func.count()).select_from(t)
         self._count = counted if store._tenant is None else counted.where(self._mine)
         self._page_sql = sa.select(t.c.data).order_by(t.c.opened_at, t.c.id)
+        self._fused = (
+            FusedWrites(store._tables, t, self._kind, _KEPT_ON_SAVE)
+            if store.driver.fused_writes
+            else None
+        )
 
     # -- writing ------------------------------------------------------------------
 
@@ -107,6 +113,10 @@ class SqlRepository(Generic[R]):
         values = store.driver.row(stored, 1)
         values["tenant"] = self._tenant
         with store._writing(failed=lambda: self._failure([stored])) as conn:
+            if self._fused is not None:
+                self._fused.add(conn, values)
+                store._enlist(conn)
+                return stored
             position = store._allocate(conn, 1)
             store._enlist(conn)
             store.driver.insert_rows(conn, self._table, [values])
@@ -216,6 +226,7 @@ class SqlRepository(Generic[R]):
         stored = replace(record, version=record.version + 1)
         values = store.driver.row(stored, stored.version)
         t = self._table
+        owner = values["id"] if self._cls is Customer else values["customer_id"]
         # A version the database cannot hold (beyond 63 bits) matches no row: -1 never does.
         expected = record.version if record.version <= INT64_MAX else -1
         update = (
@@ -225,13 +236,25 @@ class SqlRepository(Generic[R]):
                 t.c.id == values["id"],
                 t.c.version == expected,
             )
-            .where(
-                self._owner == (values["id"] if self._cls is Customer else values["customer_id"])
-            )
+            .where(self._owner == owner)
             .values({k: v for k, v in values.items() if k not in _KEPT_ON_SAVE})
             .values(version=t.c.version + 1)
         )
         tenant = self._tenant
+        if self._fused is not None and expected >= 0:
+            try:
+                with store._writing() as conn:
+                    if (
+                        self._fused.save(
+                            conn, values, tenant=tenant, expected=expected, owner=owner
+                        )
+                        is None
+                    ):
+                        raise _Missed  # undoes the counter taken: the full path says why
+            except _Missed:
+                pass
+            else:
+                return stored
         with store._writing() as conn:
             position = store._allocate(conn, 1)
             changed = conn.execute(update, {"_tenant": tenant}).rowcount
@@ -363,6 +386,10 @@ class SqlRepository(Generic[R]):
 
     def _decode(self, rows: list[Any]) -> list[R]:
         return _common.decode_rows(self._cls, self._kind, rows, "database")
+
+
+class _Missed(Exception):
+    """A one-statement save found no row to write: the full path finds out why."""
 
 
 def _tenant_of(name: str) -> str | None:

@@ -20,7 +20,9 @@ Change-feed positions come from a one-row counter, ``events_head``, that
 every writing transaction updates before its first write and holds until
 it commits: writers take turns, positions follow commit order exactly (a
 reader resuming from a position never misses an entry committed later with
-a smaller one), and a rolled-back transaction leaves no gap.
+a smaller one), and a rolled-back transaction leaves no gap. Where the engine
+allows, a change of one record is one statement that takes the counter
+first (:mod:`.fused`), so the counter is held for as short a time as can be.
 
 Tenants: :meth:`SqlStore.scoped` gives a view of the store that reads and
 writes one tenant's rows, on the store's own connections and transactions;
