@@ -897,18 +897,22 @@ def _cases_sql(
 
 
 def _case_rows_sql(sql: _Sql, g: _Grouping) -> sa.Select[Any]:
-    """Every counted case's stored text and group key (one row per group it is in)."""
+    """Every counted case's stored text, id, customer, version and group key (one row per
+    group it is in)."""
     c = sql.cases
+    stored = ("data", "id", "customer_id", "version")
     keyed = (
-        sa.select(c.c.data, g.case_key.label("k"))
+        sa.select(*(c.c[name] for name in stored), g.case_key.label("k"))
         .select_from(g.source(c))
         .where(c.c.merged_into.is_(None))  # a merged case is counted under its target
         .subquery("c")
     )
     # The key as a column of a subquery: a constant key (one month) is never read as a
     # GROUP BY position.
-    cases = sa.select(keyed.c.data, g.refine(keyed.c.k).label("g")).subquery("cases")
-    return sa.select(cases.c.data, cases.c.g)
+    cases = sa.select(*(keyed.c[name] for name in stored), g.refine(keyed.c.k).label("g")).subquery(
+        "cases"
+    )
+    return sa.select(*(cases.c[name] for name in stored), cases.c.g)
 
 
 # --- the scorecard -----------------------------------------------------------------
@@ -1077,7 +1081,7 @@ def _find(
             chosen = []
             read = _common.read_case_facts(page, now, "database")
             for row, (facts, status, since) in zip(page, read, strict=True):
-                _add_attainment(found.tally(row[1]), facts, targets)
+                _add_attainment(found.tally(row[4]), facts, targets)
                 if on_cases is not None and (wanted is None or wanted(status, since)):
                     chosen.append(row)
             if chosen:

@@ -1,17 +1,21 @@
 """The stored form of records, written and read fast: the codec the storage backends use.
 
-The stored form of a customer, an interaction or a case is exactly
+The stored form of a customer, an interaction or a case is
 :func:`custservice.to_json` of it (the :func:`~custservice.to_dict` form,
-compact, non-ASCII kept as is), so ``export`` and moving records between
-backends stay simple. This module writes and reads that text without going
-through cattrs, with functions generated from the records' own fields the
-first time they are needed (:mod:`._codegen`):
+compact, non-ASCII kept as is). A SQL row keeps it in two parts: the columns
+of its id, its customer's id and its version, and the text of the rest, each
+field at its default left out (the decoder reads a missing key as the
+default, as it must for text written before a field existed). This module
+writes and reads both without going through cattrs, with functions
+generated from the records' own fields the first time they are needed
+(:mod:`._codegen`):
 
-- :func:`columns` (and :func:`encode`) write the text ``to_json`` writes;
-- :func:`decode` builds the objects from ``json.loads`` output without
-  re-running validation (DESIGN §5: a validated attrs instance costs about
-  20× a tuple, and the library wrote these rows itself). Its result equals
-  ``from_dict``'s.
+- :func:`columns` writes a row's columns and text; :func:`encode` the whole
+  text ``to_json`` writes;
+- :func:`decode` and :func:`decode_many` build the objects from whole texts,
+  :func:`decode_rows` from rows, without re-running validation (DESIGN §5: a
+  validated attrs instance costs about 20× a tuple, and the library wrote
+  these rows itself). Their results equal ``from_dict``'s.
 
 ``tests/test_codec.py`` checks both over the shared Hypothesis strategies,
 and that every field of every stored class is written.
@@ -43,7 +47,15 @@ from ._codegen import Generated, generate
 from ._lifecycles import state_from_data
 from ._texts import micros
 
-__all__ = ["case_facts_many", "columns", "decode", "decode_many", "encode", "micros"]
+__all__ = [
+    "case_facts_many",
+    "columns",
+    "decode",
+    "decode_many",
+    "decode_rows",
+    "encode",
+    "micros",
+]
 
 R = TypeVar("R", Customer, Interaction, Case)
 
@@ -64,7 +76,8 @@ def columns(
     record: Customer | Interaction | Case, version: int | None = None
 ) -> tuple[str, str, int, str]:
     """What a SQL backend stores for ``record``: its id, its customer's id, its opening
-    time in UTC microseconds, and its JSON text (as :func:`encode`).
+    time in UTC microseconds, and its row text (:func:`encode`'s, without the id, the
+    customer's id, the version, and the fields at their defaults).
 
     For a customer, the customer's id is its own id and the opening time is ``created_at``.
 
@@ -91,7 +104,8 @@ def encode(record: Customer | Interaction | Case, version: int | None = None) ->
     Raises:
         TypeError: ``record`` is not a customer, interaction or case.
     """
-    return columns(record, version)[3]
+    codec = _CODECS.get(type(record)) or _codec(type(record))
+    return codec.text(record, record.version if version is None else version)
 
 
 def decode(cls: type[R], text: str | bytes) -> R:
@@ -116,6 +130,23 @@ def decode_many(cls: type[R], texts: Iterable[str | bytes]) -> list[R]:
     build: Callable[[Any, dict[str, Any]], R] = (_CODECS.get(cls) or _codec(cls)).decode
     seen: dict[str, Any] = {}
     return [build(one, seen) for one in _parsed(texts)]
+
+
+def decode_rows(cls: type[R], rows: Iterable[Any]) -> list[R]:
+    """:func:`decode_many` for rows of ``(text, id, customer's id, version, ...)``, the text
+    as :func:`columns` writes it (or whole, as rows written before it were)."""
+    base = next(c for c in _RECORDS if issubclass(cls, c))
+    build: Callable[[Any, dict[str, Any]], R] = (_CODECS.get(cls) or _codec(cls)).decode
+    owner = _RECORDS[base][0]
+    page = rows if isinstance(rows, list) else list(rows)
+    seen: dict[str, Any] = {}
+    out = []
+    for data, row in zip(_parsed([row[0] for row in page]), page, strict=True):
+        data["id"] = row[1]
+        data[owner] = row[2]
+        data["version"] = row[3]
+        out.append(build(data, seen))
+    return out
 
 
 def case_facts_many(
@@ -159,7 +190,7 @@ def case_facts_many(
             _micros(data["opened_at"]),
             first,
             changes,
-            [(_micros(u["at"]), _flag(u["from_customer"])) for u in data["updates"]],
+            [(_micros(u["at"]), _flag(u["from_customer"])) for u in data.get("updates", ())],
             at,
         )
         out.append((facts, CaseStatus(current), since))

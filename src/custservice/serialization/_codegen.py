@@ -62,7 +62,10 @@ class Generated(NamedTuple):
 
     columns: Callable[[Any, int], tuple[str, str, int, str]]
     """``(record, version)`` to its id, its owner's id, its opening instant in
-    microseconds, and its JSON text with that version."""
+    microseconds, and its row text: the JSON text without what those columns and
+    the version hold, and without the fields at their defaults."""
+    text: Callable[[Any, int], str]
+    """``(record, version)`` to its whole JSON text with that version (``to_json``'s)."""
     decode: Callable[[dict[str, Any], dict[str, Any]], Any]
     """``(json.loads output, seen)`` to the record."""
 
@@ -130,6 +133,7 @@ class _Writer:
             "_timedelta": dt.timedelta,
             "_str": str,
             "_EMPTY": frozenset(),
+            "_NO_MAPPING": own({}),
             "_int": int.__repr__,
             "_restore_state": restore_state,
             "_state_entries": state_entries,
@@ -216,10 +220,13 @@ class _Writer:
         value = self.kind(value_type, f"{where} values")
         k, y = f"k{next(self.counter)}", f"y{next(self.counter)}"
         build = "dict" if origin is dict else "_own"
+        # An empty read-only mapping is shared (most records have none); a dict is their own.
+        empty = "{}" if origin is dict else "_NO_MAPPING"
         pairs = f'quote({k}) + ":" + {_at(value.encode, y)}'
+        items = f"{{{_at(key.decode, k)}: {_at(value.decode, y)} for {k}, {y} in $v.items()}}"
         return _Kind(
             f'("{{" + ",".join([{pairs} for {k}, {y} in $v.items()]) + "}}" if $v else "{{}}")',
-            f"{build}({{{_at(key.decode, k)}: {_at(value.decode, y)} for {k}, {y} in $v.items()}})",
+            f"({build}({items}) if $v else {empty})",
         )
 
     # -- classes ---------------------------------------------------------------------
@@ -310,11 +317,15 @@ class _Writer:
     def default_data(self, field: Any, kind: _Kind) -> str:
         """The name of the JSON data of a field's default: what its decoder reads when the
         stored text has no key for the field."""
+        return self.bind(json.loads(self.default_text(field, kind)), f"default_{field.name}")
+
+    def default_text(self, field: Any, kind: _Kind) -> str:
+        """The JSON text of a field's default."""
         default = field.default
         if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
             default = default.factory()
-        text = eval(f"lambda v: {_at(kind.encode, 'v')}", self.namespace)(default)
-        return self.bind(json.loads(text), f"default_{field.name}")
+        text: str = eval(f"lambda v: {_at(kind.encode, 'v')}", self.namespace)(default)
+        return text
 
     def _built(self, cls: type, fields: list[Any], values: list[str]) -> list[str]:
         """Lines building ``o``, a ``cls`` whose fields are set without its checks."""
@@ -417,12 +428,32 @@ class _Writer:
         for i in lifecycles:
             own[names[i]] = [f"$t = _encode_state(o.{names[i]}, at, at_text)"]
         lines, texts = self.field_texts(cls, own)
+        self.compile(["def text(o, version):", *lines, f"    return {_object_text(texts)}"])
+        # The row's text leaves out what its columns hold, and each field at its default
+        # (which the decoder reads when the key is missing, as for text written before the
+        # field existed).
+        kept = [
+            (f, t)
+            for f, (_, t) in zip(fields, texts, strict=True)
+            if f.name not in ("id", owner, "version")
+        ]
+        lines.append(
+            "    p = ["
+            + ", ".join(f"'\"{f.name}\":' + {t}" for f, t in kept if f.default is attrs.NOTHING)
+            + "]"
+        )
+        for f, t in kept:
+            if f.default is not attrs.NOTHING:
+                kind = self.kind(f.type, f"{cls.__qualname__}.{f.name}")
+                default = self.bind(self.default_text(f, kind), f"default_text_{f.name}")
+                lines.append(f"    if {t} != {default}:")
+                lines.append(f"        p.append('\"{f.name}\":' + {t})")
         lines.insert(0, "def columns(o, version):")
-        lines.append(f"    return rid, {owner_text}, opened, {_object_text(texts)}")
+        lines.append(f'    return rid, {owner_text}, opened, "{{" + ",".join(p) + "}}"')
         self.compile(lines)
         # Its own id is no other record's: not remembered for the rest of the page.
         decoder = self.decoder(cls, {"id": "read_id($v)"})
-        return Generated(self.namespace["columns"], self.namespace[decoder])
+        return Generated(self.namespace["columns"], self.namespace["text"], self.namespace[decoder])
 
 
 def _pipeline_named(name: str) -> Any:

@@ -122,7 +122,8 @@ def check_id(value: object, field: str = "id") -> uuid.UUID:
 
 
 def decode_rows(cls: type[R], kind: Kind, rows: list[Any], place: str) -> list[R]:
-    """Records from rows whose first column is their stored JSON text.
+    """Records from rows that begin with their stored text, their id, their customer's id
+    and their version (as a SQL table keeps them).
 
     Raises:
         StorageError: a row is not what the library wrote (``place`` says
@@ -131,7 +132,7 @@ def decode_rows(cls: type[R], kind: Kind, rows: list[Any], place: str) -> list[R
     """
     from ..serialization import _codec
 
-    return _read(kind, place, _codec.decode_many, cls, [row[0] for row in rows])
+    return _read(kind, place, _codec.decode_rows, cls, rows)
 
 
 def read_case_facts(

@@ -3,7 +3,8 @@
 A database is at version 0 (empty: every table is created), 1 (written by
 custservice 0.1.0: records as text only), 2 (typed columns, before the
 desk's), 3 (before tenants), 4 (before the merged cases' column), 5 (before a
-case's reply and resolution times and the tags' columns) or :data:`~.schema.VERSION`. Each
+case's reply and resolution times and the tags' columns), 6 (before rows kept only the
+part of a record's text their columns do not hold) or :data:`~.schema.VERSION`. Each
 step of :data:`STEPS` takes it one version up; all the steps it lacks run in
 one transaction with the version recorded at its end, so a process killed
 mid-upgrade leaves the old schema as it was (on engines whose schema changes
@@ -225,21 +226,24 @@ def _fill(conn: sa.Connection, table: sa.Table, page: int = 2000) -> None:
     )
     after: Any = None
     while True:
+        owner = table.c.id if kind == "customer" else table.c.customer_id
         query = (
-            sa.select(table.c.id, table.c.data, table.c.version).order_by(table.c.id).limit(page)
+            sa.select(table.c.data, table.c.id, owner, table.c.version)
+            .order_by(table.c.id)
+            .limit(page)
         )
         if after is not None:
             query = query.where(table.c.id > after)
-        rows = conn.execute(query).all()
+        rows = list(conn.execute(query).all())
         if not rows:
             return
-        records = _common.decode_rows(cls, kind, [(r[1],) for r in rows], "database")
+        records = _common.decode_rows(cls, kind, rows, "database")
         params = []
-        for (rid, _, version), record in zip(rows, records, strict=True):
+        for (_, rid, _, version), record in zip(rows, records, strict=True):
             values = _row(record, version)
             params.append({"_id": rid, **{name: values[name] for name in typed}})
         conn.execute(update, params)
-        after = rows[-1][0]
+        after = rows[-1][1]
 
 
 def _measure_columns(conn: sa.Connection, tables: Any, driver: Driver) -> None:
@@ -252,6 +256,12 @@ def _measure_columns(conn: sa.Connection, tables: Any, driver: Driver) -> None:
     _add_columns(conn, tables, fill_all=False)
 
 
+def _row_text(conn: sa.Connection, tables: Any, driver: Driver) -> None:
+    """6 → 7: rows written from now on keep in ``data`` only what their columns do not
+    hold. Nothing is rewritten: the whole text of a row written before reads the same,
+    and each row takes the shorter form when its record is next saved."""
+
+
 STEPS: list[Step] = [
     _create,
     _typed_columns,
@@ -259,6 +269,7 @@ STEPS: list[Step] = [
     _tenants,
     _merge_column,
     _measure_columns,
+    _row_text,
 ]
 """Step ``n`` takes a database from version ``n`` to ``n + 1``; step 0 creates the
 current schema outright, so a new database takes one step."""

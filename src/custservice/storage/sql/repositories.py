@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -69,8 +69,10 @@ class SqlRepository(Generic[R]):
             if store._tenant is None
             else t.c.tenant == store._tenant
         )
+        # A record's text, then the columns that hold the rest of it.
+        stored = (t.c.data, t.c.id, self._owner, t.c.version)
         self._get = (
-            sa.select(t.c.data)
+            sa.select(*stored)
             .where(self._mine, t.c.id == sa.bindparam("id"))
             .order_by(t.c.tenant)
             .limit(1)
@@ -90,7 +92,8 @@ class SqlRepository(Generic[R]):
         )
         counted = sa.select(sa.func.count()).select_from(t)
         self._count = counted if store._tenant is None else counted.where(self._mine)
-        self._page_sql = sa.select(t.c.data).order_by(t.c.opened_at, t.c.id)
+        self._page_sql = sa.select(*stored).order_by(t.c.opened_at, t.c.id)
+        self._statements: dict[Hashable, tuple[Any, Any]] = {}
         self._fused = (
             FusedWrites(store._tables, t, self._kind, _KEPT_ON_SAVE)
             if store.driver.fused_writes
@@ -315,16 +318,22 @@ class SqlRepository(Generic[R]):
         first is read now, so a closed store fails at the call."""
         store = self._store
         if store._tenant is not None:
-            return iter([(store._tenant, self._pages([self._mine]))])
+            return iter([(store._tenant, self._pages("mine", lambda: [self._mine], {}))])
         t = self._table
         with store._connection() as conn:
             tenants = sorted(conn.scalars(sa.select(store._tables["tenants"].c.tenant)))
         if not tenants:
             return iter([])
-        first = self._pages([t.c.tenant == tenants[0]])
+
+        def of(name: str) -> Iterator[R]:
+            return self._pages(
+                "tenant", lambda: [t.c.tenant == sa.bindparam("tenant")], {"tenant": name}
+            )
+
+        first = of(tenants[0])
         return chain(
             [(_tenant_of(tenants[0]), first)],
-            ((_tenant_of(name), self._pages([t.c.tenant == name])) for name in tenants[1:]),
+            ((_tenant_of(name), of(name)) for name in tenants[1:]),
         )
 
     def for_customer(
@@ -342,8 +351,22 @@ class SqlRepository(Generic[R]):
         """
         _common.check_id(customer_id, "customer_id")
         since, until = _common.window(since, until)
+        params: dict[str, Any] = {"customer": str(customer_id)}
+        if since is not None:
+            params["since"] = _micros(since)
+        if until is not None:
+            params["until"] = _micros(until)
+        return self._pages(
+            ("customer", since is not None, until is not None),
+            lambda: self._of_customer(since is not None, until is not None),
+            params,
+        )
+
+    def _of_customer(self, since: bool, until: bool) -> list[Any]:
+        """The conditions of ``for_customer``, its values bound: ``customer``, and the
+        window's ``since`` and ``until`` when it has them."""
         t = self._table
-        cid = str(customer_id)
+        customer = sa.bindparam("customer", type_=t.c.id.type)
         mine = self._mine
         if self._store._tenant is None:
             # The tenants of this customer, not every tenant: the planner then expects the
@@ -354,35 +377,55 @@ class SqlRepository(Generic[R]):
             mine = t.c.tenant.in_(
                 sa.select(customers.c.tenant).where(
                     customers.c.tenant.in_(sa.select(self._store._tables["tenants"].c.tenant)),
-                    customers.c.id == cid,
+                    customers.c.id == customer,
                 )
             )
-        where: list[Any] = [mine, self._owner == cid]
-        if since is not None:
-            where.append(t.c.opened_at >= _micros(since))
-        if until is not None:
-            where.append(t.c.opened_at < _micros(until))
-        return self._pages(where)
+        where: list[Any] = [mine, self._owner == customer]
+        if since:
+            where.append(t.c.opened_at >= sa.bindparam("since", type_=t.c.opened_at.type))
+        if until:
+            where.append(t.c.opened_at < sa.bindparam("until", type_=t.c.opened_at.type))
+        return where
 
-    def _pages(self, where: list[Any]) -> Iterator[R]:
+    def _pages(
+        self, key: Hashable, where: Callable[[], list[Any]], params: dict[str, Any]
+    ) -> Iterator[R]:
+        """The records the conditions ``where()`` select, in keyset pages; ``key`` names the
+        conditions, whose values ``params`` binds.
+
+        The statements are built once per key and kept: SQLAlchemy then finds their
+        compiled form without walking them again on every call.
+        """
+        first_page, next_page = self._statements.get(key) or self._paged(key, where())
         # The first page is read now, so a closed store fails at the call, as in memory.
-        first = self._page(where, None)
+        first = self._page(first_page, params)
         return _common.keyset_pages(
             first,
             self._decode,
-            lambda after: self._page(where, after),
+            lambda after: self._page(
+                next_page, {**params, "after_at": after[0], "after_id": after[1]}
+            ),
             PAGE,
             self._store._check_open,
         )
 
-    def _page(self, where: list[Any], after: tuple[int, str] | None) -> list[Any]:
+    def _paged(self, key: Hashable, where: list[Any]) -> tuple[Any, Any]:
         t = self._table
-        if after is not None:
-            # Typed as the columns: a bare str would be sent as VARCHAR, not PostgreSQL's UUID.
-            after_sql = sa.tuple_(*after, types=[t.c.opened_at.type, t.c.id.type])
-            where = [*where, sa.tuple_(t.c.opened_at, t.c.id) > after_sql]
+        # Typed as the columns: a bare str would be sent as VARCHAR, not PostgreSQL's UUID.
+        after = sa.tuple_(
+            sa.bindparam("after_at", type_=t.c.opened_at.type),
+            sa.bindparam("after_id", type_=t.c.id.type),
+        )
+        statements = (
+            self._page_sql.where(*where).limit(PAGE),
+            self._page_sql.where(*where, sa.tuple_(t.c.opened_at, t.c.id) > after).limit(PAGE),
+        )
+        self._statements[key] = statements
+        return statements
+
+    def _page(self, statement: Any, params: dict[str, Any]) -> list[Any]:
         with self._store._connection() as conn:
-            return list(conn.execute(self._page_sql.where(*where).limit(PAGE)).all())
+            return list(conn.execute(statement, params).all())
 
     def _decode(self, rows: list[Any]) -> list[R]:
         return _common.decode_rows(self._cls, self._kind, rows, "database")

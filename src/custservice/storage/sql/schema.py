@@ -33,11 +33,13 @@ from .._common import TENANT_LENGTH
 
 __all__ = ["VERSION", "metadata"]
 
-VERSION = 6
+VERSION = 7
 """The schema version this library writes: 1 was the first release's, with ``data`` only;
 2 added the typed columns; 3 the desk's (priority, channel, assignee, team); 4 tenants; 5 a
 case's ``merged_into``; 6 a case's ``first_reply``, ``resolution``, ``reopens`` and
-``status_changed_at``, and the ``tags`` of cases and interactions."""
+``status_changed_at``, and the ``tags`` of cases and interactions; 7 keeps in ``data``
+only what the columns do not hold (no id, customer's id or version; no field at its
+default)."""
 
 _ID = sa.String(36).with_variant(postgresql.UUID(as_uuid=False), "postgresql")
 """A UUID: native on PostgreSQL, its 36-character text elsewhere."""
