@@ -112,6 +112,10 @@ class Driver:
         """The row that stores ``record`` (see :func:`.rows.row`), as this engine can hold it."""
         return _row(record, version)
 
+    def id_text(self, column: Any) -> Any:
+        """A column of ids, read as their text (the default: the column as it is)."""
+        return column
+
     def bulk_insert(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         """Insert many rows in one go (the default: :meth:`insert_rows`)."""
         self.insert_rows(conn, table, rows)

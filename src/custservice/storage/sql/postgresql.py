@@ -230,6 +230,11 @@ class _PostgreSQL(Driver):
                 values[key] = value.replace("\x00", "\ufffd")
         return values
 
+    def id_text(self, column: Any) -> Any:
+        # The server's text of a UUID: psycopg would build a UUID object of each, which
+        # SQLAlchemy then turns into text, at twice the cost of the rest of the row.
+        return sa.cast(column, sa.Text)
+
     def begin_snapshot(self, conn: sa.Connection) -> None:
         conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 

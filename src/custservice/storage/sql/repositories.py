@@ -70,7 +70,8 @@ class SqlRepository(Generic[R]):
             else t.c.tenant == store._tenant
         )
         # A record's text, then the columns that hold the rest of it.
-        stored = (t.c.data, t.c.id, self._owner, t.c.version)
+        text = store.driver.id_text
+        stored = (t.c.data, text(t.c.id), text(self._owner), t.c.version)
         self._get = (
             sa.select(*stored)
             .where(self._mine, t.c.id == sa.bindparam("id"))
@@ -232,6 +233,9 @@ class SqlRepository(Generic[R]):
         owner = values["id"] if self._cls is Customer else values["customer_id"]
         # A version the database cannot hold (beyond 63 bits) matches no row: -1 never does.
         expected = record.version if record.version <= INT64_MAX else -1
+        tenant = self._tenant
+        if expected >= 0 and self._saved_at_once(values, tenant, expected, owner):
+            return stored
         update = (
             sa.update(t)
             .where(
@@ -243,21 +247,6 @@ class SqlRepository(Generic[R]):
             .values({k: v for k, v in values.items() if k not in _KEPT_ON_SAVE})
             .values(version=t.c.version + 1)
         )
-        tenant = self._tenant
-        if self._fused is not None and expected >= 0:
-            try:
-                with store._writing() as conn:
-                    if (
-                        self._fused.save(
-                            conn, values, tenant=tenant, expected=expected, owner=owner
-                        )
-                        is None
-                    ):
-                        raise _Missed  # undoes the counter taken: the full path says why
-            except _Missed:
-                pass
-            else:
-                return stored
         with store._writing() as conn:
             position = store._allocate(conn, 1)
             changed = conn.execute(update, {"_tenant": tenant}).rowcount
@@ -281,6 +270,25 @@ class SqlRepository(Generic[R]):
                 )
             store._log(conn, [(position, self._kind, "save", values, stored.version)])
         return stored
+
+    def _saved_at_once(
+        self, values: dict[str, Any], tenant: str, expected: int, owner: str
+    ) -> bool:
+        """The save as one statement, where the engine allows (see :mod:`.fused`): false,
+        with nothing written, when the row is not there as expected; the full path then
+        finds out why (another tenant's, another version, no such record)."""
+        if self._fused is None:
+            return False
+        try:
+            with self._store._writing() as conn:
+                position = self._fused.save(
+                    conn, values, tenant=tenant, expected=expected, owner=owner
+                )
+                if position is not None:
+                    return True
+                raise _Missed  # rolls back the counter it took: no gap in the feed
+        except _Missed:
+            return False
 
     # -- reading ------------------------------------------------------------------
 
