@@ -224,9 +224,9 @@ def _fill(conn: sa.Connection, table: sa.Table, page: int = 2000) -> None:
         .where(table.c.id == sa.bindparam("_id"))
         .values({name: sa.bindparam(name) for name in typed})
     )
+    owner = table.c.id if kind == "customer" else table.c.customer_id
     after: Any = None
     while True:
-        owner = table.c.id if kind == "customer" else table.c.customer_id
         query = (
             sa.select(table.c.data, table.c.id, owner, table.c.version)
             .order_by(table.c.id)
