@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..protocols import Kind
+from .schema import owner_column
 
 __all__ = ["FusedWrites"]
 
@@ -38,7 +39,7 @@ class FusedWrites:
         self, tables: dict[str, sa.Table], table: sa.Table, kind: Kind, kept_on_save: frozenset[str]
     ) -> None:
         head, events = tables["events_head"], tables["events"]
-        owner = table.c.id if kind == "customer" else table.c.customer_id
+        owner = owner_column(table)
         counter = (
             sa.update(head)
             .values(position=head.c.position + _constant(1, head.c.position))

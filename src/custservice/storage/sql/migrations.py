@@ -224,7 +224,7 @@ def _fill(conn: sa.Connection, table: sa.Table, page: int = 2000) -> None:
         .where(table.c.id == sa.bindparam("_id"))
         .values({name: sa.bindparam(name) for name in typed})
     )
-    owner = table.c.id if kind == "customer" else table.c.customer_id
+    owner = _schema.owner_column(table)
     after: Any = None
     while True:
         query = (

@@ -29,7 +29,7 @@ from ...serialization import _codec
 from .. import _common
 from ..protocols import Kind
 from .fused import FusedWrites
-from .schema import NO_TENANT
+from .schema import NO_TENANT, owner_column
 
 if TYPE_CHECKING:
     from .store import SqlStore
@@ -61,7 +61,7 @@ class SqlRepository(Generic[R]):
         self._cls: type[R] = cls
         self._kind: Kind = _common.KIND_OF[cls]
         self._table = t = store._tables[_TABLE[self._kind]]
-        self._owner = t.c.id if cls is Customer else t.c.customer_id
+        self._owner = owner_column(t)
         self._tenant = store._writes_as
         # Unscoped, a lookup by id names every listed tenant, so that it still seeks the key.
         self._mine = (

@@ -62,6 +62,12 @@ NO_TENANT = ""
 RECORD_TABLES = ("customers", "interactions", "cases")
 
 
+def owner_column(table: sa.Table) -> sa.Column[Any]:
+    """The column of a record table holding the id of the customer a row belongs to: a
+    customer's own id on ``customers``."""
+    return table.c.id if table.name == "customers" else table.c.customer_id
+
+
 def _tenant() -> sa.Column[str]:
     return sa.Column(
         "tenant",
