@@ -8,6 +8,7 @@ path, how its errors read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -116,9 +117,16 @@ class Driver:
         """A column of ids, read as their text (the default: the column as it is)."""
         return column
 
-    def bulk_insert(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        """Insert many rows in one go (the default: :meth:`insert_rows`)."""
-        self.insert_rows(conn, table, rows)
+    def bulk_insert(
+        self, conn: sa.Connection, table: sa.Table, rows: Iterable[dict[str, Any]]
+    ) -> None:
+        """Insert many rows in one go (the default: :meth:`insert_rows` of them all).
+
+        ``rows`` may be built as they are read: an engine that streams them
+        (PostgreSQL's ``COPY``) builds the next row while the server stores
+        the ones before it.
+        """
+        self.insert_rows(conn, table, list(rows))
 
     def insert_rows(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         """Insert rows with one ``executemany`` of the driver, SQL compiled once per table.

@@ -54,6 +54,7 @@ import logging
 import operator
 import re
 import threading
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -258,7 +259,9 @@ class _PostgreSQL(Driver):
         if schema is not None:
             conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
 
-    def bulk_insert(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    def bulk_insert(
+        self, conn: sa.Connection, table: sa.Table, rows: Iterable[dict[str, Any]]
+    ) -> None:
         names = [c.name for c in table.columns]
         target = f"{conn.dialect.identifier_preparer.format_table(table)} ({', '.join(names)})"
         raw: Any = conn.connection.driver_connection

@@ -158,16 +158,12 @@ class SqlRepository(Generic[R]):
                         del batch[at:]
                         break
                 if batch:
-                    row = store.driver.row
-                    rows = [row(record, 1) for record in batch]
-                    tenant = self._tenant
-                    for values in rows:
-                        values["tenant"] = tenant
-                    first = store._allocate(conn, len(rows))
+                    rows: list[dict[str, Any]] = []
+                    first = store._allocate(conn, len(batch))
                     store._enlist(conn)
                     try:
                         with conn.begin_nested():
-                            store.driver.bulk_insert(conn, self._table, rows)
+                            store.driver.bulk_insert(conn, self._table, self._rows(batch, rows))
                     except (sa.exc.DBAPIError, store._driver_error()) as exc:
                         # A bulk path may talk to the driver directly: either error.
                         failure = self._failure(batch)
@@ -179,6 +175,18 @@ class SqlRepository(Generic[R]):
                 if deferred is not None:
                     raise deferred
         return total
+
+    def _rows(self, batch: list[R], built: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """The new rows of ``batch``, each kept in ``built`` too (for the change feed) as it
+        is handed to the driver, which may send it before the next is built."""
+        row = self._store.driver.row
+        tenant = self._tenant
+        keep = built.append
+        for record in batch:
+            values = row(record, 1)
+            values["tenant"] = tenant
+            keep(values)
+            yield values
 
     def _failure(self, batch: list[R]) -> CustServiceError | None:
         """The error the reference gives for the first record of ``batch`` that cannot be
