@@ -181,8 +181,11 @@ def check_candidates(
     """The interactions chosen in SQL are those the planner asks feedback on; with
     ``answered``, every interaction whose request falls in the window, feedback or not."""
     with snapshot(store) as sql:
-        chosen = feedback_candidates(sql, start, end, delay)
-        answered = feedback_candidates(sql, start, end, delay, answered=True)
+        chosen = [i.id for page in feedback_candidates(sql, start, end, delay) for i in page]
+        pages = feedback_candidates(sql, start, end, delay, answered=True)
+        read = [i for page in pages for i in page]
+        answered = [i.id for i in read]
+        assert all(i == store.interactions.get(i.id) for i in read)  # each read whole
     due = [i.id for i in records[1] if i.resolved_at and start <= i.resolved_at + delay < end]
     assert sorted(answered) == sorted(due)
     planned = plan_follow_ups(

@@ -13,6 +13,7 @@ only when stderr is a terminal (``--quiet`` turns them off there too).
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import os
 import shlex
@@ -187,6 +188,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         stderr), 130 when interrupted, 141 when stdout was closed early.
     """
     args = _parser().parse_args(argv)
+    thresholds = gc.get_threshold()
+    # A command builds and drops records by the hundred thousand, none of them in a
+    # reference cycle: the cyclic collector, left to run every 700 new containers,
+    # spends a fifth of a report's time finding nothing. Restored on the way out, for
+    # a caller in the same process.
+    gc.set_threshold(100_000, 20, 20)
     try:
         if args.command == "demo":
             status = _demo(args)
@@ -213,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except KeyboardInterrupt:
         return _fail("interrupted", status=130)
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def _fail(message: str, *, status: int = 2) -> int:

@@ -14,7 +14,8 @@ reads, inside one snapshot:
 - per customer, the verdicts and last contact health counts, in one grouped
   query over the typed columns (``analytics/_health_sql``);
 - the interactions that may owe a feedback request in the week, chosen in SQL
-  (``analytics/_planner_sql``), each then read and judged by the planner;
+  and read by the same query (``analytics/_planner_sql``), each then judged by
+  the planner;
 - with SLA policies, the cases opened in the last 30 days whole, to count
   attainment per policy (a policy's condition may read any field of a case):
   built from the rows the scorecard reads, or, without targets, read again;
@@ -53,7 +54,6 @@ from ._risk import Riskiest, may_be_current
 __all__ = ["pushed_down"]
 
 _NONE = (VerdictCounts(), VerdictCounts(), None)
-_CHUNK = 500
 _NO_DELAY = dt.timedelta(0)
 
 
@@ -105,9 +105,8 @@ def pushed_down(
             due = feedback_candidates(snapshot, at, follow_ups.end, DEFAULT_POLICY.feedback_delay)
         else:  # under a survey policy, feedback given after the request counts too
             due = feedback_candidates(snapshot, *resolved, _NO_DELAY, answered=True)
-        for start in range(0, len(due), _CHUNK):
-            chunk = due[start : start + _CHUNK]
-            follow_ups.plan(interactions=[store.interactions.get(i) for i in chunk])
+        for page in due:
+            follow_ups.plan(interactions=page)
         funnel = Funnel()
         riskiest: Riskiest[Customer] = Riskiest()
         customers = funnel.counted(follow_ups.customers(store.customers.all()))

@@ -117,6 +117,10 @@ class Driver:
         """A column of ids, read as their text (the default: the column as it is)."""
         return column
 
+    def one_of(self, column: Any, values: sa.Select[Any]) -> Any:
+        """``column`` is one of the values ``values`` selects (the default: ``IN``)."""
+        return column.in_(values)
+
     def bulk_insert(
         self, conn: sa.Connection, table: sa.Table, rows: Iterable[dict[str, Any]]
     ) -> None:

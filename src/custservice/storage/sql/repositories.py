@@ -390,11 +390,13 @@ class SqlRepository(Generic[R]):
             # opening order to skip the sort (a table of tenants it has no statistics for
             # looks hundreds of rows long).
             customers = self._store._tables["customers"]
-            mine = t.c.tenant.in_(
+            one_of = self._store.driver.one_of
+            listed = sa.select(self._store._tables["tenants"].c.tenant)
+            mine = one_of(
+                t.c.tenant,
                 sa.select(customers.c.tenant).where(
-                    customers.c.tenant.in_(sa.select(self._store._tables["tenants"].c.tenant)),
-                    customers.c.id == customer,
-                )
+                    one_of(customers.c.tenant, listed), customers.c.id == customer
+                ),
             )
         where: list[Any] = [mine, self._owner == customer]
         if since:
