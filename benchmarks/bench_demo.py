@@ -15,8 +15,9 @@ Each size is compared with the one ten times smaller:
    chunks and the report streams, so memory should barely grow. Aim: under
    2x for ten times the customers.
 
-Then the report against 0.1.0's (10,000 customers; QUICK: 1,000), every figure
-checked to print the same report in both versions:
+Then the report against 0.1.0's (10,000 customers; QUICK: 1,000;
+``CUSTSERVICE_BENCH_REPORT_CUSTOMERS=N``: N), every figure checked to print the
+same report in both versions:
 
 3. 0.1.0 is extracted from its release commit with ``git archive`` into a
    temporary directory and makes its demo store with its own
@@ -279,7 +280,8 @@ def against_release(customers: int, repeat: int = 3) -> None:
 
 def main() -> None:
     growth()
-    against_release(1_000 if _harness.QUICK else 10_000)
+    default = 1_000 if _harness.QUICK else 10_000
+    against_release(int(os.environ.get("CUSTSERVICE_BENCH_REPORT_CUSTOMERS", default)))
 
 
 if __name__ == "__main__":

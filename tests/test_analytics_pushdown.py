@@ -60,7 +60,8 @@ from custservice.analytics import (
     ScorecardQuery,
     scorecard,
 )
-from custservice.analytics._scorecard_sql import sql_scorecard
+from custservice.analytics._scorecard_sql import Kept, snapshot_scorecard, sql_scorecard
+from custservice.analytics.scorecard import checked_query
 from custservice.storage.sql import SqlStore
 from custservice.testing import strategies as cst
 
@@ -209,6 +210,20 @@ def test_push_down_equals_streaming_for_every_grouping(
                 assert _in_range(card.csat, 0, 100)
                 assert _in_range(card.first_contact_resolution, 0, 100)
                 assert _in_range(card.nps, -100, 100)
+        # In one snapshot, each after the first may take the interactions' counts the
+        # ones before it kept: by priority, last, has its interactions all in one group.
+        assert isinstance(store, SqlStore)
+        kept: Kept = {}
+        with store.sql_snapshot() as snapshot:
+            for by in [*groupings, GroupBy.PRIORITY]:
+                query = checked_query(
+                    by, options.get("targets", ()), options.get("at"), zone, csat_scales, buckets
+                )
+                card = snapshot_scorecard(snapshot, query, kept=kept)
+                streamed = scorecard(
+                    store.interactions.all(), store.cases.all(), customers=store, by=by, **options
+                )
+                assert card is None or card == streamed, by
 
 
 # --- examples aimed at what SQL finds hard ------------------------------------------------

@@ -115,7 +115,7 @@ from .scorecard import (
     _Tally,
 )
 
-__all__ = ["MAX_SPAN_DAYS", "snapshot_scorecard", "sql_scorecard"]
+__all__ = ["MAX_SPAN_DAYS", "Kept", "snapshot_scorecard", "sql_scorecard"]
 
 MAX_SPAN_DAYS = 250 * 366
 """The longest time span of records grouped by period in SQL; a longer one is streamed."""
@@ -158,6 +158,7 @@ def snapshot_scorecard(
     query: ScorecardQuery,
     on_cases: Callable[[Sequence[Case]], None] | None = None,
     wanted: Callable[[CaseStatus, int], bool] | None = None,
+    kept: Kept | None = None,
 ) -> Scorecard | None:
     """The scorecard of what ``snapshot`` holds; ``None`` to stream it instead.
 
@@ -174,6 +175,10 @@ def snapshot_scorecard(
         wanted: given a case's current status and since when it has been in
             it (microseconds since 1970, UTC), whether ``on_cases`` is to see
             it; every case when ``None``.
+        kept: for several scorecards of one snapshot, the same ``dict``
+            (empty at first) to each: what one counts of every interaction
+            is kept there, and a later one with every interaction in one group
+            (by priority, say) takes it from there instead of counting again.
 
     Raises:
         StorageError: a stored case (read only with service targets) is not
@@ -194,7 +199,7 @@ def snapshot_scorecard(
     if grouping is None:
         return None
     try:
-        return _run(sql, query, grouping, on_cases, wanted)
+        return _run(sql, query, grouping, on_cases, wanted, kept)
     except _Ambiguous:
         return None
 
@@ -1007,17 +1012,18 @@ def _run(
     g: _Grouping,
     on_cases: Callable[[Sequence[Case]], None] | None,
     wanted: Callable[[CaseStatus, int], bool] | None,
+    kept: Kept | None,
 ) -> Scorecard:
     if g.several:
         # A record is in several groups: the totals are those of the records, ungrouped.
         none = sql.text("")
-        total = _find(sql, q, _Grouping(None, none, none, g.read), on_cases, wanted)
-        found = _find(sql, q, g, None, None)
+        total = _find(sql, q, _Grouping(None, none, none, g.read), on_cases, wanted, kept)
+        found = _find(sql, q, g, None, None, None)
         measured = found.measured(q.buckets)
         measured[None] = total.measured(q.buckets)[None]
         every = total.tallies.get(NO_GROUP) or _Tally(len(q.targets))
         return _grouped(found.tallies, q, measured, total=every)
-    found = _find(sql, q, g, on_cases, wanted)
+    found = _find(sql, q, g, on_cases, wanted, kept)
     measured = found.measured(q.buckets)
     if g.by is None:
         return _card(
@@ -1032,6 +1038,7 @@ def _find(
     g: _Grouping,
     on_cases: Callable[[Sequence[Case]], None] | None,
     wanted: Callable[[CaseStatus, int], bool] | None,
+    kept: Kept | None,
 ) -> _Found:
     targets = q.targets
     bounds = micros_of(q.buckets)
@@ -1054,14 +1061,22 @@ def _find(
     # '', give that group's figures and those of all alike.
     of_interactions = ungrouped if "interactions" in g.whole else g
     of_cases = ungrouped if "cases" in g.whole else g
-    statement, counters = _interactions_sql(sql, of_interactions, kinds, packing, bounds)
-    for row in sql.conn.execute(statement):
-        if row[0]:
-            found.add_picked(0, row[1:7])
-        elif row[2]:  # an ungrouped count gives a row even with no interactions
-            values = [int(v or 0) for v in row[2 : 2 + counters]]
-            _add_counts(found.tally(row[1]), values, kinds, packing, width)
-            found.add_buckets(row[1], 0, packing.counts(values[-width:], n_buckets))
+    # Every interaction's counts depend on how feedback counts and on the buckets alone.
+    counted = (q.csat_scales, tuple(bounds))
+    in_all = None if kept is None else kept.get(counted)
+    if in_all is not None and of_interactions is ungrouped:
+        in_all.add_to(found)
+    else:
+        statement, counters = _interactions_sql(sql, of_interactions, kinds, packing, bounds)
+        for row in sql.conn.execute(statement):
+            if row[0]:
+                found.add_picked(0, row[1:7])
+            elif row[2]:  # an ungrouped count gives a row even with no interactions
+                values = [int(v or 0) for v in row[2 : 2 + counters]]
+                _add_counts(found.tally(row[1]), values, kinds, packing, width)
+                found.add_buckets(row[1], 0, packing.counts(values[-width:], n_buckets))
+        if kept is not None and not g.several:  # each interaction counted in one group
+            kept[counted] = _InAll.of(found)
     for row in sql.conn.execute(_cases_sql(sql, of_cases, packing, bounds)):
         if row[0]:
             found.add_picked(int(row[0]), row[1:7])
@@ -1088,6 +1103,41 @@ def _find(
                 assert on_cases is not None
                 on_cases(_common.decode_rows(Case, "case", chosen, "database"))
     return found
+
+
+class _InAll:
+    """What a scorecard counted of every interaction, in all: its counts, the waits at
+    the ranks the distribution needs, their number, and their counts per bucket."""
+
+    def __init__(self, tally: _Tally, at_rank: dict[int, int], n: int, buckets: list[int]):
+        self.tally = tally
+        self.at_rank = at_rank
+        self.n = n
+        self.buckets = buckets
+
+    @classmethod
+    def of(cls, found: _Found) -> _InAll:
+        """Of a grouping's statements, once they have read the interactions."""
+        tally = _Tally(0)
+        for t in found.tallies.values():
+            tally.merge_interactions(t)
+        rows = [r[0] for r in found.buckets.values()]
+        buckets = [sum(column) for column in zip(*rows, strict=True)] if rows else []
+        return cls(tally, dict(found.at_total[0]), found.totals[0], buckets)
+
+    def add_to(self, found: _Found) -> None:
+        """Into a grouping that has every interaction in one group, as the statement over
+        them, ungrouped, gives it: rows keyed ``''``, the ranks in it those in all."""
+        if not self.tally.interactions:
+            return  # that statement gives no counts then
+        found.tally("").merge_interactions(self.tally)
+        found.add_buckets("", 0, self.buckets)
+        for rank, value in self.at_rank.items():
+            found.add_picked(0, ("", value, rank, self.n, rank, self.n))
+
+
+Kept = dict[tuple[Any, ...], _InAll]
+"""What scorecards of one snapshot keep for the next (see :func:`snapshot_scorecard`)."""
 
 
 def _add_counts(

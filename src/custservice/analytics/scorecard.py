@@ -336,9 +336,17 @@ class _Tally:
         self.targets = [[0] * 8 for _ in range(n_targets)]
 
     def merge(self, other: _Tally) -> None:
+        self.merge_interactions(other)
+        self.cases += other.cases
+        self.replies.extend(other.replies)
+        self.resolutions.extend(other.resolutions)
+        for mine, theirs in zip(self.targets, other.targets, strict=True):
+            _add_into(mine, theirs)
+
+    def merge_interactions(self, other: _Tally) -> None:
+        """Add what ``other`` counted of interactions (nothing of cases)."""
         for name in (
             "interactions",
-            "cases",
             "resolved",
             "fcr",
             "handoffs",
@@ -354,10 +362,6 @@ class _Tally:
         for factor, counts in other.factors.items():
             _add_into(self.factors.setdefault(factor, [0, 0, 0]), counts)
         self.waits.extend(other.waits)
-        self.replies.extend(other.replies)
-        self.resolutions.extend(other.resolutions)
-        for mine, theirs in zip(self.targets, other.targets, strict=True):
-            _add_into(mine, theirs)
 
 
 def _add_into(into: list[int], other: list[int]) -> None:

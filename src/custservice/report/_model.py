@@ -89,9 +89,10 @@ def assemble(
     at_risk: Iterable[AtRisk],
     follow_ups: tuple[FollowUp, ...],
     policies: tuple[PolicyAttainment, ...] = (),
+    by_priority: Scorecard | None = None,
 ) -> Report:
     """The report of what was read; the names of the listed follow-ups are read here, and
-    the operations figures computed."""
+    the operations figures computed (``by_priority``: their scorecard, if it was)."""
     names = {f.customer_id: store.customers.get(f.customer_id).name for f in listed(follow_ups)}
     return Report(
         at=at,
@@ -106,5 +107,5 @@ def assemble(
         follow_ups=follow_ups,
         names=names,
         policies=policies,
-        operations=operations(store, at),
+        operations=operations(store, at, by_priority),
     )

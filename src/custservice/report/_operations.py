@@ -16,9 +16,17 @@ from ..analytics import (
     scorecard,
     staffing_plan,
 )
+from ..analytics.scorecard import checked_query
 from ..storage.protocols import Store
 
-__all__ = ["ANSWER_WITHIN", "HANDLE_TIME", "SERVICE_LEVEL", "Operations", "operations"]
+__all__ = [
+    "ANSWER_WITHIN",
+    "HANDLE_TIME",
+    "PER_PRIORITY",
+    "SERVICE_LEVEL",
+    "Operations",
+    "operations",
+]
 
 HANDLE_TIME = pendulum.duration(minutes=6)
 """The mean time an agent spends on a contact, as the report's staffing plan assumes."""
@@ -54,12 +62,20 @@ class Operations:
     plan: StaffingPlan
 
 
-def operations(store: Store, at: pendulum.DateTime) -> Operations:
+PER_PRIORITY = checked_query(GroupBy.PRIORITY, (), None, "UTC", None)
+"""The query of :attr:`Operations.by_priority`: ``scorecard(store, by=GroupBy.PRIORITY)``."""
+
+
+def operations(
+    store: Store, at: pendulum.DateTime, by_priority: Scorecard | None = None
+) -> Operations:
     """The operations figures of ``store`` at ``at``, each from its analysis: pushed down to
-    SQL, or read from a SQL store's rows, where the analysis can; streamed otherwise."""
+    SQL, or read from a SQL store's rows, where the analysis can; streamed otherwise.
+    ``by_priority``, when given, is the scorecard of :data:`PER_PRIORITY` already
+    computed."""
     forecast = arrivals(store, interval=_HALF_HOUR, last_day=at.in_timezone("UTC").date())
     return Operations(
-        by_priority=scorecard(store, by=GroupBy.PRIORITY),
+        by_priority=scorecard(store, by=GroupBy.PRIORITY) if by_priority is None else by_priority,
         backlog=backlog(store, at=at, period=GroupBy.WEEK),
         forecast=forecast,
         plan=staffing_plan(

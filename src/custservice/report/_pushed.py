@@ -9,6 +9,9 @@ reads, inside one snapshot:
   that may be open when the week starts are built whole from the same rows,
   for the status updates due and the open breaches health counts, so each
   case is read once;
+- the scorecard by priority the operations figures show, from the same
+  snapshot: its interactions, all in one group, are those the first scorecard
+  counted, not counted again;
 - the open cases, counted by team and priority in one grouped query
   (``report/_desk_sql``);
 - per customer, the verdicts and last contact health counts, in one grouped
@@ -48,6 +51,7 @@ from ..storage.protocols import Store
 from ._follow_ups import NO_RULES, FollowUps, customer_lookup
 from ._funnel import Funnel
 from ._model import CURRENT, AtRisk, Report, assemble
+from ._operations import PER_PRIORITY
 from ._policies import DeskRules, PolicyAttainment, PolicyCounter
 from ._risk import Riskiest, may_be_current
 
@@ -71,7 +75,7 @@ def pushed_down(
     # Imported here: they load SQLAlchemy, which only SQL stores need.
     from ..analytics._health_sql import recent_verdicts
     from ..analytics._planner_sql import feedback_candidates
-    from ..analytics._scorecard_sql import snapshot_scorecard
+    from ..analytics._scorecard_sql import Kept, snapshot_scorecard
     from ._desk_sql import open_case_counts
 
     query = checked_query(GroupBy.MONTH, targets, at, "UTC", None)
@@ -95,9 +99,13 @@ def pushed_down(
             lately = from_scorecard and by_policy is not None and since >= by_policy.since
             return lately or follow_ups.may_be_open(status, since)
 
-        card = snapshot_scorecard(snapshot, query, seen, wanted)
+        kept: Kept = {}
+        card = snapshot_scorecard(snapshot, query, seen, wanted, kept)
         if card is None:
             return None
+        # The operations' scorecard by priority, every interaction in one group: what the
+        # first counted of them is kept, not counted again.
+        by_priority = snapshot_scorecard(snapshot, PER_PRIORITY, kept=kept)
         desk = open_case_counts(snapshot)
         counted = recent_verdicts(snapshot, Span(at))
         resolved = follow_ups.survey_resolved
@@ -127,4 +135,6 @@ def pushed_down(
                 for case in store.cases.all():
                     by_policy.add(case)
             policies = by_policy.result()
-        return assemble(store, at, funnel, card, desk, at_risk, follow_ups.result(), policies)
+        return assemble(
+            store, at, funnel, card, desk, at_risk, follow_ups.result(), policies, by_priority
+        )
