@@ -42,7 +42,7 @@ from custservice.analytics import (
     health,
     plan_follow_ups,
 )
-from custservice.analytics._health_sql import recent_verdicts
+from custservice.analytics._health_sql import read_recent_verdicts
 from custservice.analytics._planner_sql import feedback_candidates
 from custservice.analytics.health import Span, judged, risk_of
 from custservice.storage.sql import SqlStore
@@ -89,7 +89,7 @@ def check_health_counts(
     """The counts of ``store`` at ``at``, judged, are every customer's health."""
     people, calls, _ = records
     with snapshot(store) as sql:
-        counted = recent_verdicts(sql, Span(at, window, weights))
+        counted = read_recent_verdicts(sql, Span(at, window, weights))()
     assert set(counted) <= {c.id for c in people}
     for customer in people:
         own = [i for i in calls if i.customer_id == customer.id]

@@ -1,6 +1,6 @@
 """What :func:`~custservice.analytics.health` counts, in SQL, for every customer at once.
 
-:func:`recent_verdicts` reads the typed columns of ``interactions`` in one
+:func:`read_recent_verdicts` reads the typed columns of ``interactions`` in one
 statement grouped by customer, between the bounds of a
 :class:`~custservice.analytics.health.Span` (the numbers ``health`` applies
 to records):
@@ -22,6 +22,7 @@ from the cases themselves (:func:`~custservice.analytics.health.open_breach`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,7 +33,7 @@ from ._bounds import int64
 from .health import Span
 from .verdicts import VerdictCounts
 
-__all__ = ["Counted", "recent_verdicts"]
+__all__ = ["Counted", "read_recent_verdicts"]
 
 Counted = tuple[VerdictCounts, VerdictCounts, int]
 """A customer's recent verdicts, earlier verdicts, and last contact (microseconds)."""
@@ -40,9 +41,11 @@ Counted = tuple[VerdictCounts, VerdictCounts, int]
 _VERDICTS = (Verdict.DISSATISFIED, Verdict.SATISFIED, Verdict.DELIGHTED)  # by rank
 
 
-def recent_verdicts(snapshot: Snapshot, span: Span) -> dict[uuid.UUID, Counted]:
-    """Per customer with an interaction in ``[span.first, span.now]``: the verdicts of
-    the recent and of the earlier window, and the last contact in microseconds.
+def read_recent_verdicts(snapshot: Snapshot, span: Span) -> Callable[[], dict[uuid.UUID, Counted]]:
+    """Begin reading, ahead (:meth:`~custservice.storage.sql.Snapshot.read_ahead`), per
+    customer with an interaction in ``[span.first, span.now]``: the verdicts of the
+    recent and of the earlier window, and the last contact in microseconds. The
+    function returned waits for them.
 
     A customer with no such interaction is not in the result: their verdicts are
     empty and they have no last contact.
@@ -75,12 +78,17 @@ def recent_verdicts(snapshot: Snapshot, span: Span) -> dict[uuid.UUID, Counted]:
         .where(c.opened_at >= int64(span.first), c.opened_at <= now)
         .group_by(c.customer_id)
     )
-    out: dict[uuid.UUID, Counted] = {}
-    for customer_id, last, *n in snapshot.connection.execute(statement):
-        counts = [int(v) for v in n]
-        out[uuid.UUID(str(customer_id))] = (
-            VerdictCounts(*counts[:3]),
-            VerdictCounts(*counts[3:]),
-            int(last),
-        )
-    return out
+    ahead = snapshot.read_ahead(statement)
+
+    def counted_per_customer() -> dict[uuid.UUID, Counted]:
+        out: dict[uuid.UUID, Counted] = {}
+        for customer_id, last, *n in ahead.rows():
+            counts = [int(v) for v in n]
+            out[uuid.UUID(str(customer_id))] = (
+                VerdictCounts(*counts[:3]),
+                VerdictCounts(*counts[3:]),
+                int(last),
+            )
+        return out
+
+    return counted_per_customer

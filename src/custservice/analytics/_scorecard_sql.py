@@ -156,8 +156,8 @@ def sql_scorecard(
 def snapshot_scorecard(
     snapshot: Snapshot,
     query: ScorecardQuery,
-    on_cases: Callable[[Sequence[Case]], None] | None = None,
-    wanted: Callable[[CaseStatus, int], bool] | None = None,
+    on_cases: OnCases | None = None,
+    wanted: Wanted | None = None,
     kept: Kept | None = None,
 ) -> Scorecard | None:
     """The scorecard of what ``snapshot`` holds; ``None`` to stream it instead.
@@ -186,6 +186,24 @@ def snapshot_scorecard(
         sqlalchemy.exc.SQLAlchemyError: the database failed (the store's
             snapshot turns it into a ``StorageError``).
     """
+    finish = start_scorecard(snapshot, query, kept)
+    return None if finish is None else finish(on_cases, wanted)
+
+
+def start_scorecard(
+    snapshot: Snapshot, query: ScorecardQuery, kept: Kept | None = None
+) -> Finish | None:
+    """Begin :func:`snapshot_scorecard`: its aggregates are read ahead, beside the
+    snapshot (:meth:`~custservice.storage.sql.Snapshot.read_ahead`), while the caller
+    goes on; the function returned, given ``on_cases`` and ``wanted``, finishes it
+    (``None``: stream it instead).
+
+    Scorecards begun together in one snapshot are finished in the order begun; one
+    that takes what another keeps (``kept``) after it.
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: the database failed.
+    """
     if query.csat_scales is not None and any(
         level not in _INT64
         for s in query.csat_scales
@@ -199,9 +217,17 @@ def snapshot_scorecard(
     if grouping is None:
         return None
     try:
-        return _run(sql, query, grouping, on_cases, wanted, kept)
+        finish = _start(sql, query, grouping, kept)
     except _Ambiguous:
         return None
+
+    def finished(on_cases: OnCases | None, wanted: Wanted | None) -> Scorecard | None:
+        try:
+            return finish(on_cases, wanted)
+        except _Ambiguous:
+            return None
+
+    return finished
 
 
 class _Ambiguous(Exception):
@@ -283,6 +309,7 @@ class _Sql:
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.conn = snapshot.connection
+        self.ahead = snapshot.read_ahead
         tables = snapshot.tables
         self.interactions = tables["interactions"]
         self.cases = tables["cases"]
@@ -1006,44 +1033,52 @@ class _Found:
         return out
 
 
-def _run(
-    sql: _Sql,
-    q: ScorecardQuery,
-    g: _Grouping,
-    on_cases: Callable[[Sequence[Case]], None] | None,
-    wanted: Callable[[CaseStatus, int], bool] | None,
-    kept: Kept | None,
-) -> Scorecard:
+OnCases = Callable[[Sequence[Case]], None]
+"""Given the cases of each batch a scorecard reads whole (see :func:`snapshot_scorecard`)."""
+Wanted = Callable[[CaseStatus, int], bool]
+"""Whether :data:`OnCases` is to see a case, by its status and since when it has been in it."""
+Finish = Callable[[OnCases | None, Wanted | None], "Scorecard | None"]
+"""Finishes a scorecard :func:`start_scorecard` began (see :func:`snapshot_scorecard`)."""
+
+
+def _start(sql: _Sql, q: ScorecardQuery, g: _Grouping, kept: Kept | None) -> Finish:
     if g.several:
         # A record is in several groups: the totals are those of the records, ungrouped.
         none = sql.text("")
-        total = _find(sql, q, _Grouping(None, none, none, g.read), on_cases, wanted, kept)
-        found = _find(sql, q, g, None, None, None)
+        all_of = _begin(sql, q, _Grouping(None, none, none, g.read), kept)
+        each_of = _begin(sql, q, g, None)
+
+        def several(on_cases: OnCases | None, wanted: Wanted | None) -> Scorecard:
+            total, found = all_of(on_cases, wanted), each_of(None, None)
+            measured = found.measured(q.buckets)
+            measured[None] = total.measured(q.buckets)[None]
+            every = total.tallies.get(NO_GROUP) or _Tally(len(q.targets))
+            return _grouped(found.tallies, q, measured, total=every)
+
+        return several
+    one_of = _begin(sql, q, g, kept)
+
+    def one(on_cases: OnCases | None, wanted: Wanted | None) -> Scorecard:
+        found = one_of(on_cases, wanted)
         measured = found.measured(q.buckets)
-        measured[None] = total.measured(q.buckets)[None]
-        every = total.tallies.get(NO_GROUP) or _Tally(len(q.targets))
-        return _grouped(found.tallies, q, measured, total=every)
-    found = _find(sql, q, g, on_cases, wanted, kept)
-    measured = found.measured(q.buckets)
-    if g.by is None:
-        return _card(
-            found.tallies.get(NO_GROUP) or _Tally(len(q.targets)), q, measured=measured[None]
-        )
-    return _grouped(found.tallies, q, measured)
+        if g.by is None:
+            return _card(
+                found.tallies.get(NO_GROUP) or _Tally(len(q.targets)), q, measured=measured[None]
+            )
+        return _grouped(found.tallies, q, measured)
+
+    return one
 
 
-def _find(
-    sql: _Sql,
-    q: ScorecardQuery,
-    g: _Grouping,
-    on_cases: Callable[[Sequence[Case]], None] | None,
-    wanted: Callable[[CaseStatus, int], bool] | None,
-    kept: Kept | None,
-) -> _Found:
+def _begin(
+    sql: _Sql, q: ScorecardQuery, g: _Grouping, kept: Kept | None
+) -> Callable[[OnCases | None, Wanted | None], _Found]:
+    """Read a grouping's aggregates ahead, beside the snapshot; the function returned
+    evaluates the service targets case by case meanwhile (given ``on_cases``, the
+    cases it wants whole), then counts the aggregates' rows."""
     targets = q.targets
     bounds = micros_of(q.buckets)
     n_buckets = len(bounds) + 1
-    found = _Found(sql, g, len(targets), n_buckets)
     kinds = _Kinds(q.csat_scales)
     # Every count is at most the number of records of a kind: it sizes the packed fields.
     i, c = sql.interactions, sql.cases
@@ -1061,48 +1096,64 @@ def _find(
     # '', give that group's figures and those of all alike.
     of_interactions = ungrouped if "interactions" in g.whole else g
     of_cases = ungrouped if "cases" in g.whole else g
-    # Every interaction's counts depend on how feedback counts and on the buckets alone.
+    # Every interaction's counts depend on how feedback counts and on the buckets alone:
+    # what a scorecard begun earlier in the snapshot counts of them, it keeps for this one.
     counted = (q.csat_scales, tuple(bounds))
-    in_all = None if kept is None else kept.get(counted)
-    if in_all is not None and of_interactions is ungrouped:
-        in_all.add_to(found)
-    else:
-        statement, counters = _interactions_sql(sql, of_interactions, kinds, packing, bounds)
-        for row in sql.conn.execute(statement):
+    promised = None if kept is None else kept.get(counted)
+    statement, counters = _interactions_sql(sql, of_interactions, kinds, packing, bounds)
+    of_all = None
+    if promised is None or of_interactions is not ungrouped:
+        of_all = sql.ahead(statement)
+        if kept is not None and not g.several and promised is None:
+            # Each interaction is counted in one group: the total is kept, once counted.
+            promised = kept[counted] = _Promised()
+    of_each_case = sql.ahead(_cases_sql(sql, of_cases, packing, bounds))
+
+    def finish(on_cases: OnCases | None, wanted: Wanted | None) -> _Found:
+        found = _Found(sql, g, len(targets), n_buckets)
+        if targets:
+            assert q.at is not None
+            now = micros(q.at)
+            streamed = sql.conn.execute(_case_rows_sql(sql, g).execution_options(yield_per=_BATCH))
+            for rows in streamed.partitions():
+                page = list(rows)
+                chosen = []
+                read = _common.read_case_facts(page, now, "database")
+                for row, (facts, status, since) in zip(page, read, strict=True):
+                    _add_attainment(found.tally(row[4]), facts, targets)
+                    if on_cases is not None and (wanted is None or wanted(status, since)):
+                        chosen.append(row)
+                if chosen:
+                    assert on_cases is not None
+                    on_cases(_common.decode_rows(Case, "case", chosen, "database"))
+        if of_all is None and promised is not None and promised.counted is not None:
+            promised.counted.add_to(found)
+        else:  # read ahead, or (the scorecard that was to count them did not) read now
+            counts: list[Any] = (
+                list(sql.conn.execute(statement)) if of_all is None else of_all.rows()
+            )
+            for row in counts:
+                if row[0]:
+                    found.add_picked(0, row[1:7])
+                elif row[2]:  # an ungrouped count gives a row even with no interactions
+                    values = [int(v or 0) for v in row[2 : 2 + counters]]
+                    _add_counts(found.tally(row[1]), values, kinds, packing, width)
+                    found.add_buckets(row[1], 0, packing.counts(values[-width:], n_buckets))
+            if of_all is not None and promised is not None and promised.counted is None:
+                promised.counted = _InAll.of(found)
+        for row in of_each_case.rows():
             if row[0]:
-                found.add_picked(0, row[1:7])
-            elif row[2]:  # an ungrouped count gives a row even with no interactions
-                values = [int(v or 0) for v in row[2 : 2 + counters]]
-                _add_counts(found.tally(row[1]), values, kinds, packing, width)
-                found.add_buckets(row[1], 0, packing.counts(values[-width:], n_buckets))
-        if kept is not None and not g.several:  # each interaction counted in one group
-            kept[counted] = _InAll.of(found)
-    for row in sql.conn.execute(_cases_sql(sql, of_cases, packing, bounds)):
-        if row[0]:
-            found.add_picked(int(row[0]), row[1:7])
-        elif row[2]:
-            values = [int(v or 0) for v in row[2 : 5 + 2 * width]]
-            found.tally(row[1]).cases += values[0]
-            sums = values[3:]
-            for m in (1, 2):
-                part = sums[(m - 1) * width : m * width]
-                found.add_buckets(row[1], m, packing.counts(part, n_buckets))
-    if targets:
-        assert q.at is not None
-        now = micros(q.at)
-        streamed = sql.conn.execute(_case_rows_sql(sql, g).execution_options(yield_per=_BATCH))
-        for rows in streamed.partitions():
-            page = list(rows)
-            chosen = []
-            read = _common.read_case_facts(page, now, "database")
-            for row, (facts, status, since) in zip(page, read, strict=True):
-                _add_attainment(found.tally(row[4]), facts, targets)
-                if on_cases is not None and (wanted is None or wanted(status, since)):
-                    chosen.append(row)
-            if chosen:
-                assert on_cases is not None
-                on_cases(_common.decode_rows(Case, "case", chosen, "database"))
-    return found
+                found.add_picked(int(row[0]), row[1:7])
+            elif row[2]:
+                values = [int(v or 0) for v in row[2 : 5 + 2 * width]]
+                found.tally(row[1]).cases += values[0]
+                sums = values[3:]
+                for m in (1, 2):
+                    part = sums[(m - 1) * width : m * width]
+                    found.add_buckets(row[1], m, packing.counts(part, n_buckets))
+        return found
+
+    return finish
 
 
 class _InAll:
@@ -1136,7 +1187,17 @@ class _InAll:
             found.add_picked(0, ("", value, rank, self.n, rank, self.n))
 
 
-Kept = dict[tuple[Any, ...], _InAll]
+class _Promised:
+    """What a scorecard begun earlier in a snapshot counts of every interaction, once it
+    has (``None`` until then)."""
+
+    __slots__ = ("counted",)
+
+    def __init__(self) -> None:
+        self.counted: _InAll | None = None
+
+
+Kept = dict[tuple[Any, ...], _Promised]
 """What scorecards of one snapshot keep for the next (see :func:`snapshot_scorecard`)."""
 
 

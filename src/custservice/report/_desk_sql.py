@@ -10,17 +10,20 @@ those streamed from the same records.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 
 from ..enums import Priority
 from ..storage.sql.store import Snapshot
 from ._desk import FINISHED, OpenCases
 
-__all__ = ["open_case_counts"]
+__all__ = ["read_open_case_counts"]
 
 
-def open_case_counts(snapshot: Snapshot) -> OpenCases:
-    """The open cases of the store read by ``snapshot``, counted by team and priority.
+def read_open_case_counts(snapshot: Snapshot) -> Callable[[], OpenCases]:
+    """Begin reading, ahead, the open cases of the store read by ``snapshot``, counted by
+    team and priority; the function returned waits for them.
 
     Raises:
         sqlalchemy.exc.SQLAlchemyError: the database failed (the store's snapshot
@@ -32,9 +35,14 @@ def open_case_counts(snapshot: Snapshot) -> OpenCases:
         .where(c.status.not_in(sorted(s.value for s in FINISHED)))
         .group_by(c.team, c.priority)
     )
-    counts: dict[tuple[str | None, Priority], int] = {}
-    unassigned = 0
-    for team, priority, n, assigned in snapshot.connection.execute(statement):
-        counts[team, Priority(priority)] = int(n)
-        unassigned += int(n) - int(assigned)
-    return OpenCases(counts, unassigned)
+    ahead = snapshot.read_ahead(statement)
+
+    def counted() -> OpenCases:
+        counts: dict[tuple[str | None, Priority], int] = {}
+        unassigned = 0
+        for team, priority, n, assigned in ahead.rows():
+            counts[team, Priority(priority)] = int(n)
+            unassigned += int(n) - int(assigned)
+        return OpenCases(counts, unassigned)
+
+    return counted

@@ -16,6 +16,10 @@ reads, inside one snapshot:
   (``report/_desk_sql``);
 - per customer, the verdicts and last contact health counts, in one grouped
   query over the typed columns (``analytics/_health_sql``);
+
+  these aggregates are all read ahead, on a second connection reading the
+  same snapshot where the engine gives one, while the service targets are
+  evaluated here;
 - the interactions that may owe a feedback request in the week, chosen in SQL
   and read by the same query (``analytics/_planner_sql``), each then judged by
   the planner;
@@ -73,10 +77,10 @@ def pushed_down(
     if not callable(open_snapshot):
         return None
     # Imported here: they load SQLAlchemy, which only SQL stores need.
-    from ..analytics._health_sql import recent_verdicts
+    from ..analytics._health_sql import read_recent_verdicts
     from ..analytics._planner_sql import feedback_candidates
-    from ..analytics._scorecard_sql import Kept, snapshot_scorecard
-    from ._desk_sql import open_case_counts
+    from ..analytics._scorecard_sql import Kept, start_scorecard
+    from ._desk_sql import read_open_case_counts
 
     query = checked_query(GroupBy.MONTH, targets, at, "UTC", None)
     with open_snapshot() as snapshot:
@@ -99,15 +103,20 @@ def pushed_down(
             lately = from_scorecard and by_policy is not None and since >= by_policy.since
             return lately or follow_ups.may_be_open(status, since)
 
+        # Every aggregate is read ahead, beside the snapshot, while the first scorecard
+        # evaluates the service targets here, case by case. The operations' scorecard by
+        # priority has every interaction in one group: it takes what the first counts.
         kept: Kept = {}
-        card = snapshot_scorecard(snapshot, query, seen, wanted, kept)
+        card_of = start_scorecard(snapshot, query, kept)
+        by_priority_of = start_scorecard(snapshot, PER_PRIORITY, kept)
+        desk_of = read_open_case_counts(snapshot)
+        counted_of = read_recent_verdicts(snapshot, Span(at))
+        card = None if card_of is None else card_of(seen, wanted)
         if card is None:
             return None
-        # The operations' scorecard by priority, every interaction in one group: what the
-        # first counted of them is kept, not counted again.
-        by_priority = snapshot_scorecard(snapshot, PER_PRIORITY, kept=kept)
-        desk = open_case_counts(snapshot)
-        counted = recent_verdicts(snapshot, Span(at))
+        by_priority = None if by_priority_of is None else by_priority_of(None, None)
+        desk = desk_of()
+        counted = counted_of()
         resolved = follow_ups.survey_resolved
         if resolved is None:
             due = feedback_candidates(snapshot, at, follow_ups.end, DEFAULT_POLICY.feedback_delay)

@@ -51,6 +51,22 @@ class Driver:
     def begin_snapshot(self, conn: sa.Connection) -> None:
         """Make the transaction just begun one consistent, read-only snapshot."""
 
+    def second_connection(self, engine: sa.Engine) -> sa.Connection | None:
+        """A connection besides the store's own, to read beside a snapshot from another
+        thread; ``None`` where the engine has only one (a database in memory)."""
+        return None if self.shared else engine.connect()
+
+    def snapshot_token(self, conn: sa.Connection, head: sa.Select[Any]) -> object:
+        """What lets a second connection read what the snapshot of ``conn`` reads: by
+        default the change feed's counter there, ``head``, which every write moves."""
+        return conn.execute(head).scalar_one()
+
+    def join_snapshot(self, conn: sa.Connection, head: sa.Select[Any], token: object) -> bool:
+        """Whether the snapshot just begun on ``conn`` reads what the one ``token`` came from
+        does, making it so where the engine can: by default, whether the counters agree
+        (a write committed between the two beginnings moved it)."""
+        return bool(conn.execute(head).scalar_one() == token)
+
     def read_version(self, conn: sa.Connection, tables: Any) -> int:
         """The schema version recorded in the database: 0 for an empty one.
 

@@ -75,6 +75,8 @@ _INSTALL = 'the PostgreSQL backend needs psycopg: pip install "custservice[postg
 _SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 _LOST = ("08", "57P01", "57P02", "57P03")
 """SQLSTATEs (a class, or codes) of a connection the server closed or never opened."""
+_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
+"""What ``pg_export_snapshot()`` names a snapshot with."""
 
 _log = _common.logger(__name__)
 # Without a handler anywhere up their chain, a warning of the libraries this module
@@ -244,6 +246,16 @@ class _PostgreSQL(Driver):
 
     def begin_snapshot(self, conn: sa.Connection) -> None:
         conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
+    def snapshot_token(self, conn: sa.Connection, head: sa.Select[Any]) -> object:
+        return conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+
+    def join_snapshot(self, conn: sa.Connection, head: sa.Select[Any], token: object) -> bool:
+        # The very snapshot, whatever was written since (begin_snapshot made it repeatable).
+        if not isinstance(token, str) or not _SNAPSHOT_ID.fullmatch(token):
+            return False
+        conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{token}'")
+        return True
 
     def lock_schema(self, conn: sa.Connection) -> None:
         digest = hashlib.sha256(f"custservice migrate {self.schema}".encode()).digest()

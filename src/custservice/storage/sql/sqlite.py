@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
@@ -158,8 +159,41 @@ def sqlite_store(
                 "would see a database of its own; use a file"
             )
         target = target.set(drivername="sqlite+aiosqlite")
+    pragmas = (
+        f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}",
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA secure_delete = ON",
+        f"PRAGMA synchronous = {synchronous.upper()}",
+        f"PRAGMA cache_size = {-1024 * cache_mb}",
+    )
     # One connection shared by threads; the async store's tasks take turns through a pool.
-    shared = {} if asynchronous else {"poolclass": sa.pool.StaticPool}
+    pool = None if asynchronous else sa.pool.StaticPool
+    engine = _engine(target, pragmas, busy_timeout, asynchronous=asynchronous, pool=pool)
+    driver = _SQLite(path, busy_timeout)
+    driver.shared = not asynchronous
+    if path != ":memory:" and not asynchronous:
+        # Connections of their own, opened when a snapshot reads beside its own and
+        # closed when it ends: none lingers on the file.
+        driver.second = lambda: _engine(
+            target, pragmas, busy_timeout, asynchronous=False, pool=sa.pool.NullPool
+        )
+    try:
+        return SqlStore(engine, driver, migrate=migrate, create=create)
+    except BaseException:
+        engine.dispose()
+        raise
+
+
+def _engine(
+    target: sa.URL,
+    pragmas: tuple[str, ...],
+    busy_timeout: float,
+    *,
+    asynchronous: bool,
+    pool: type[sa.pool.Pool] | None,
+) -> sa.Engine:
+    """An engine of connections to the file that run ``pragmas`` when they open, from
+    ``pool`` (``None``: SQLAlchemy's choice)."""
     engine = _driver.engine(
         target,
         asynchronous=asynchronous,
@@ -168,14 +202,7 @@ def sqlite_store(
             "check_same_thread": False,
             "cached_statements": 256,
         },
-        **shared,
-    )
-    pragmas = (
-        f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}",
-        "PRAGMA foreign_keys = ON",
-        "PRAGMA secure_delete = ON",
-        f"PRAGMA synchronous = {synchronous.upper()}",
-        f"PRAGMA cache_size = {-1024 * cache_mb}",
+        **({} if pool is None else {"poolclass": pool}),
     )
 
     @sa.event.listens_for(engine, "connect")
@@ -197,13 +224,7 @@ def sqlite_store(
             conn.exec_driver_sql("BEGIN")
         # Otherwise a read outside a transaction: each statement is its own.
 
-    driver = _SQLite(path, busy_timeout)
-    driver.shared = not asynchronous
-    try:
-        return SqlStore(engine, driver, migrate=migrate, create=create)
-    except BaseException:
-        engine.dispose()
-        raise
+    return engine
 
 
 class _SQLite(Driver):
@@ -213,6 +234,18 @@ class _SQLite(Driver):
     def __init__(self, path: str, busy_timeout: float | None) -> None:
         super().__init__(path)
         self._busy_timeout = busy_timeout
+        self.second: Callable[[], sa.Engine] | None = None
+        self._second: sa.Engine | None = None
+
+    def second_connection(self, engine: sa.Engine) -> sa.Connection | None:
+        # The store's one connection is shared: a second comes from an engine of its own.
+        if self.second is None:
+            return None
+        if self._second is None:
+            second = self.second()
+            second.logger = engine.logger  # the store's: it never logs rows
+            self._second = second
+        return self._second.connect()
 
     def describe(self) -> str:
         return f"the SQLite database {self.where!r}"
