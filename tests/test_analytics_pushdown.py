@@ -60,7 +60,7 @@ from custservice.analytics import (
     ScorecardQuery,
     scorecard,
 )
-from custservice.analytics._scorecard_sql import Kept, snapshot_scorecard, sql_scorecard
+from custservice.analytics._scorecard_sql import Kept, sql_scorecard, start_scorecard
 from custservice.analytics.scorecard import checked_query
 from custservice.storage.sql import SqlStore
 from custservice.testing import strategies as cst
@@ -210,16 +210,23 @@ def test_push_down_equals_streaming_for_every_grouping(
                 assert _in_range(card.csat, 0, 100)
                 assert _in_range(card.first_contact_resolution, 0, 100)
                 assert _in_range(card.nps, -100, 100)
-        # In one snapshot, each after the first may take the interactions' counts the
-        # ones before it kept: by priority, last, has its interactions all in one group.
+        # In one snapshot, begun together and finished in order, each after the first may
+        # take the interactions' counts the ones before it kept: by priority, last, has
+        # its interactions all in one group.
         assert isinstance(store, SqlStore)
         kept: Kept = {}
+
+        def query(by: GroupBy | None) -> ScorecardQuery:
+            targets, at = options.get("targets", ()), options.get("at")
+            return checked_query(by, targets, at, zone, csat_scales, buckets)
+
         with store.sql_snapshot() as snapshot:
-            for by in [*groupings, GroupBy.PRIORITY]:
-                query = checked_query(
-                    by, options.get("targets", ()), options.get("at"), zone, csat_scales, buckets
-                )
-                card = snapshot_scorecard(snapshot, query, kept=kept)
+            begun = [
+                (by, start_scorecard(snapshot, query(by), kept))
+                for by in [*groupings, GroupBy.PRIORITY]
+            ]
+            for by, finish in begun:
+                card = None if finish is None else finish(None, None)
                 streamed = scorecard(
                     store.interactions.all(), store.cases.all(), customers=store, by=by, **options
                 )
