@@ -12,6 +12,7 @@ from typing import Any
 import pendulum
 import pytest
 import sqlalchemy as sa
+from conftest import with_options
 
 from custservice import Customer, FixedClock
 from custservice.storage import open_store
@@ -126,3 +127,21 @@ def test_an_in_memory_database_reads_ahead_on_its_one_connection() -> None:
             who = sa.text(_WHO["sqlite"])
             ahead = snapshot.read_ahead(who)
             assert ahead.rows() == list(snapshot.connection.execute(who))
+
+
+@pytest.mark.parametrize("server", ["pg_url", "mysql_url"])
+def test_a_pool_with_no_connection_free_is_not_waited_for(
+    server: str, request: pytest.FixtureRequest
+) -> None:
+    # One pooled connection, waited for up to two minutes: the snapshot holds it.
+    url = with_options(request.getfixturevalue(server), max_size=1, timeout=120)
+    with open_store(url) as store:
+        store.customers.add(Customer.new("Ada", clock=CLOCK))
+        with store.sql_snapshot() as snapshot:
+            who = sa.text(_WHO[snapshot.dialect])
+            ahead, read = snapshot.read_ahead(who), []
+            reader = threading.Thread(target=lambda: read.extend(ahead.rows()))
+            reader.start()
+            reader.join(timeout=20)
+            assert not reader.is_alive()
+            assert read == list(snapshot.connection.execute(who))

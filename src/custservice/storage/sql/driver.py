@@ -53,8 +53,15 @@ class Driver:
 
     def second_connection(self, engine: sa.Engine) -> sa.Connection | None:
         """A connection besides the store's own, to read beside a snapshot from another
-        thread; ``None`` where the engine has only one (a database in memory)."""
-        return None if self.shared else engine.connect()
+        thread; ``None`` where the engine has only one (a database in memory), or none
+        is free in the pool now: reads beside never wait for one the application needs.
+        """
+        if self.shared:
+            return None
+        pool = engine.pool
+        if isinstance(pool, sa.pool.QueuePool) and pool.checkedout() >= pool.size():
+            return None
+        return engine.connect()
 
     def snapshot_token(self, conn: sa.Connection, head: sa.Select[Any]) -> object:
         """What lets a second connection read what the snapshot of ``conn`` reads: by
