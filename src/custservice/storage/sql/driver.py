@@ -8,7 +8,7 @@ path, how its errors read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +36,9 @@ class Driver:
             connection in autocommit mode (switching it costs no round trip).
         fused_writes: a change of one record is one statement of data-modifying
             ``WITH`` clauses (see :mod:`.fused`).
+        second: builds an engine whose connections (not pooled) open as the
+            store's do, to read beside a snapshot; ``None`` (a host's engine, an
+            async store, a database in memory): the snapshot reads alone.
     """
 
     name = "SQL"
@@ -46,22 +49,24 @@ class Driver:
 
     def __init__(self, where: str) -> None:
         self.where = where
+        self.second: Callable[[], sa.Engine] | None = None
+        self._second: sa.Engine | None = None
         self._inserts: dict[tuple[sa.Table, Any], tuple[str, Any]] = {}
 
     def begin_snapshot(self, conn: sa.Connection) -> None:
         """Make the transaction just begun one consistent, read-only snapshot."""
 
     def second_connection(self, engine: sa.Engine) -> sa.Connection | None:
-        """A connection besides the store's own, to read beside a snapshot from another
-        thread; ``None`` where the engine has only one (a database in memory), or none
-        is free in the pool now: reads beside never wait for one the application needs.
-        """
-        if self.shared:
+        """A connection of its own, outside the store's pool, to read beside a snapshot of
+        ``engine``'s from another thread (so it never waits for a connection the
+        application needs); ``None`` where :attr:`second` builds none."""
+        if self.second is None:
             return None
-        pool = engine.pool
-        if isinstance(pool, sa.pool.QueuePool) and pool.checkedout() >= pool.size():
-            return None
-        return engine.connect()
+        if self._second is None:
+            second = self.second()
+            second.logger = engine.logger  # the store's: it never logs rows
+            self._second = second
+        return self._second.connect()
 
     def snapshot_token(self, conn: sa.Connection, head: sa.Select[Any]) -> object:
         """What lets a second connection read what the snapshot of ``conn`` reads: by

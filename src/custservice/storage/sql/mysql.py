@@ -6,7 +6,8 @@ PyMySQL (pure Python: it installs from a wheel alone); without it, opening
 such a URL raises a :class:`StorageError` that says so.
 
 Options go in the query string: ``max_size=N`` (default 10), the most
-connections the store's pool opens, and ``timeout=SECONDS`` (default 30),
+connections the store's pool opens (a snapshot that reads ahead opens one
+more of its own while it lasts), and ``timeout=SECONDS`` (default 30),
 how long an operation waits for a free one. The tables live in the URL's
 database, with the ``utf8mb4`` character set and its binary collation, so
 any Unicode text is stored and compared exactly, as on the other engines.
@@ -145,8 +146,17 @@ def open_mysql_store(
         pool_recycle=3600,  # the server drops connections idle past wait_timeout
         isolation_level="READ COMMITTED",
     )
+    driver = _MySQL(where)
+    if not asynchronous:
+        driver.second = lambda: _driver.engine(
+            "mysql+pymysql://",
+            asynchronous=False,
+            **made,
+            poolclass=sa.pool.NullPool,
+            isolation_level="READ COMMITTED",
+        )
     try:
-        return SqlStore(engine, _MySQL(where), migrate=migrate, create=create)
+        return SqlStore(engine, driver, migrate=migrate, create=create)
     except BaseException:
         engine.dispose()
         raise

@@ -14,7 +14,8 @@ Options go in the query string. These are the library's own:
   exactly as written (letters, digits, ``_``; at most 63 characters).
 - ``min_size=N`` (default 1) and ``max_size=N`` (default 10): the
   connections the store's pool opens at once and keeps open when idle, and
-  the most it opens.
+  the most it opens (a snapshot that reads ahead, as the report's does,
+  opens one more of its own while it lasts).
 - ``timeout=SECONDS`` (default 30): how long an operation waits for a free
   pooled connection before giving up with a :class:`StorageError`.
 
@@ -193,6 +194,10 @@ def postgres_store(
         pool_timeout=timeout,
     )
     driver = _PostgreSQL(where, schema)
+    if not asynchronous:
+        driver.second = lambda: _driver.engine(
+            "postgresql+psycopg://", asynchronous=False, creator=connect, poolclass=sa.pool.NullPool
+        )
     try:
         store = SqlStore(engine, driver, schema=schema, migrate=migrate, create=create)
         # QueuePool opens connections only when asked, then keeps them: open the first

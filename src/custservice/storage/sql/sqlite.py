@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
@@ -234,18 +233,6 @@ class _SQLite(Driver):
     def __init__(self, path: str, busy_timeout: float | None) -> None:
         super().__init__(path)
         self._busy_timeout = busy_timeout
-        self.second: Callable[[], sa.Engine] | None = None
-        self._second: sa.Engine | None = None
-
-    def second_connection(self, engine: sa.Engine) -> sa.Connection | None:
-        # The store's one connection is shared: a second comes from an engine of its own.
-        if self.second is None:
-            return None
-        if self._second is None:
-            second = self.second()
-            second.logger = engine.logger  # the store's: it never logs rows
-            self._second = second
-        return self._second.connect()
 
     def describe(self) -> str:
         return f"the SQLite database {self.where!r}"

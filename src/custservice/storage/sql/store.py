@@ -92,9 +92,11 @@ class Snapshot:
         for them.
 
         For queries of few rows (aggregates): each is held whole until asked for.
-        Statements read ahead run one after another, in the order given. Where no
-        second connection can read this snapshot (inside a transaction block, on a
-        host's connection, of an async store or an in-memory database, or when a
+        Statements read ahead run one after another, in the order given, on one
+        connection opened for the snapshot's length outside the store's pool (so it
+        never waits for a connection the application needs). Where no second
+        connection can read this snapshot (inside a transaction block, on a host's
+        engine or connection, of an async store or an in-memory database, or when a
         write landed between the two beginnings), the statement is read on
         :attr:`connection` when its rows are asked for: the rows are the same.
         """
