@@ -49,6 +49,10 @@ __all__ = ["APPLICATION_ID", "open_sqlite_store"]
 APPLICATION_ID = 0x63737663
 """``PRAGMA application_id`` of every custservice database (the bytes ``csvc``)."""
 
+_SECOND_CACHE = "PRAGMA cache_size = -2048"
+"""The page cache of a connection reading beside a snapshot, 2 MiB (SQLite's default):
+its queries scan once, and the operating system caches the file anyway."""
+
 _BUSY_TIMEOUT_MAX = (2**31 - 1) // 1000
 """The longest busy timeout SQLite takes, in seconds (it counts milliseconds in a C int)."""
 
@@ -174,7 +178,11 @@ def sqlite_store(
         # Connections of their own, opened when a snapshot reads beside its own and
         # closed when it ends: none lingers on the file.
         driver.second = lambda: _engine(
-            target, pragmas, busy_timeout, asynchronous=False, pool=sa.pool.NullPool
+            target,
+            (*pragmas, _SECOND_CACHE),
+            busy_timeout,
+            asynchronous=False,
+            pool=sa.pool.NullPool,
         )
     try:
         return SqlStore(engine, driver, migrate=migrate, create=create)
