@@ -253,7 +253,11 @@ class _PostgreSQL(Driver):
         conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
     def snapshot_token(self, conn: sa.Connection, head: sa.Select[Any]) -> object:
-        return conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+        # An error here would abort the snapshot's transaction: a standby, which may not
+        # export its snapshots, gives none (and the snapshot reads alone).
+        return conn.exec_driver_sql(
+            "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_export_snapshot() END"
+        ).scalar_one()
 
     def join_snapshot(self, conn: sa.Connection, head: sa.Select[Any], token: object) -> bool:
         # The very snapshot, whatever was written since (begin_snapshot made it repeatable).
