@@ -146,3 +146,27 @@ def test_reads_beside_never_wait_for_a_pooled_connection(
             reader.join(timeout=20)
             assert not reader.is_alive()
             assert read[0][0] != snapshot.connection.execute(who).scalar_one()
+
+
+def test_with_a_writer_racing_every_read_ahead_is_the_snapshots(
+    stores: tuple[SqlStore, SqlStore],
+) -> None:
+    store, writer = stores
+    stop = threading.Event()
+
+    def write() -> None:
+        while not stop.is_set():
+            writer.customers.add(Customer.new("Grace", clock=CLOCK))
+
+    racing = threading.Thread(target=write)
+    racing.start()
+    try:
+        for _ in range(30):
+            with store.sql_snapshot() as snapshot:
+                count = _count(snapshot.tables)
+                ahead = snapshot.read_ahead(count)
+                assert ahead.rows() == list(snapshot.connection.execute(count))
+    finally:
+        stop.set()
+        racing.join()
+    assert store.customers.count() > 1
