@@ -40,7 +40,6 @@ from contextlib import contextmanager, suppress
 from functools import partial
 from typing import Any
 
-import attrs
 import sqlalchemy as sa
 
 from ...cases import Case
@@ -50,59 +49,14 @@ from ...interactions import Interaction
 from .. import _common
 from ..protocols import Kind
 from . import schema as _schema
-from .beside import Ahead, Beside
 from .driver import BEGIN, Driver, first_line
 from .feed import SqlFeed
 from .pins import Pins
 from .repositories import PAGE, SqlRepository
 from .schema import NO_TENANT
+from .snapshot import Beside, Snapshot
 
 __all__ = ["PAGE", "Snapshot", "SqlStore"]
-
-_log = _common.logger(__name__)
-
-
-@attrs.frozen
-class Snapshot:
-    """A read of a SQL store: its connection, inside a snapshot, and its tables.
-
-    Attributes:
-        connection: the SQLAlchemy connection to run queries on.
-        tables: the store's tables by name (``schema.metadata`` describes them);
-            of a tenant's store, its record tables and change feed are each a
-            subquery of that tenant's rows, under the table's name, so queries
-            written for the tables read only the tenant's.
-        tenant: the tenant of a tenant's store (``None``: the store sees every tenant).
-    """
-
-    connection: sa.Connection
-    tables: Mapping[str, Any]
-    tenant: str | None = None
-    _beside: Beside | None = attrs.field(default=None, alias="beside", repr=False, eq=False)
-
-    @property
-    def dialect(self) -> str:
-        """The engine's name, as SQLAlchemy calls it (``"sqlite"``, ``"postgresql"``)."""
-        return self.connection.dialect.name
-
-    def read_ahead(self, statement: sa.Executable) -> Ahead:
-        """Start reading the rows of ``statement`` (a query over :attr:`tables`) on a
-        second connection that reads this very snapshot, in a thread of its own, so the
-        database works on it while the caller goes on; ``rows()`` of the result waits
-        for them.
-
-        For queries of few rows (aggregates): each is held whole until asked for.
-        Statements read ahead run one after another, in the order given, on one
-        connection opened for the snapshot's length outside the store's pool (so it
-        never waits for a connection the application needs). Where no second
-        connection can read this snapshot (inside a transaction block, on a host's
-        engine or connection, of an async store or an in-memory database, or when a
-        write landed between the two beginnings), the statement is read on
-        :attr:`connection` when its rows are asked for: the rows are the same.
-        """
-        if self._beside is None:
-            return Ahead(None, self.connection, statement)
-        return self._beside.read(statement)
 
 
 class SqlStore(_common.Repositories):
@@ -330,39 +284,18 @@ class SqlStore(_common.Repositories):
             StorageError: the store is closed, or the database failed.
         """
         # A snapshot of the store's own (not a block's, which sees its own writes) may
-        # read beside itself on a connection of the store's engine.
+        # read beside itself, on a second connection (see .snapshot).
         own = self._owns_engine and self._local.get().conn is None
         with self._pinned(snapshot=True) as conn, self._guard():
             beside = None
             if own and not self._engine.dialect.is_async:
-                beside = Beside(
-                    conn, partial(self.driver.snapshot_token, conn, self._head), self._second
-                )
+                begin = partial(self._begin, snapshot=True)
+                beside = Beside(conn, self.driver, self._engine, self._head, begin)
             try:
                 yield Snapshot(conn, self._scoped_tables(), self._tenant, beside=beside)
             finally:
                 if beside is not None:
                     beside.close()
-
-    def _second(self, token: object) -> sa.Connection | None:
-        """A second connection in a snapshot that reads what the one of ``token`` reads,
-        or ``None`` (run beside a snapshot, in a thread of its own)."""
-        try:
-            conn = self.driver.second_connection(self._engine)
-        except Exception:
-            _log.debug("no second connection to read beside a snapshot", exc_info=True)
-            return None
-        if conn is None:
-            return None
-        try:
-            self._begin(conn, snapshot=True)
-            if self.driver.join_snapshot(conn, self._head, token):
-                return conn
-        except Exception:
-            _log.debug("a second connection could not read the snapshot", exc_info=True)
-        with suppress(Exception):
-            conn.close()
-        return None
 
     def _scoped_tables(self) -> Mapping[str, Any]:
         """The tables as this store sees them: of a tenant's, its rows of each."""
